@@ -1,0 +1,49 @@
+import { Command, CommanderError } from 'commander';
+import { FrugalError } from '../util/errors.js';
+import { dataCommand } from './commands/data.js';
+
+function buildProgram(): Command {
+  const program = new Command('frugal')
+    .description('Turn a small labeled image set into the best classifier it can, on a CPU.')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ frugal data inspect ./photos
+  $ frugal data from-idx images.idx.gz labels.idx.gz --out ./data`,
+    );
+  program.addCommand(dataCommand());
+  return program;
+}
+
+/** Apply exit-code conventions to every (sub)command: usage errors exit 2. */
+function exitOverrideAll(cmd: Command): void {
+  cmd.exitOverride();
+  for (const sub of cmd.commands) exitOverrideAll(sub);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  exitOverrideAll(program);
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      if (err.exitCode === 0) return 0;
+      return 2;
+    }
+    if (err instanceof FrugalError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return err.exitCode;
+    }
+    process.stderr.write(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return 1;
+  }
+}
+
+const code = await main(process.argv);
+process.exitCode = code;

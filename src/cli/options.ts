@@ -1,0 +1,57 @@
+import { InvalidArgumentError } from 'commander';
+
+/** Parsers for commander options that reject bad values as usage errors (exit 2). */
+export function int(name: string, min = -Infinity, max = Infinity) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} must be an integer${rangeText(min, max)}, got "${value}"`);
+    }
+    return n;
+  };
+}
+
+export function float(name: string, min = -Infinity, max = Infinity) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} must be a number${rangeText(min, max)}, got "${value}"`);
+    }
+    return n;
+  };
+}
+
+export function intList(name: string) {
+  return (value: string): number[] =>
+    value.split(',').map((part) => {
+      const n = Number(part.trim());
+      if (!Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be a comma-separated list of integers, got "${value}"`);
+      return n;
+    });
+}
+
+export function stringList(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+export function oneOf<T extends string>(name: string, choices: readonly T[]) {
+  return (value: string): T => {
+    if (!choices.includes(value as T)) throw new InvalidArgumentError(`${name} must be one of ${choices.join(', ')}, got "${value}"`);
+    return value as T;
+  };
+}
+
+function rangeText(min: number, max: number): string {
+  if (min > -Infinity && max < Infinity) return ` in [${min}, ${max}]`;
+  if (min > -Infinity) return ` ≥ ${min}`;
+  if (max < Infinity) return ` ≤ ${max}`;
+  return '';
+}
+
+/** Print exactly one JSON object on stdout. */
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+}

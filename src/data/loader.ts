@@ -1,0 +1,185 @@
+import { availableParallelism } from 'node:os';
+import { FrugalError } from '../util/errors.js';
+import { WorkerPool } from '../util/worker-pool.js';
+import { conformImage, type ImageSpec } from './decode.js';
+import { defaultDecodedCacheDir } from './cache.js';
+import { loadImageFile, type LoadResult } from './load-image.js';
+import type { DecodeRequest } from './decode-worker.js';
+import type { Problem, Sample } from './sources.js';
+
+export interface DecodeOptions {
+  spec: ImageSpec;
+  /** Decoding threads; 0 decodes on the calling thread. Default: the number of cores. */
+  workers?: number;
+  /** Decoded-image cache: a folder, `true` for the default folder, `false` for none. Default true. */
+  cache?: boolean | string;
+  /** Throw on the first bad file instead of skipping and reporting it. */
+  strict?: boolean;
+  /** Called after each image with (done, total). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** A batch of decoded images, packed as one N×H×W×C byte array. */
+export interface DecodedBatch {
+  spec: ImageSpec;
+  count: number;
+  /** N×H×W×C pixels. */
+  pixels: Uint8Array;
+  /** Label per image; -1 where unlabeled. */
+  labels: Int32Array;
+  paths: string[];
+  /** Size of each image before resizing. */
+  originalSizes: Array<{ width: number; height: number }>;
+  /** Files skipped in this batch, with the reason. */
+  problems: Problem[];
+  /** How many images came from the decoded-image cache. */
+  cacheHits: number;
+}
+
+function cacheDirOf(option: boolean | string | undefined): string | null {
+  if (option === false) return null;
+  if (typeof option === 'string') return option;
+  return defaultDecodedCacheDir();
+}
+
+/** A decoder that owns a worker pool; close it when done (or use `decodeAll`/`decodeBatches`). */
+export class Decoder {
+  private pool: WorkerPool<DecodeRequest, LoadResult> | null;
+  private cacheDir: string | null;
+
+  constructor(private options: DecodeOptions) {
+    const workers = options.workers ?? availableParallelism();
+    this.pool = workers > 0 ? new WorkerPool(new URL('./decode-worker.js', import.meta.url), workers) : null;
+    this.cacheDir = cacheDirOf(options.cache);
+  }
+
+  /** Load one sample (a file, or pixels already in memory). */
+  async load(sample: Sample): Promise<LoadResult> {
+    const spec = this.options.spec;
+    if (sample.pixels) {
+      const image = await conformImage(sample.pixels, spec);
+      return { ok: true, image, originalWidth: sample.pixels.width, originalHeight: sample.pixels.height, cached: false };
+    }
+    if (this.pool) return this.pool.run({ file: sample.path, spec, cacheDir: this.cacheDir });
+    return loadImageFile(sample.path, spec, this.cacheDir);
+  }
+
+  /**
+   * Decode samples in order, in batches of `batchSize`, keeping a bounded number of images in
+   * flight: memory stays bounded whatever the number of samples.
+   */
+  async *batches(samples: readonly Sample[], batchSize: number): AsyncGenerator<DecodedBatch> {
+    const window = Math.max(4, (this.pool?.size ?? 1) * 4);
+    const inFlight: Array<Promise<LoadResult>> = [];
+    let next = 0;
+    const fill = () => {
+      while (inFlight.length < window && next < samples.length) inFlight.push(this.load(samples[next++]!));
+    };
+    fill();
+    try {
+      yield* this.collect(samples, batchSize, inFlight, fill);
+    } finally {
+      // Stopped early (strict mode, or the consumer broke off): nobody awaits these any more.
+      for (const pending of inFlight) pending.catch(() => undefined);
+    }
+  }
+
+  private async *collect(
+    samples: readonly Sample[],
+    batchSize: number,
+    inFlight: Array<Promise<LoadResult>>,
+    fill: () => void,
+  ): AsyncGenerator<DecodedBatch> {
+    const { spec, strict, onProgress } = this.options;
+    let done = 0;
+    let batch = newBatch(spec, Math.min(batchSize, samples.length));
+    for (let i = 0; i < samples.length; i++) {
+      const res = await inFlight.shift()!;
+      fill();
+      const sample = samples[i]!;
+      done++;
+      if (!res.ok) {
+        if (strict) throw new FrugalError(`${sample.path}: ${res.reason}`);
+        batch.problems.push({ path: sample.path, reason: res.reason });
+      } else {
+        addToBatch(batch, sample, res);
+      }
+      onProgress?.(done, samples.length);
+      if (batch.count === batchSize) {
+        yield batch;
+        batch = newBatch(spec, Math.min(batchSize, samples.length - i - 1));
+      }
+    }
+    if (batch.count > 0 || batch.problems.length > 0) yield trimBatch(batch);
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.close();
+  }
+}
+
+function newBatch(spec: ImageSpec, capacity: number): DecodedBatch {
+  const size = spec.height * spec.width * spec.channels;
+  return {
+    spec,
+    count: 0,
+    pixels: new Uint8Array(Math.max(0, capacity) * size),
+    labels: new Int32Array(Math.max(0, capacity)),
+    paths: [],
+    originalSizes: [],
+    problems: [],
+    cacheHits: 0,
+  };
+}
+
+function addToBatch(batch: DecodedBatch, sample: Sample, res: Extract<LoadResult, { ok: true }>): void {
+  const size = res.image.data.length;
+  batch.pixels.set(res.image.data, batch.count * size);
+  batch.labels[batch.count] = sample.label ?? -1;
+  batch.paths.push(sample.path);
+  batch.originalSizes.push({ width: res.originalWidth, height: res.originalHeight });
+  if (res.cached) batch.cacheHits++;
+  batch.count++;
+}
+
+function trimBatch(batch: DecodedBatch): DecodedBatch {
+  const size = batch.spec.height * batch.spec.width * batch.spec.channels;
+  return { ...batch, pixels: batch.pixels.subarray(0, batch.count * size), labels: batch.labels.subarray(0, batch.count) };
+}
+
+/** Decode every sample into one batch (for data sets that fit in memory). */
+export async function decodeAll(samples: readonly Sample[], options: DecodeOptions): Promise<DecodedBatch> {
+  const decoder = new Decoder(options);
+  try {
+    const parts: DecodedBatch[] = [];
+    for await (const b of decoder.batches(samples, Math.max(1, samples.length))) parts.push(b);
+    return parts.length === 1 ? parts[0]! : concatBatches(options.spec, parts);
+  } finally {
+    await decoder.close();
+  }
+}
+
+/** Decode samples as a stream of batches with bounded memory. */
+export async function* decodeBatches(samples: readonly Sample[], batchSize: number, options: DecodeOptions): AsyncGenerator<DecodedBatch> {
+  const decoder = new Decoder(options);
+  try {
+    yield* decoder.batches(samples, batchSize);
+  } finally {
+    await decoder.close();
+  }
+}
+
+export function concatBatches(spec: ImageSpec, parts: DecodedBatch[]): DecodedBatch {
+  const out = newBatch(spec, parts.reduce((n, p) => n + p.count, 0));
+  const size = spec.height * spec.width * spec.channels;
+  for (const p of parts) {
+    out.pixels.set(p.pixels.subarray(0, p.count * size), out.count * size);
+    out.labels.set(p.labels.subarray(0, p.count), out.count);
+    out.count += p.count;
+    out.paths.push(...p.paths);
+    out.originalSizes.push(...p.originalSizes);
+    out.problems.push(...p.problems);
+    out.cacheHits += p.cacheHits;
+  }
+  return out;
+}

@@ -1,0 +1,220 @@
+import { promises as fsp, type Dirent } from 'node:fs';
+import * as path from 'node:path';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { FrugalError } from '../util/errors.js';
+import { readIdxPair } from './idx.js';
+import type { RawImage } from './image.js';
+
+/** File extensions read as images. */
+export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif']);
+
+/** One image of a data set: a file (or an IDX record, whose pixels are already in memory) and its label. */
+export interface Sample {
+  /** File path, or `file#index` for an IDX record. */
+  path: string;
+  /** Index into `Dataset.classes`, or null when unlabeled. */
+  label: number | null;
+  /** Pixels already decoded (IDX records); absent for files. */
+  pixels?: RawImage;
+}
+
+/** Something wrong with the input: a file that cannot be used, or a problem with the data set as a whole. */
+export interface Problem {
+  path: string;
+  reason: string;
+}
+
+export type DatasetKind = 'folder' | 'csv' | 'unlabeled' | 'idx';
+
+export interface Dataset {
+  kind: DatasetKind;
+  /** The source as given (folder, CSV file, IDX images file). */
+  source: string;
+  classes: string[];
+  samples: Sample[];
+  /** Problems found while listing (decoding finds more). */
+  problems: Problem[];
+}
+
+export interface OpenOptions {
+  /** Treat a folder as an unlabeled pool (images at any depth). Default: detected. */
+  unlabeled?: boolean;
+  /** For IDX sources: the labels file. Default: the sibling `*labels-idx1-ubyte[.gz]`. */
+  labels?: string;
+  /** For IDX sources: class names in label order. */
+  classNames?: string[];
+  /** Fail on the first problem instead of skipping and reporting it. */
+  strict?: boolean;
+}
+
+export function isImageFile(name: string): boolean {
+  return IMAGE_EXTENSIONS.has(path.extname(name).toLowerCase());
+}
+
+function isIdxFile(name: string): boolean {
+  return /idx\d-ubyte(\.gz)?$|\.idx(\.gz)?$/i.test(name);
+}
+
+/** Open a data set: an image folder (`root/<class>/<image>`), a CSV of `path,label`, an unlabeled folder or IDX files. */
+export async function openDataset(source: string, options: OpenOptions = {}): Promise<Dataset> {
+  let stat;
+  try {
+    stat = await fsp.stat(source);
+  } catch {
+    throw new FrugalError(`${source}: no such file or folder`);
+  }
+  let dataset: Dataset;
+  if (stat.isDirectory()) {
+    const unlabeled = options.unlabeled ?? (await hasImagesAtTop(source));
+    dataset = unlabeled ? await openUnlabeledFolder(source) : await openImageFolder(source);
+  } else if (source.toLowerCase().endsWith('.csv')) {
+    dataset = await openCsv(source);
+  } else if (isIdxFile(source)) {
+    dataset = await openIdx(source, options.labels ?? siblingLabels(source), options.classNames);
+  } else {
+    throw new FrugalError(`${source}: not a data set (expected a folder, a .csv file or an IDX file)`);
+  }
+  if (options.strict && dataset.problems.length > 0) {
+    const first = dataset.problems[0]!;
+    throw new FrugalError(`${first.path}: ${first.reason}`);
+  }
+  return dataset;
+}
+
+async function hasImagesAtTop(dir: string): Promise<boolean> {
+  const entries = await readDir(dir);
+  return entries.some((e) => !e.isDirectory() && isImageFile(e.name));
+}
+
+async function readDir(dir: string): Promise<Dirent[]> {
+  try {
+    const entries = await fsp.readdir(dir, { withFileTypes: true });
+    return entries.filter((e) => !e.name.startsWith('.')).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  } catch (err) {
+    throw new FrugalError(`${dir}: cannot read folder (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+}
+
+/** Class folders: every sub-folder of `root` is a class; images directly inside it are its samples. */
+export async function openImageFolder(root: string): Promise<Dataset> {
+  const problems: Problem[] = [];
+  const samples: Sample[] = [];
+  const classes: string[] = [];
+  for (const entry of await readDir(root)) {
+    if (!entry.isDirectory()) continue;
+    const classDir = path.join(root, entry.name);
+    const files = (await listImages(classDir, false, problems)).sort();
+    if (files.length === 0) {
+      problems.push({ path: classDir, reason: 'empty class folder (no images): class skipped' });
+      continue;
+    }
+    const label = classes.length;
+    classes.push(entry.name);
+    for (const file of files) samples.push({ path: file, label });
+  }
+  if (classes.length === 0) throw new FrugalError(`${root}: no class folders with images (expected ${root}/<class>/<image>)`);
+  if (classes.length === 1) {
+    problems.push({ path: root, reason: `only one class (${classes[0]}): a classifier needs at least two` });
+  }
+  return { kind: 'folder', source: root, classes, samples, problems };
+}
+
+/** An unlabeled pool: every image file under `root`, at any depth. */
+export async function openUnlabeledFolder(root: string): Promise<Dataset> {
+  const problems: Problem[] = [];
+  const files = (await listImages(root, true, problems)).sort();
+  if (files.length === 0) throw new FrugalError(`${root}: no images found`);
+  return { kind: 'unlabeled', source: root, classes: [], samples: files.map((p) => ({ path: p, label: null })), problems };
+}
+
+async function listImages(dir: string, recursive: boolean, problems: Problem[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readDir(dir)) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (recursive) out.push(...(await listImages(full, true, problems)));
+      continue;
+    }
+    if (!isImageFile(entry.name)) continue;
+    if (entry.isSymbolicLink()) {
+      try {
+        await fsp.stat(full);
+      } catch (err) {
+        problems.push({ path: full, reason: `unreadable file (${(err as NodeJS.ErrnoException).code ?? 'broken link'})` });
+        continue;
+      }
+    }
+    out.push(full);
+  }
+  return out;
+}
+
+/** A CSV of `path,label` (a header row is optional); paths are relative to the CSV's folder. */
+export async function openCsv(file: string): Promise<Dataset> {
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch (err) {
+    throw new FrugalError(`${file}: cannot read CSV (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  let rows: string[][];
+  try {
+    rows = parseCsv(text, { skip_empty_lines: true, trim: true, relax_column_count: true }) as string[][];
+  } catch (err) {
+    throw new FrugalError(`${file}: malformed CSV (${(err as Error).message})`);
+  }
+  if (rows.length > 0 && rows[0]![0]?.toLowerCase() === 'path') rows = rows.slice(1);
+  const base = path.dirname(file);
+  const problems: Problem[] = [];
+  const entries: Array<{ path: string; label: string }> = [];
+  for (const [i, row] of rows.entries()) {
+    const [p, label] = row;
+    if (!p || label === undefined || label === '') {
+      problems.push({ path: `${file}:${i + 1}`, reason: 'row needs a path and a label' });
+      continue;
+    }
+    const full = path.resolve(base, p);
+    try {
+      const st = await fsp.stat(full);
+      if (!st.isFile()) throw Object.assign(new Error(), { code: 'not a file' });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      problems.push({ path: full, reason: code === 'ENOENT' ? `listed in ${file} but missing` : `unreadable (${code})` });
+      continue;
+    }
+    entries.push({ path: full, label });
+  }
+  const classes = [...new Set(entries.map((e) => e.label))].sort();
+  const index = new Map(classes.map((c, i) => [c, i]));
+  if (classes.length === 1) problems.push({ path: file, reason: `only one class (${classes[0]}): a classifier needs at least two` });
+  if (entries.length === 0) throw new FrugalError(`${file}: no usable rows`);
+  return { kind: 'csv', source: file, classes, samples: entries.map((e) => ({ path: e.path, label: index.get(e.label)! })), problems };
+}
+
+function siblingLabels(imagesFile: string): string {
+  const guess = imagesFile.replace(/images-idx3-ubyte/, 'labels-idx1-ubyte').replace(/images\.idx/, 'labels.idx');
+  if (guess === imagesFile) throw new FrugalError(`${imagesFile}: cannot guess the labels file; give it with --labels`);
+  return guess;
+}
+
+/** IDX images + labels, held in memory (grayscale or colour). */
+export async function openIdx(imagesFile: string, labelsFile: string, classNames?: string[]): Promise<Dataset> {
+  const { images, labels } = await readIdxPair(imagesFile, labelsFile);
+  const [n, h, w, c = 1] = images.shape as [number, number, number, number?];
+  if (c !== 1 && c !== 3) throw new FrugalError(`${imagesFile}: ${c} channels per pixel; only 1 or 3 are supported`);
+  const numClasses = Math.max(...labels) + 1;
+  const classes = classNames ?? Array.from({ length: numClasses }, (_, i) => String(i));
+  if (classes.length < numClasses) {
+    throw new FrugalError(`${labelsFile}: labels go up to ${numClasses - 1} but only ${classes.length} class names were given`);
+  }
+  const size = h * w * c;
+  const samples: Sample[] = [];
+  for (let i = 0; i < n; i++) {
+    samples.push({
+      path: `${imagesFile}#${i}`,
+      label: labels[i]!,
+      pixels: { data: images.data.subarray(i * size, (i + 1) * size), height: h, width: w, channels: c as 1 | 3 },
+    });
+  }
+  return { kind: 'idx', source: imagesFile, classes, samples, problems: [] };
+}

@@ -1,0 +1,99 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import sharp from 'sharp';
+import { openDataset } from '../../src/data/sources.js';
+import { encodeIdx, readIdx } from '../../src/data/idx.js';
+import { inspectData } from '../../src/data/inspect.js';
+import { tempDir, FIXTURE } from '../helpers.js';
+import { makeBadFolder } from './bad-inputs.js';
+
+test('image folder: classes sorted, samples labeled', async () => {
+  const ds = await openDataset(path.join(FIXTURE, 'train'));
+  assert.equal(ds.kind, 'folder');
+  assert.equal(ds.classes.length, 10);
+  assert.deepEqual(ds.classes, [...ds.classes].sort());
+  assert.equal(ds.samples.length, 2000);
+  assert.equal(ds.problems.length, 0);
+  for (const s of ds.samples) assert.equal(path.basename(path.dirname(s.path)), ds.classes[s.label!]);
+});
+
+test('unlabeled folder at any depth', async () => {
+  const dir = tempDir();
+  const img = await sharp({ create: { width: 8, height: 8, channels: 3, background: 'red' } }).png().toBuffer();
+  await fsp.mkdir(path.join(dir, 'a', 'b'), { recursive: true });
+  await fsp.writeFile(path.join(dir, 'top.png'), img);
+  await fsp.writeFile(path.join(dir, 'a', 'b', 'deep.png'), img);
+  await fsp.writeFile(path.join(dir, 'a', 'notes.txt'), 'ignored');
+  const ds = await openDataset(dir);
+  assert.equal(ds.kind, 'unlabeled');
+  assert.equal(ds.samples.length, 2);
+  assert.ok(ds.samples.every((s) => s.label === null));
+  const forced = await openDataset(path.join(FIXTURE, 'train'), { unlabeled: true });
+  assert.equal(forced.samples.length, 2000);
+});
+
+test('CSV of path,label; rows naming missing files are reported and skipped', async () => {
+  const dir = tempDir();
+  const img = await sharp({ create: { width: 8, height: 8, channels: 3, background: 'blue' } }).png().toBuffer();
+  await fsp.writeFile(path.join(dir, 'x.png'), img);
+  await fsp.writeFile(path.join(dir, 'y.png'), img);
+  await fsp.writeFile(path.join(dir, 'labels.csv'), 'path,label\nx.png,cat\ny.png,dog\nmissing.png,dog\n');
+  const ds = await openDataset(path.join(dir, 'labels.csv'));
+  assert.equal(ds.kind, 'csv');
+  assert.deepEqual(ds.classes, ['cat', 'dog']);
+  assert.equal(ds.samples.length, 2);
+  assert.equal(ds.problems.length, 1);
+  assert.equal(ds.problems[0]!.path, path.join(dir, 'missing.png'));
+  assert.match(ds.problems[0]!.reason, /missing/);
+  await assert.rejects(openDataset(path.join(dir, 'labels.csv'), { strict: true }), /missing\.png.*missing/);
+});
+
+test('IDX files, gzipped or not; a header that disagrees with the size is a clear error', async () => {
+  const ds = await openDataset(path.join(FIXTURE, 'idx', 'images-idx3-ubyte.gz'));
+  assert.equal(ds.kind, 'idx');
+  assert.equal(ds.samples.length, 500);
+  assert.equal(ds.samples[0]!.pixels!.data.length, 784);
+  const dir = tempDir();
+  const plain = encodeIdx([2, 3, 3], new Uint8Array(18).map((_, i) => i));
+  await fsp.writeFile(path.join(dir, 'ok.idx'), plain);
+  await fsp.writeFile(path.join(dir, 'ok.idx.gz'), gzipSync(plain));
+  assert.deepEqual((await readIdx(path.join(dir, 'ok.idx'))).shape, [2, 3, 3]);
+  assert.deepEqual(Uint8Array.from((await readIdx(path.join(dir, 'ok.idx.gz'))).data), plain.subarray(16));
+  const bad = path.join(dir, 'bad-images-idx3-ubyte');
+  await fsp.writeFile(bad, plain.subarray(0, plain.length - 5));
+  await assert.rejects(readIdx(bad), (err: Error) => err.message.includes(bad) && /header says shape \[2, 3, 3\].*13 bytes/.test(err.message));
+});
+
+test('every kind of bad file is reported with a reason, and --strict names the first', async () => {
+  const { root, bad } = await makeBadFolder(tempDir());
+  const summary = await inspectData(root, { workers: 2, cache: false });
+  const reasons = new Map(summary.problems.map((p) => [p.path, p.reason]));
+  assert.match(reasons.get(bad.zero)!, /empty file/);
+  assert.match(reasons.get(bad.truncated)!, /truncated or corrupt/);
+  assert.match(reasons.get(bad.text)!, /not an image/);
+  assert.match(reasons.get(bad.unreadable)!, /unreadable/);
+  assert.match(reasons.get(bad.emptyClass)!, /empty class folder/);
+  assert.equal(summary.images, 6);
+  assert.deepEqual(summary.classes, [
+    { name: 'cats', count: 3 },
+    { name: 'dogs', count: 3 },
+  ]);
+  // Problems found while listing come first (in folder order), then those found by decoding (in file order).
+  await assert.rejects(inspectData(root, { strict: true, cache: false }), (err: Error) => err.message.startsWith(`${bad.unreadable}: unreadable`));
+  await fsp.rm(bad.unreadable);
+  await assert.rejects(inspectData(root, { strict: true, cache: false }), (err: Error) => err.message.startsWith(`${bad.emptyClass}: empty class`));
+  await fsp.rmdir(bad.emptyClass);
+  await assert.rejects(inspectData(root, { strict: true, cache: false }), (err: Error) => err.message.startsWith(`${bad.zero}: empty file`));
+});
+
+test('a single-class data set is reported', async () => {
+  const dir = tempDir();
+  await fsp.mkdir(path.join(dir, 'only'));
+  await sharp({ create: { width: 8, height: 8, channels: 3, background: 'red' } }).png().toFile(path.join(dir, 'only', 'a.png'));
+  const ds = await openDataset(dir);
+  assert.match(ds.problems[0]!.reason, /only one class/);
+  await assert.rejects(openDataset(dir, { strict: true }), /only one class/);
+});
