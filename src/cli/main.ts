@@ -1,6 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { FrugalError } from '../util/errors.js';
 import { dataCommand } from './commands/data.js';
+import { trainCommand } from './commands/train.js';
+import { evaluateCommand } from './commands/evaluate.js';
+import { predictCommand } from './commands/predict.js';
+import { doctorCommand } from './commands/doctor.js';
 
 function buildProgram(): Command {
   const program = new Command('frugal')
@@ -11,10 +15,17 @@ function buildProgram(): Command {
       'after',
       `
 Examples:
+  $ frugal train ./photos --out ./model
+  $ frugal evaluate ./model ./test-photos
+  $ frugal predict ./model cat.jpg
   $ frugal data inspect ./photos
   $ frugal data from-idx images.idx.gz labels.idx.gz --out ./data`,
     );
   program.addCommand(dataCommand());
+  program.addCommand(trainCommand());
+  program.addCommand(evaluateCommand());
+  program.addCommand(predictCommand());
+  program.addCommand(doctorCommand());
   return program;
 }
 

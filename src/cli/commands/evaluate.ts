@@ -1,0 +1,55 @@
+import { Command } from 'commander';
+import { evaluateModel, type EvaluateResult } from '../../evaluate/evaluate.js';
+import { printJson, int } from '../options.js';
+import { addBackendOption, startBackend } from '../common.js';
+import { progressBar } from '../progress.js';
+
+export function evaluateCommand(): Command {
+  const cmd = new Command('evaluate')
+    .description('held-out metrics of a model directory on labeled images: accuracy, top-k, per-class P/R/F1, confusion matrix, calibration')
+    .argument('<model>', 'model directory (written by frugal train, distill, self-train or auto)')
+    .argument('<data>', 'labeled images: root/<class>/<image>, or a CSV of path,label')
+    .option('--strict', 'fail on the first bad file instead of skipping it')
+    .option('--workers <n>', 'decoding threads', int('--workers', 0, 64))
+    .option('--json', 'print one JSON object');
+  addBackendOption(cmd);
+  cmd.addHelpText(
+    'after',
+    `
+Examples:
+  $ frugal evaluate ./model ./test-photos
+  $ frugal evaluate ./model ./test-photos --json | jq .accuracy`,
+  );
+  cmd.action(async (model: string, data: string, f: { strict?: boolean; workers?: number; json?: boolean; backend?: string }) => {
+    await startBackend(f.backend);
+    const bar = progressBar('evaluating', !!f.json);
+    const res = await evaluateModel(model, data, { strict: f.strict, workers: f.workers, onProgress: (d, t) => bar.update(d, t) }).finally(() => bar.stop());
+    if (f.json) {
+      const { predictions: _omit, ...rest } = res;
+      printJson(rest);
+    } else process.stdout.write(renderEvaluation(res));
+  });
+  return cmd;
+}
+
+export function renderEvaluation(r: EvaluateResult): string {
+  const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+  const lines = [
+    `accuracy ${pct(r.accuracy)} on ${r.count} images` + Object.entries(r.topK).filter(([k]) => k !== '1').map(([k, v]) => `, top-${k} ${pct(v)}`).join('') + `, ECE ${r.ece.toFixed(3)}, macro-F1 ${r.macroF1.toFixed(3)}`,
+    '',
+  ];
+  const w = Math.max(5, ...r.classes.map((c) => c.length));
+  lines.push(`  ${'class'.padEnd(w)}  precision  recall     f1  support`);
+  for (const c of r.perClass) {
+    lines.push(`  ${c.name.padEnd(w)}  ${c.precision.toFixed(3).padStart(9)}  ${c.recall.toFixed(3).padStart(6)}  ${c.f1.toFixed(3).padStart(5)}  ${String(c.support).padStart(7)}`);
+  }
+  lines.push('', 'confusion matrix (rows: true, columns: predicted)');
+  const cw = Math.max(4, ...r.confusion.flat().map((v) => String(v).length));
+  lines.push(`  ${''.padEnd(w)}  ${r.classes.map((_, j) => String(j).padStart(cw)).join(' ')}`);
+  r.confusion.forEach((row, i) => lines.push(`  ${(`${i} ${r.classes[i]}`).padEnd(w)}  ${row.map((v) => String(v).padStart(cw)).join(' ')}`));
+  if (r.problems.length) {
+    lines.push('', `${r.problems.length} file(s) skipped:`);
+    for (const p of r.problems) lines.push(`  ${p.path}: ${p.reason}`);
+  }
+  return lines.join('\n') + '\n';
+}

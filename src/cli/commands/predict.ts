@@ -1,0 +1,42 @@
+import { Command } from 'commander';
+import { loadPredictor } from '../../evaluate/predictor.js';
+import { collectInputs, predictImages } from '../../evaluate/predict.js';
+import { printJson, int } from '../options.js';
+import { addBackendOption, startBackend } from '../common.js';
+
+export function predictCommand(): Command {
+  const cmd = new Command('predict')
+    .description('top classes for images or folders of images (streams large folders with bounded memory)')
+    .argument('<model>', 'model directory')
+    .argument('<inputs...>', 'image files or folders (any depth)')
+    .option('--top <k>', 'classes to show per image', int('--top', 1, 1000), 3)
+    .option('--workers <n>', 'decoding threads', int('--workers', 0, 64))
+    .option('--json', 'print one JSON object: { predictions: [...] }');
+  addBackendOption(cmd);
+  cmd.addHelpText(
+    'after',
+    `
+Examples:
+  $ frugal predict ./model cat.jpg dog.png
+  $ frugal predict ./model ./inbox --top 1 --json`,
+  );
+  cmd.action(async (model: string, inputs: string[], f: { top: number; workers?: number; json?: boolean; backend?: string }) => {
+    await startBackend(f.backend);
+    const predictor = await loadPredictor(model);
+    const samples = await collectInputs(inputs);
+    const all: unknown[] = [];
+    let failed = 0;
+    try {
+      for await (const p of predictImages(predictor, samples, { top: f.top, workers: f.workers })) {
+        if ('error' in p) failed++;
+        if (f.json) all.push(p);
+        else if ('error' in p) process.stdout.write(`${p.path}\terror: ${p.error}\n`);
+        else process.stdout.write(`${p.path}\t${p.top.map((t) => `${t.class} ${(t.probability * 100).toFixed(1)}%`).join('\t')}\n`);
+      }
+    } finally {
+      predictor.dispose();
+    }
+    if (f.json) printJson({ model, count: all.length, failed, predictions: all });
+  });
+  return cmd;
+}

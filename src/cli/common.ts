@@ -1,0 +1,123 @@
+import { Command, Option } from 'commander';
+import { initBackend, type BackendInfo, type BackendPreference } from '../engine/backend.js';
+import { FrugalError } from '../util/errors.js';
+import { DEFAULT_HYPER, type TrainHyper } from '../train/train.js';
+import { OPTIMIZERS } from '../train/optimizers.js';
+import { SCHEDULES } from '../train/schedule.js';
+import { RESIZE_POLICIES } from '../data/decode.js';
+import { int, float, oneOf } from './options.js';
+import { progressBar, type Progress } from './progress.js';
+
+export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+
+/** --backend, shared by every command that runs a model. */
+export function addBackendOption(cmd: Command): Command {
+  return cmd.addOption(
+    new Option('--backend <name>', 'TF.js backend: auto (tfjs-node if installed, else wasm), wasm, cpu (slow), tensorflow').choices(BACKENDS).default('auto'),
+  );
+}
+
+export async function startBackend(name: string | undefined): Promise<BackendInfo> {
+  try {
+    return await initBackend((name ?? 'auto') as BackendPreference);
+  } catch (err) {
+    throw new FrugalError(`cannot start the ${name} backend: ${(err as Error).message}`);
+  }
+}
+
+/** Data options shared by the training commands. */
+export function addDataOptions(cmd: Command): Command {
+  return cmd
+    .option('--val <data>', 'validation data (same classes); default: a stratified split of <data>')
+    .option('--val-split <f>', 'fraction of each class held out for validation', float('--val-split', 0.01, 0.9), 0.2)
+    .option('--size <px>', 'input size (square); default: the images\' own size when all share one ≤ 64 px, else 96', int('--size', 8, 1024))
+    .option('--channels <n>', 'input channels, 1 or 3; default: 1 when all images are grayscale', int('--channels', 1, 3))
+    .addOption(new Option('--resize <policy>', 'how images reach the input size').choices(RESIZE_POLICIES as string[]).default('squash'))
+    .option('--strict', 'fail on the first bad file instead of skipping it')
+    .option('--workers <n>', 'decoding threads (default: number of cores)', int('--workers', 0, 64));
+}
+
+/** Hyper-parameters shared by the training commands. */
+export function addHyperOptions(cmd: Command, defaults: Partial<TrainHyper> = {}): Command {
+  const d = { ...DEFAULT_HYPER, ...defaults };
+  return cmd
+    .option('--epochs <n>', 'training epochs', int('--epochs', 1, 100000), d.epochs)
+    .option('--batch-size <n>', 'images per step', int('--batch-size', 1, 4096), d.batchSize)
+    .option('--lr <rate>', 'peak learning rate', float('--lr', 0, 10), d.lr)
+    .addOption(new Option('--optimizer <name>', 'optimizer').choices(OPTIMIZERS as string[]).default(d.optimizer))
+    .option('--weight-decay <w>', 'weight decay', float('--weight-decay', 0, 1), d.weightDecay)
+    .addOption(new Option('--schedule <name>', 'learning-rate schedule').choices(SCHEDULES as string[]).default(d.schedule))
+    .option('--warmup-epochs <n>', 'linear warm-up epochs (cosine/constant)', float('--warmup-epochs', 0, 1000), d.warmupEpochs)
+    .option('--label-smoothing <e>', 'label smoothing', float('--label-smoothing', 0, 0.5), d.labelSmoothing)
+    .addOption(new Option('--class-weights <mode>', 'weight the loss by inverse class frequency').choices(['none', 'balanced']).default(d.classWeights))
+    .option('--patience <n>', 'early stopping: epochs without validation improvement', int('--patience', 1))
+    .option('--clip-norm <n>', 'clip the global gradient norm', float('--clip-norm', 0))
+    .option('--seed <n>', 'random seed (runs are repeatable)', int('--seed'), d.seed);
+}
+
+export interface HyperFlags {
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  optimizer: TrainHyper['optimizer'];
+  weightDecay: number;
+  schedule: TrainHyper['schedule'];
+  warmupEpochs: number;
+  labelSmoothing: number;
+  classWeights: TrainHyper['classWeights'];
+  patience?: number;
+  clipNorm?: number;
+  seed: number;
+}
+
+export function hyperFrom(f: HyperFlags): TrainHyper {
+  return {
+    epochs: f.epochs,
+    batchSize: f.batchSize,
+    lr: f.lr,
+    optimizer: f.optimizer,
+    weightDecay: f.weightDecay,
+    schedule: f.schedule,
+    warmupEpochs: f.warmupEpochs,
+    labelSmoothing: f.labelSmoothing,
+    classWeights: f.classWeights,
+    patience: f.patience,
+    clipNorm: f.clipNorm,
+    seed: f.seed,
+  };
+}
+
+/** Progress callbacks for a training run: a bar per epoch with loss, accuracy and images/s. */
+export function trainingProgress(quiet: boolean, label = 'epoch'): {
+  bar: Progress;
+  onBatchEnd: (i: { epoch: number; step: number; steps: number; loss: number; accuracy: number; imagesPerSecond: number }) => void;
+  onEpochEnd: (log: { epoch: number; loss: number; accuracy: number; valAccuracy: number | null; seconds: number }) => void;
+} {
+  const bar = progressBar(label, quiet);
+  return {
+    bar,
+    onBatchEnd: (i) => bar.update(i.step, i.steps, { epoch: i.epoch + 1, loss: i.loss, acc: i.accuracy, 'img/s': i.imagesPerSecond }),
+    onEpochEnd: (log) => {
+      bar.stop();
+      if (!quiet) {
+        process.stderr.write(
+          `${label} ${log.epoch}: loss ${log.loss.toFixed(4)}, train acc ${log.accuracy.toFixed(3)}` +
+            (log.valAccuracy !== null ? `, val acc ${log.valAccuracy.toFixed(3)}` : '') +
+            ` (${log.seconds.toFixed(1)} s)\n`,
+        );
+      }
+    },
+  };
+}
+
+/** On Ctrl-C during training: say how to resume (checkpoints are written atomically after each epoch). */
+export function onInterrupt(out: string): () => void {
+  const handler = () => {
+    process.stderr.write(`\ninterrupted: the last finished epoch is checkpointed in ${out}; continue with the same command plus --resume\n`);
+    process.exit(130);
+  };
+  process.once('SIGINT', handler);
+  return () => process.off('SIGINT', handler);
+}
+
+export { oneOf };

@@ -1,0 +1,46 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { loadModelDir, type ModelMeta } from '../models/model-dir.js';
+import { toInputTensor } from '../models/preprocess.js';
+import type { ImageSpec } from '../data/decode.js';
+
+/** A loaded classifier that turns decoded images into class probabilities. */
+export interface Predictor {
+  classes: string[];
+  spec: ImageSpec;
+  meta: ModelMeta;
+  /** Probabilities (count×K) for `count` images of the spec's size. */
+  predict(pixels: Uint8Array, count: number): Promise<Float32Array>;
+  dispose(): void;
+}
+
+/** A predictor over a TF.js layers model and its preprocessing. */
+export function layersPredictor(model: tfl.LayersModel, meta: ModelMeta, batchSize = 64): Predictor {
+  const { height, width, channels } = meta.input;
+  const size = height * width * channels;
+  return {
+    classes: meta.classes,
+    spec: meta.input,
+    meta,
+    async predict(pixels, count) {
+      const k = meta.classes.length;
+      const out = new Float32Array(count * k);
+      for (let s = 0; s < count; s += batchSize) {
+        const n = Math.min(batchSize, count - s);
+        const probs = tf.tidy(() => model.predict(toInputTensor(pixels.subarray(s * size, (s + n) * size), n, height, width, channels, meta.preprocessing)) as tf.Tensor);
+        out.set(probs.dataSync(), s * k);
+        probs.dispose();
+      }
+      return out;
+    },
+    dispose() {
+      model.dispose();
+    },
+  };
+}
+
+/** Load a model directory as a predictor. */
+export async function loadPredictor(dir: string): Promise<Predictor> {
+  const { model, meta } = await loadModelDir(dir);
+  return layersPredictor(model, meta);
+}

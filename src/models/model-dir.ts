@@ -1,0 +1,148 @@
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { z } from 'zod';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { FrugalError } from '../util/errors.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
+import { RESIZE_POLICIES, type ImageSpec } from '../data/decode.js';
+import { serializeModel, deserializeModel, WEIGHTS_FILE, type LayersArtifacts } from './io.js';
+import type { Preprocessing } from './preprocess.js';
+
+export const META_FILE = 'frugal.json';
+export const MODEL_FILE = 'model.json';
+
+const metaSchema = z.object({
+  format: z.literal('frugal-model'),
+  version: z.literal(1),
+  classes: z.array(z.string()).min(2),
+  input: z.object({
+    height: z.number().int().positive(),
+    width: z.number().int().positive(),
+    channels: z.union([z.literal(1), z.literal(3)]),
+    resize: z.enum(RESIZE_POLICIES as [string, ...string[]]),
+  }),
+  preprocessing: z.object({ mean: z.array(z.number()), std: z.array(z.number().positive()) }),
+  /** Architecture name and options, when the model came from the zoo. */
+  arch: z.string().optional(),
+  archOptions: z.record(z.string(), z.unknown()).optional(),
+  params: z.number().int().nonnegative().optional(),
+  /** Held-out metrics measured when the model was written. */
+  metrics: z.record(z.string(), z.unknown()).optional(),
+  /** How it was trained: command, options, seed, history summary. */
+  training: z.record(z.string(), z.unknown()).optional(),
+  createdAt: z.string().optional(),
+});
+
+export type ModelMeta = Omit<z.infer<typeof metaSchema>, 'input' | 'preprocessing'> & { input: ImageSpec; preprocessing: Preprocessing };
+
+export function newMeta(fields: Omit<ModelMeta, 'format' | 'version'>): ModelMeta {
+  return { format: 'frugal-model', version: 1, createdAt: new Date().toISOString(), ...fields };
+}
+
+export interface LoadedModel {
+  dir: string;
+  model: tfl.LayersModel;
+  meta: ModelMeta;
+}
+
+/**
+ * Write a model directory: TF.js `model.json` + `weights.bin` (noise layers stripped, loadable by
+ * any TF.js runtime) and `frugal.json` (classes, input spec, preprocessing, metrics, training).
+ * Each file is written atomically; `frugal.json` goes last, so a directory with it is complete.
+ */
+export async function saveModelDir(dir: string, model: tfl.LayersModel, meta: ModelMeta): Promise<void> {
+  metaSchema.parse(meta);
+  const art = await serializeModel(model);
+  await fsp.mkdir(dir, { recursive: true });
+  await writeFileAtomic(path.join(dir, WEIGHTS_FILE), art.weights);
+  await writeJsonAtomic(path.join(dir, MODEL_FILE), art.modelJson);
+  await writeJsonAtomic(path.join(dir, META_FILE), meta);
+}
+
+/** Read and validate a model directory's `frugal.json`, with clear errors. */
+export async function readModelMeta(dir: string): Promise<ModelMeta> {
+  let stat;
+  try {
+    stat = await fsp.stat(dir);
+  } catch {
+    throw new FrugalError(`${dir}: no such model directory`);
+  }
+  if (!stat.isDirectory()) throw new FrugalError(`${dir}: not a model directory (expected a folder with ${META_FILE} and ${MODEL_FILE})`);
+  const metaFile = path.join(dir, META_FILE);
+  let raw: string;
+  try {
+    raw = await fsp.readFile(metaFile, 'utf8');
+  } catch {
+    throw new FrugalError(`${dir}: not a Frugal model directory (no ${META_FILE})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (err) {
+    throw new FrugalError(`${metaFile}: corrupt JSON (${(err as Error).message})`);
+  }
+  const parsed = metaSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new FrugalError(`${metaFile}: invalid model metadata at "${issue.path.join('.') || '(root)'}": ${issue.message}`);
+  }
+  return parsed.data as ModelMeta;
+}
+
+/** Read `model.json` + weights, checking that the weights file matches the manifest. */
+export async function readArtifacts(dir: string): Promise<LayersArtifacts> {
+  const modelFile = path.join(dir, MODEL_FILE);
+  let modelJson: LayersArtifacts['modelJson'];
+  try {
+    modelJson = JSON.parse(await fsp.readFile(modelFile, 'utf8'));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new FrugalError(code === 'ENOENT' ? `${dir}: missing ${MODEL_FILE}` : `${modelFile}: corrupt JSON (${(err as Error).message})`);
+  }
+  if (!modelJson?.modelTopology || !Array.isArray(modelJson.weightsManifest)) {
+    throw new FrugalError(`${modelFile}: not a TF.js layers model (no modelTopology / weightsManifest)`);
+  }
+  const parts: Uint8Array[] = [];
+  for (const group of modelJson.weightsManifest) {
+    for (const p of group.paths) {
+      const file = path.join(dir, p);
+      try {
+        parts.push(await fsp.readFile(file));
+      } catch {
+        throw new FrugalError(`${dir}: missing weights file ${p}`);
+      }
+    }
+  }
+  const weights = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  const expected = modelJson.weightsManifest.flatMap((g) => g.weights).reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1) * bytesPer(w.dtype), 0);
+  if (weights.length !== expected) {
+    throw new FrugalError(`${dir}: weights are corrupt or truncated (${weights.length} bytes, ${MODEL_FILE} expects ${expected})`);
+  }
+  return { modelJson: { ...modelJson, weightsManifest: [{ paths: [WEIGHTS_FILE], weights: modelJson.weightsManifest.flatMap((g) => g.weights) }] }, weights };
+}
+
+function bytesPer(dtype: string): number {
+  return dtype === 'float32' || dtype === 'int32' ? 4 : dtype === 'bool' || dtype === 'uint8' ? 1 : dtype === 'float16' || dtype === 'uint16' ? 2 : 4;
+}
+
+/** Load a model directory written by Frugal; fails clearly on a wrong or corrupt directory. */
+export async function loadModelDir(dir: string): Promise<LoadedModel> {
+  const meta = await readModelMeta(dir);
+  const art = await readArtifacts(dir);
+  let model: tfl.LayersModel;
+  try {
+    model = await deserializeModel(art);
+  } catch (err) {
+    throw new FrugalError(`${path.join(dir, MODEL_FILE)}: cannot build the model (${(err as Error).message})`);
+  }
+  const shape = model.inputs[0]!.shape;
+  const { height, width, channels } = meta.input;
+  if (shape[1] !== height || shape[2] !== width || shape[3] !== channels) {
+    throw new FrugalError(`${dir}: model input [${shape.slice(1).join(', ')}] does not match ${META_FILE} input ${height}×${width}×${channels}`);
+  }
+  const outputs = model.outputs[0]!.shape[1];
+  if (outputs !== meta.classes.length) {
+    throw new FrugalError(`${dir}: model has ${outputs} outputs but ${META_FILE} names ${meta.classes.length} classes`);
+  }
+  return { dir, model, meta };
+}

@@ -1,0 +1,41 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { LOGITS } from '../models/zoo/registry.js';
+import type { Param } from './optimizers.js';
+
+/**
+ * What the training loop trains: a forward pass to logits and the parameters to update.
+ * `model` is the whole classifier (the thing saved); its weights are the state checkpointed.
+ */
+export interface Trainable {
+  model: tfl.LayersModel;
+  forward(x: tf.Tensor4D, training: boolean): tf.Tensor2D;
+  params: Param[];
+}
+
+/** The underlying tf.Variable of a layers weight. */
+export function variableOf(w: tfl.LayerVariable): tf.Variable {
+  return w.read() as tf.Variable;
+}
+
+export function decays(w: tfl.LayerVariable): boolean {
+  const short = w.originalName.split('/').pop()!;
+  return short === 'kernel' || short === 'depthwise_kernel';
+}
+
+/** A logits sub-model sharing weights with `model` (its `logits` layer, before the softmax). */
+export function logitsModel(model: tfl.LayersModel): tfl.LayersModel {
+  const layer = model.layers.find((l) => l.name === LOGITS);
+  if (!layer) return model;
+  return tfl.model({ inputs: model.inputs, outputs: layer.output as tfl.SymbolicTensor });
+}
+
+/** Train every weight of a classifier (from scratch). */
+export function wholeModel(model: tfl.LayersModel): Trainable {
+  const logits = logitsModel(model);
+  return {
+    model,
+    forward: (x, training) => logits.apply(x, { training }) as tf.Tensor2D,
+    params: model.trainableWeights.map((w) => ({ variable: variableOf(w), lrMult: 1, decay: decays(w) })),
+  };
+}
