@@ -43,7 +43,7 @@ export function addHyperOptions(cmd: Command, defaults: Partial<TrainHyper> = {}
   return cmd
     .option('--epochs <n>', 'training epochs', int('--epochs', 1, 100000), d.epochs)
     .option('--batch-size <n>', 'images per step', int('--batch-size', 1, 4096), d.batchSize)
-    .option('--lr <rate>', 'peak learning rate', float('--lr', 0, 10), d.lr)
+    .option('--lr <rate>', 'peak learning rate', float('--lr', 0, 1e9), d.lr)
     .addOption(new Option('--optimizer <name>', 'optimizer').choices(OPTIMIZERS as string[]).default(d.optimizer))
     .option('--weight-decay <w>', 'weight decay', float('--weight-decay', 0, 1), d.weightDecay)
     .addOption(new Option('--schedule <name>', 'learning-rate schedule').choices(SCHEDULES as string[]).default(d.schedule))

@@ -31,7 +31,7 @@ export class Optimizer {
 
   constructor(readonly params: Param[], readonly options: OptimizerOptions) {
     const nSlots = options.kind === 'sgd' ? 1 : 2;
-    this.slots = params.map((p) => Array.from({ length: nSlots }, () => tf.variable(tf.zerosLike(p.variable), false)));
+    this.slots = params.map((p) => Array.from({ length: nSlots }, () => tf.tidy(() => tf.variable(tf.zerosLike(p.variable), false))));
   }
 
   /** Apply one update with gradients (same order as `params`) at learning rate `lr`. */

@@ -1,0 +1,86 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../../src/engine/backend.js';
+import { getArch } from '../../src/models/zoo/index.js';
+import { initWeights } from '../../src/models/init.js';
+import { fitPreprocessing } from '../../src/models/preprocess.js';
+import { wholeModel } from '../../src/train/trainable.js';
+import { fitOnData, DEFAULT_HYPER, type TrainHyper } from '../../src/train/train.js';
+import { predictProbs } from '../../src/train/loop.js';
+import { classificationReport } from '../../src/evaluate/metrics.js';
+import { toyImages, TOY_CLASSES } from '../synthetic.js';
+
+const SIZE = 16;
+const spec = { height: SIZE, width: SIZE, channels: 1 as const, resize: 'squash' as const };
+
+before(async () => {
+  await initBackend('wasm');
+});
+
+function setup(seed: number, arch = 'cnn-tiny', options: { dropout?: number; dropPath?: number } = {}) {
+  const model = getArch(arch)!.build({ inputShape: [SIZE, SIZE, 1], numClasses: 3, ...options });
+  initWeights(model, seed);
+  return model;
+}
+
+const train = toyImages(90, SIZE, 1);
+const val = toyImages(60, SIZE, 2);
+const pre = fitPreprocessing(train.pixels, 1);
+
+function hyper(over: Partial<TrainHyper> = {}): TrainHyper {
+  return { ...DEFAULT_HYPER, epochs: 4, batchSize: 16, lr: 5e-3, ...over };
+}
+
+test('learns the toy problem: held-out accuracy well above chance (1/3)', async () => {
+  const model = setup(1);
+  const t = wholeModel(model);
+  const res = await fitOnData(t, { ...train, count: 90 }, { ...val, count: 60 }, spec, 3, { hyper: hyper({ epochs: 8 }), preprocessing: pre });
+  const fresh = toyImages(90, SIZE, 3); // never seen, not used for model selection
+  const probs = predictProbs(t, { pixels: fresh.pixels, count: 90 }, { ...spec, preprocessing: pre });
+  const acc = classificationReport(probs, fresh.labels, TOY_CLASSES).accuracy;
+  assert.ok(acc >= 0.85, `held-out accuracy ${acc}`);
+  assert.equal(res.history.length, 8);
+  assert.ok(res.history[7]!.loss < res.history[0]!.loss);
+  model.dispose();
+});
+
+test('200 training steps keep tf.memory().numTensors flat', async () => {
+  const model = setup(2, 'resnet8', { dropout: 0.2, dropPath: 0.1 });
+  const t = wholeModel(model);
+  const counts: number[] = [];
+  const before = tf.memory().numTensors;
+  await fitOnData(t, { ...train, count: 90 }, { ...val, count: 60 }, spec, 3, {
+    hyper: hyper({ epochs: 20, batchSize: 9, clipNorm: 1 }),
+    preprocessing: pre,
+    onBatchEnd: () => counts.push(tf.memory().numTensors),
+  });
+  assert.equal(counts.length, 200);
+  assert.equal(Math.max(...counts.slice(1)), Math.min(...counts.slice(1)), `tensor count varied: ${Math.min(...counts)}..${Math.max(...counts)}`);
+  assert.equal(tf.memory().numTensors, before);
+  model.dispose();
+});
+
+test('same seed, same weights; another seed, other weights', async () => {
+  const run = async (seed: number) => {
+    const model = setup(seed, 'cnn-tiny', { dropout: 0.3 });
+    await fitOnData(wholeModel(model), { ...train, count: 90 }, null, spec, 3, { hyper: hyper({ epochs: 1, seed }), preprocessing: pre });
+    const w = model.getWeights().map((x) => Array.from(x.dataSync()));
+    model.dispose();
+    return w;
+  };
+  const a = await run(5);
+  const b = await run(5);
+  const c = await run(6);
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a, c);
+});
+
+test('a NaN or exploding loss stops training with advice', async () => {
+  const model = setup(3);
+  await assert.rejects(
+    fitOnData(wholeModel(model), { ...train, count: 90 }, null, spec, 3, { hyper: hyper({ lr: 1e6, optimizer: 'sgd', schedule: 'constant' }), preprocessing: pre }),
+    /training diverged at epoch \d+, step \d+: the loss is .*Lower the learning rate \(--lr, now 1000000\)/,
+  );
+  model.dispose();
+});
