@@ -70,6 +70,19 @@ export interface HyperFlags {
   seed: number;
 }
 
+const HYPER_KEYS = ['epochs', 'batchSize', 'lr', 'optimizer', 'weightDecay', 'schedule', 'warmupEpochs', 'labelSmoothing', 'classWeights', 'patience', 'clipNorm', 'seed'] as const;
+
+/** Only the hyper-parameters given on the command line (so a command's own defaults apply to the rest). */
+export function explicitHyper(cmd: Command): Partial<TrainHyper> {
+  const opts = cmd.opts() as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const key of HYPER_KEYS) {
+    if (opts[key] !== undefined && cmd.getOptionValueSource(key) !== 'default') out[key] = opts[key];
+  }
+  out['seed'] = opts['seed'];
+  return out as Partial<TrainHyper>;
+}
+
 export function hyperFrom(f: HyperFlags): TrainHyper {
   return {
     epochs: f.epochs,

@@ -3,6 +3,8 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { loadModelDir, type ModelMeta } from '../models/model-dir.js';
 import { toInputTensor } from '../models/preprocess.js';
 import type { ImageSpec } from '../data/decode.js';
+import { loadBackboneRef } from '../models/backbones/load.js';
+import type { Backbone } from '../models/backbones/types.js';
 
 /** A loaded classifier that turns decoded images into class probabilities. */
 export interface Predictor {
@@ -39,8 +41,29 @@ export function layersPredictor(model: tfl.LayersModel, meta: ModelMeta, batchSi
   };
 }
 
+/** A predictor that runs a frozen backbone (graph or ONNX), then a trained head on its features. */
+export function backbonePredictor(backbone: Backbone, head: tfl.LayersModel, meta: ModelMeta): Predictor {
+  return {
+    classes: meta.classes,
+    spec: backbone.spec,
+    meta,
+    async predict(pixels, count) {
+      const features = await backbone.extract(pixels, count);
+      const probs = tf.tidy(() => head.predict(tf.tensor2d(features, [count, backbone.featureDim])) as tf.Tensor);
+      const out = probs.dataSync() as Float32Array;
+      probs.dispose();
+      return out;
+    },
+    dispose() {
+      head.dispose();
+      backbone.dispose();
+    },
+  };
+}
+
 /** Load a model directory as a predictor. */
 export async function loadPredictor(dir: string): Promise<Predictor> {
   const { model, meta } = await loadModelDir(dir);
+  if (meta.headOnly && meta.backbone) return backbonePredictor(await loadBackboneRef(meta.backbone), model, meta);
   return layersPredictor(model, meta);
 }

@@ -7,6 +7,7 @@ import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
 import { RESIZE_POLICIES, type ImageSpec } from '../data/decode.js';
 import { serializeModel, deserializeModel, WEIGHTS_FILE, type LayersArtifacts } from './io.js';
 import type { Preprocessing } from './preprocess.js';
+import type { BackboneRef } from './backbones/types.js';
 
 export const META_FILE = 'frugal.json';
 export const MODEL_FILE = 'model.json';
@@ -24,6 +25,21 @@ const metaSchema = z.object({
   preprocessing: z.object({ mean: z.array(z.number()), std: z.array(z.number().positive()) }),
   /** Architecture name and options, when the model came from the zoo. */
   arch: z.string().optional(),
+  /** The pretrained backbone this model was built on. With `headOnly`, model.json is only the head
+   *  (features → probabilities) and the backbone (graph or ONNX) is loaded from this reference. */
+  backbone: z
+    .object({
+      kind: z.enum(['layers', 'graph', 'onnx']),
+      source: z.string(),
+      sha256: z.string().optional(),
+      cut: z.string().optional(),
+      inputName: z.string().optional(),
+      layout: z.enum(['NCHW', 'NHWC']).optional(),
+      input: z.object({ height: z.number(), width: z.number(), channels: z.union([z.literal(1), z.literal(3)]), resize: z.enum(RESIZE_POLICIES as [string, ...string[]]) }),
+      preprocessing: z.object({ mean: z.array(z.number()), std: z.array(z.number()) }),
+    })
+    .optional(),
+  headOnly: z.boolean().optional(),
   archOptions: z.record(z.string(), z.unknown()).optional(),
   params: z.number().int().nonnegative().optional(),
   /** Held-out metrics measured when the model was written. */
@@ -33,7 +49,7 @@ const metaSchema = z.object({
   createdAt: z.string().optional(),
 });
 
-export type ModelMeta = Omit<z.infer<typeof metaSchema>, 'input' | 'preprocessing'> & { input: ImageSpec; preprocessing: Preprocessing };
+export type ModelMeta = Omit<z.infer<typeof metaSchema>, 'input' | 'preprocessing' | 'backbone'> & { input: ImageSpec; preprocessing: Preprocessing; backbone?: BackboneRef };
 
 export function newMeta(fields: Omit<ModelMeta, 'format' | 'version'>): ModelMeta {
   return { format: 'frugal-model', version: 1, createdAt: new Date().toISOString(), ...fields };
@@ -137,7 +153,9 @@ export async function loadModelDir(dir: string): Promise<LoadedModel> {
   }
   const shape = model.inputs[0]!.shape;
   const { height, width, channels } = meta.input;
-  if (shape[1] !== height || shape[2] !== width || shape[3] !== channels) {
+  if (meta.headOnly) {
+    if (!meta.backbone) throw new FrugalError(`${dir}: ${META_FILE} says headOnly but names no backbone`);
+  } else if (shape[1] !== height || shape[2] !== width || shape[3] !== channels) {
     throw new FrugalError(`${dir}: model input [${shape.slice(1).join(', ')}] does not match ${META_FILE} input ${height}×${width}×${channels}`);
   }
   const outputs = model.outputs[0]!.shape[1];

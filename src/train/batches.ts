@@ -1,9 +1,9 @@
 import { Rng } from '../util/rng.js';
 
-/** One training batch: pixels (N×H×W×C bytes), soft target rows (N×K) and optional extras. */
+/** One training batch: inputs (N×H×W×C image bytes, or N×D features), soft target rows (N×K) and optional extras. */
 export interface Batch {
   count: number;
-  pixels: Uint8Array;
+  inputs: Uint8Array | Float32Array;
   targets: Float32Array;
   /** Per-sample loss weights (class weights, pseudo-label weights). */
   weights?: Float32Array;
@@ -45,14 +45,14 @@ export class ArraySource implements BatchSource {
   private readonly numClasses: number;
 
   constructor(
-    readonly pixels: Uint8Array,
+    readonly inputs: Uint8Array | Float32Array,
     readonly targets: Float32Array,
     readonly count: number,
     private readonly options: ArraySourceOptions,
   ) {
-    this.imageSize = pixels.length / count;
+    this.imageSize = inputs.length / count;
     this.numClasses = targets.length / count;
-    if (!Number.isInteger(this.imageSize) || !Number.isInteger(this.numClasses)) throw new Error('pixels/targets do not match the count');
+    if (!Number.isInteger(this.imageSize) || !Number.isInteger(this.numClasses)) throw new Error('inputs/targets do not match the count');
   }
 
   batchesPerEpoch(): number {
@@ -83,14 +83,14 @@ export class ArraySource implements BatchSource {
     const k = this.numClasses;
     const batch: Batch = {
       count: idx.length,
-      pixels: new Uint8Array(idx.length * this.imageSize),
+      inputs: this.inputs instanceof Float32Array ? new Float32Array(idx.length * this.imageSize) : new Uint8Array(idx.length * this.imageSize),
       targets: new Float32Array(idx.length * k),
     };
     if (weights) batch.weights = new Float32Array(idx.length);
     if (teacher) batch.teacher = new Float32Array(idx.length * k);
     if (labeled) batch.labeled = new Uint8Array(idx.length);
     idx.forEach((src, i) => {
-      batch.pixels.set(this.pixels.subarray(src * this.imageSize, (src + 1) * this.imageSize), i * this.imageSize);
+      batch.inputs.set(this.inputs.subarray(src * this.imageSize, (src + 1) * this.imageSize), i * this.imageSize);
       batch.targets.set(this.targets.subarray(src * k, (src + 1) * k), i * k);
       if (weights) batch.weights![i] = weights[src]!;
       if (teacher) batch.teacher!.set(teacher.subarray(src * k, (src + 1) * k), i * k);

@@ -22,18 +22,34 @@ export type LossFn = (logits: tf.Tensor2D, batch: BatchTensors) => tf.Scalar;
 
 export const crossEntropyLoss: LossFn = (logits, b) => softCrossEntropy(logits, b.targets, b.weights);
 
-/** Held-out images for per-epoch validation. */
+/** Held-out inputs (images or feature vectors) for per-epoch validation. */
 export interface EvalSet {
-  pixels: Uint8Array;
+  inputs: InputData;
   labels: Int32Array;
   count: number;
 }
 
-export interface InputSpec {
-  height: number;
-  width: number;
-  channels: number;
-  preprocessing: Preprocessing;
+/** Stored inputs: image bytes (N×H×W×C) or feature vectors (N×D). */
+export type InputData = Uint8Array | Float32Array;
+
+/** Turns stored inputs into the model's input tensor. */
+export interface InputEncoder {
+  /** Values per sample. */
+  size: number;
+  encode(data: InputData, count: number): tf.Tensor;
+}
+
+/** Image bytes → normalised NHWC float tensor. */
+export function pixelEncoder(spec: { height: number; width: number; channels: number }, pre: Preprocessing): InputEncoder {
+  return {
+    size: spec.height * spec.width * spec.channels,
+    encode: (data, count) => toInputTensor(data as Uint8Array, count, spec.height, spec.width, spec.channels, pre),
+  };
+}
+
+/** Feature vectors → N×D tensor. */
+export function featureEncoder(dim: number): InputEncoder {
+  return { size: dim, encode: (data, count) => tf.tensor2d(data as Float32Array, [count, dim]) };
 }
 
 export interface EpochLog {
@@ -121,14 +137,14 @@ function argmaxRows(values: Float32Array, k: number): Int32Array {
 }
 
 /** Probabilities (N×K) of a trainable's model on images, in inference mode, in batches. */
-export function predictProbs(t: Trainable, set: { pixels: Uint8Array; count: number }, input: InputSpec, batchSize = 64): Float32Array {
-  const size = input.height * input.width * input.channels;
+export function predictProbs(t: Trainable, set: { inputs: InputData; count: number }, enc: InputEncoder, batchSize = 64): Float32Array {
+  const size = enc.size;
   const parts: Float32Array[] = [];
   for (let s = 0; s < set.count; s += batchSize) {
     const n = Math.min(batchSize, set.count - s);
     const probs = tf.tidy(() => {
-      const x = toInputTensor(set.pixels.subarray(s * size, (s + n) * size), n, input.height, input.width, input.channels, input.preprocessing);
-      return tf.softmax(t.forward(x, false));
+      const x = enc.encode(set.inputs.subarray(s * size, (s + n) * size), n);
+      return tf.softmax(t.forward(x as tf.Tensor4D, false));
     });
     parts.push(probs.dataSync() as Float32Array);
     probs.dispose();
@@ -143,8 +159,8 @@ export function predictProbs(t: Trainable, set: { pixels: Uint8Array; count: num
   return out;
 }
 
-function evaluateSet(t: Trainable, set: EvalSet, input: InputSpec, numClasses: number): { loss: number; accuracy: number } {
-  const probs = predictProbs(t, set, input);
+function evaluateSet(t: Trainable, set: EvalSet, enc: InputEncoder, numClasses: number): { loss: number; accuracy: number } {
+  const probs = predictProbs(t, set, enc);
   let correct = 0;
   let nll = 0;
   const pred = argmaxRows(probs, numClasses);
@@ -160,7 +176,7 @@ function evaluateSet(t: Trainable, set: EvalSet, input: InputSpec, numClasses: n
  * The training loop: seeded, with a learning-rate schedule, optional validation with early stopping
  * and best-model keeping, an atomic checkpoint after each epoch, and a guard against NaN or exploding loss.
  */
-export async function fit(t: Trainable, source: BatchSource, val: EvalSet | null, input: InputSpec, numClasses: number, o: FitOptions): Promise<FitResult> {
+export async function fit(t: Trainable, source: BatchSource, val: EvalSet | null, enc: InputEncoder, numClasses: number, o: FitOptions): Promise<FitResult> {
   const lossFn = o.loss ?? crossEntropyLoss;
   const optimizer = new Optimizer(t.params, o.optimizer);
   const steps = source.batchesPerEpoch();
@@ -196,7 +212,7 @@ export async function fit(t: Trainable, source: BatchSource, val: EvalSet | null
       let lr = o.lr;
       for await (const batch of source.epoch(epoch)) {
         lr = learningRateAt(epoch * steps + step, { kind: o.schedule, lr: o.lr, totalSteps, warmupSteps: Math.round((o.warmupEpochs ?? 0) * steps) });
-        const { loss, hits } = trainStep(t, optimizer, vars, batch, input, numClasses, lossFn, lr, o.clipNorm);
+        const { loss, hits } = trainStep(t, optimizer, vars, batch, enc, numClasses, lossFn, lr, o.clipNorm);
         if (!Number.isFinite(loss) || (firstLoss !== null && loss > Math.max(50, 100 * firstLoss))) {
           throw new FrugalError(
             `training diverged at epoch ${epoch + 1}, step ${step + 1}: the loss is ${Number.isFinite(loss) ? `${loss.toFixed(1)} (exploding)` : String(loss)}. ` +
@@ -211,7 +227,7 @@ export async function fit(t: Trainable, source: BatchSource, val: EvalSet | null
         o.onBatchEnd?.({ epoch, step, steps, loss: lossSum / seen, accuracy: correct / seen, imagesPerSecond: seen / ((performance.now() - t0) / 1000) });
       }
       const trainSeconds = (performance.now() - t0) / 1000;
-      const v = val ? evaluateSet(t, val, input, numClasses) : null;
+      const v = val ? evaluateSet(t, val, enc, numClasses) : null;
       const log: EpochLog = {
         epoch: epoch + 1,
         loss: lossSum / Math.max(1, seen),
@@ -252,7 +268,7 @@ function trainStep(
   optimizer: Optimizer,
   vars: tf.Variable[],
   batch: Batch,
-  input: InputSpec,
+  enc: InputEncoder,
   numClasses: number,
   lossFn: LossFn,
   lr: number,
@@ -260,10 +276,10 @@ function trainStep(
 ): { loss: number; hits: number } {
   let predicted: tf.Tensor | null = null;
   const lossValue = tf.tidy(() => {
-    const x = toInputTensor(batch.pixels, batch.count, input.height, input.width, input.channels, input.preprocessing);
+    const x = enc.encode(batch.inputs, batch.count);
     const bt = batchTensors(batch, numClasses);
     const { value, grads } = tf.variableGrads(() => {
-      const logits = t.forward(x, true);
+      const logits = t.forward(x as tf.Tensor4D, true);
       predicted = tf.keep(tf.argMax(logits, -1));
       return lossFn(logits, bt);
     }, vars);

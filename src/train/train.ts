@@ -9,11 +9,11 @@ import { inferImageSpec } from '../data/spec.js';
 import type { ImageSpec, ResizePolicy } from '../data/decode.js';
 import { getArch, listArchs } from '../models/zoo/index.js';
 import { initWeights, countParams } from '../models/init.js';
-import { fitPreprocessing, type Preprocessing } from '../models/preprocess.js';
+import { fitPreprocessing } from '../models/preprocess.js';
 import { saveModelDir, newMeta } from '../models/model-dir.js';
 import { classificationReport, type ClassificationReport } from '../evaluate/metrics.js';
 import { ArraySource, type BatchTransform } from './batches.js';
-import { fit, predictProbs, type EpochLog, type FitOptions, type FitResult, type LossFn } from './loop.js';
+import { fit, predictProbs, pixelEncoder, type EpochLog, type FitOptions, type FitResult, type InputEncoder, type LossFn } from './loop.js';
 import { oneHot, smoothTargets, balancedClassWeights } from './losses.js';
 import { readCheckpoint } from './checkpoint.js';
 import { wholeModel, type Trainable } from './trainable.js';
@@ -112,6 +112,11 @@ export async function prepareData(source: string, o: DataOptions = {}): Promise<
   return { dataset, spec, classes: dataset.classes, train, val, problems };
 }
 
+/** A decoded batch as loop inputs. */
+export function asInputs(b: DecodedBatch): { inputs: Uint8Array; labels: Int32Array; count: number } {
+  return { inputs: b.pixels, labels: b.labels, count: b.count };
+}
+
 /** The images at `indices` of a decoded batch. */
 export function subset(b: DecodedBatch, indices: number[]): DecodedBatch {
   const size = b.spec.height * b.spec.width * b.spec.channels;
@@ -135,7 +140,6 @@ export function subset(b: DecodedBatch, indices: number[]): DecodedBatch {
 
 export interface FitOnDataOptions {
   hyper: TrainHyper;
-  preprocessing: Preprocessing;
   /** Checkpoint folder (the run's --out); resume from its checkpoint when `resume`. */
   runDir?: string;
   resume?: boolean;
@@ -155,9 +159,9 @@ export interface FitOnDataOptions {
 /** Fit a trainable on prepared images with the usual hyper-parameters (mid-level API). */
 export async function fitOnData(
   trainable: Trainable,
-  train: { pixels: Uint8Array; labels: Int32Array; count: number },
-  val: { pixels: Uint8Array; labels: Int32Array; count: number } | null,
-  spec: ImageSpec,
+  train: { inputs: Uint8Array | Float32Array; labels: Int32Array; count: number },
+  val: { inputs: Uint8Array | Float32Array; labels: Int32Array; count: number } | null,
+  encoder: InputEncoder,
   numClasses: number,
   o: FitOnDataOptions,
 ): Promise<FitResult> {
@@ -168,7 +172,7 @@ export async function fitOnData(
     const cw = balancedClassWeights(classBalance(train.labels, numClasses).counts);
     weights = Float32Array.from(train.labels, (y, i) => (y >= 0 ? cw[y]! : 1) * (o.sampleWeights?.[i] ?? 1));
   }
-  const source = new ArraySource(train.pixels, targets, train.count, {
+  const source = new ArraySource(train.inputs, targets, train.count, {
     batchSize: Math.min(h.batchSize, train.count),
     seed: h.seed,
     weights,
@@ -186,7 +190,7 @@ export async function fitOnData(
       throw new FrugalError(`${checkpointFile}: the checkpoint was made with other settings; resume with the same options (saved: ${saved})`);
     }
   }
-  return fit(trainable, source, val, { ...spec, preprocessing: o.preprocessing }, numClasses, {
+  return fit(trainable, source, val, encoder, numClasses, {
     epochs: h.epochs,
     lr: h.lr,
     optimizer: { kind: h.optimizer, weightDecay: h.weightDecay },
@@ -257,16 +261,16 @@ export async function trainFromScratch(source: string, o: TrainOptions): Promise
   await fsp.mkdir(o.out, { recursive: true });
   const trainable = wholeModel(model);
   const fingerprint = { source: path.resolve(source), arch: archName, archOptions, hyper, spec: data.spec, valSplit: o.valSplit ?? 0.2, val: o.valData ?? null };
-  const result = await fitOnData(trainable, data.train, data.val, data.spec, data.classes.length, {
+  const encoder = pixelEncoder(data.spec, preprocessing);
+  const result = await fitOnData(trainable, asInputs(data.train), asInputs(data.val), encoder, data.classes.length, {
     hyper,
-    preprocessing,
     runDir: o.out,
     resume: o.resume,
     fingerprint,
     onBatchEnd: o.onBatchEnd,
     onEpochEnd: o.onEpochEnd,
   });
-  const probs = predictProbs(trainable, data.val, { ...data.spec, preprocessing });
+  const probs = predictProbs(trainable, asInputs(data.val), encoder);
   const report = classificationReport(probs, data.val.labels, data.classes);
   const seconds = (performance.now() - t0) / 1000;
   await saveModelDir(

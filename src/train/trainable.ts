@@ -23,11 +23,18 @@ export function decays(w: tfl.LayerVariable): boolean {
   return short === 'kernel' || short === 'depthwise_kernel';
 }
 
-/** A logits sub-model sharing weights with `model` (its `logits` layer, before the softmax). */
+/**
+ * A logits sub-model sharing weights with `model`: the input of its final softmax (the `logits`
+ * layer as used in this model, even when that layer is shared with another model).
+ */
 export function logitsModel(model: tfl.LayersModel): tfl.LayersModel {
-  const layer = model.layers.find((l) => l.name === LOGITS);
-  if (!layer) return model;
-  return tfl.model({ inputs: model.inputs, outputs: layer.output as tfl.SymbolicTensor });
+  const out = model.outputs[0]!;
+  const isSoftmax = out.sourceLayer.getClassName() === 'Activation' && (out.sourceLayer.getConfig()['activation'] === 'softmax');
+  if (!isSoftmax || out.inputs.length !== 1) {
+    if (model.layers.some((l) => l.name === LOGITS)) throw new Error(`model "${model.name}" does not end in a softmax over its logits`);
+    return model;
+  }
+  return tfl.model({ inputs: model.inputs, outputs: out.inputs[0]! });
 }
 
 /** Train every weight of a classifier (from scratch). */

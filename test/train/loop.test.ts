@@ -7,7 +7,7 @@ import { initWeights } from '../../src/models/init.js';
 import { fitPreprocessing } from '../../src/models/preprocess.js';
 import { wholeModel } from '../../src/train/trainable.js';
 import { fitOnData, DEFAULT_HYPER, type TrainHyper } from '../../src/train/train.js';
-import { predictProbs } from '../../src/train/loop.js';
+import { predictProbs, pixelEncoder } from '../../src/train/loop.js';
 import { classificationReport } from '../../src/evaluate/metrics.js';
 import { toyImages, TOY_CLASSES } from '../synthetic.js';
 
@@ -27,6 +27,9 @@ function setup(seed: number, arch = 'cnn-tiny', options: { dropout?: number; dro
 const train = toyImages(90, SIZE, 1);
 const val = toyImages(60, SIZE, 2);
 const pre = fitPreprocessing(train.pixels, 1);
+const enc = pixelEncoder(spec, pre);
+const trainSet = { inputs: train.pixels, labels: train.labels, count: 90 };
+const valSet = { inputs: val.pixels, labels: val.labels, count: 60 };
 
 function hyper(over: Partial<TrainHyper> = {}): TrainHyper {
   return { ...DEFAULT_HYPER, epochs: 4, batchSize: 16, lr: 5e-3, ...over };
@@ -35,9 +38,9 @@ function hyper(over: Partial<TrainHyper> = {}): TrainHyper {
 test('learns the toy problem: held-out accuracy well above chance (1/3)', async () => {
   const model = setup(1);
   const t = wholeModel(model);
-  const res = await fitOnData(t, { ...train, count: 90 }, { ...val, count: 60 }, spec, 3, { hyper: hyper({ epochs: 8 }), preprocessing: pre });
+  const res = await fitOnData(t, trainSet, valSet, enc, 3, { hyper: hyper({ epochs: 8 }) });
   const fresh = toyImages(90, SIZE, 3); // never seen, not used for model selection
-  const probs = predictProbs(t, { pixels: fresh.pixels, count: 90 }, { ...spec, preprocessing: pre });
+  const probs = predictProbs(t, { inputs: fresh.pixels, count: 90 }, enc);
   const acc = classificationReport(probs, fresh.labels, TOY_CLASSES).accuracy;
   assert.ok(acc >= 0.85, `held-out accuracy ${acc}`);
   assert.equal(res.history.length, 8);
@@ -50,10 +53,9 @@ test('200 training steps keep tf.memory().numTensors flat', async () => {
   const t = wholeModel(model);
   const counts: number[] = [];
   const before = tf.memory().numTensors;
-  await fitOnData(t, { ...train, count: 90 }, { ...val, count: 60 }, spec, 3, {
+  await fitOnData(t, trainSet, valSet, enc, 3, {
     hyper: hyper({ epochs: 20, batchSize: 9, clipNorm: 1 }),
-    preprocessing: pre,
-    onBatchEnd: () => counts.push(tf.memory().numTensors),
+        onBatchEnd: () => counts.push(tf.memory().numTensors),
   });
   assert.equal(counts.length, 200);
   assert.equal(Math.max(...counts.slice(1)), Math.min(...counts.slice(1)), `tensor count varied: ${Math.min(...counts)}..${Math.max(...counts)}`);
@@ -64,7 +66,7 @@ test('200 training steps keep tf.memory().numTensors flat', async () => {
 test('same seed, same weights; another seed, other weights', async () => {
   const run = async (seed: number) => {
     const model = setup(seed, 'cnn-tiny', { dropout: 0.3 });
-    await fitOnData(wholeModel(model), { ...train, count: 90 }, null, spec, 3, { hyper: hyper({ epochs: 1, seed }), preprocessing: pre });
+    await fitOnData(wholeModel(model), trainSet, null, enc, 3, { hyper: hyper({ epochs: 1, seed }) });
     const w = model.getWeights().map((x) => Array.from(x.dataSync()));
     model.dispose();
     return w;
@@ -79,7 +81,7 @@ test('same seed, same weights; another seed, other weights', async () => {
 test('a NaN or exploding loss stops training with advice', async () => {
   const model = setup(3);
   await assert.rejects(
-    fitOnData(wholeModel(model), { ...train, count: 90 }, null, spec, 3, { hyper: hyper({ lr: 1e6, optimizer: 'sgd', schedule: 'constant' }), preprocessing: pre }),
+    fitOnData(wholeModel(model), trainSet, null, enc, 3, { hyper: hyper({ lr: 1e6, optimizer: 'sgd', schedule: 'constant' }), }),
     /training diverged at epoch \d+, step \d+: the loss is .*Lower the learning rate \(--lr, now 1000000\)/,
   );
   model.dispose();

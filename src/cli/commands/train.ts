@@ -1,11 +1,26 @@
 import { Command } from 'commander';
 import { trainFromScratch, type TrainResult } from '../../train/train.js';
+import { trainTransfer, type TransferResult } from '../../train/transfer.js';
+import { listPretrained } from '../../models/backbones/registry.js';
 import { listArchs } from '../../models/zoo/index.js';
-import { printJson, float } from '../options.js';
-import { addBackendOption, addDataOptions, addHyperOptions, hyperFrom, startBackend, trainingProgress, onInterrupt, type HyperFlags } from '../common.js';
+import { printJson, float, int } from '../options.js';
+import { addBackendOption, addDataOptions, addHyperOptions, hyperFrom, explicitHyper, startBackend, trainingProgress, onInterrupt, type HyperFlags } from '../common.js';
+import { addBackboneOptions, backboneOptionsFrom, type BackboneFlags } from '../backbone-options.js';
+import { progressBar } from '../progress.js';
 import { note } from '../progress.js';
+import { UsageError } from '../../util/errors.js';
 
-interface TrainFlags extends HyperFlags {
+interface TrainFlags extends HyperFlags, BackboneFlags {
+  mode?: 'frozen' | 'finetune';
+  unfreeze?: string;
+  trunkLrMult?: number;
+  lrDecay?: number;
+  trainBn?: boolean;
+  hidden?: number;
+  finetuneEpochs?: number;
+  finetuneLr?: number;
+  noFeatureCache?: boolean;
+  featureCache?: boolean;
   out: string;
   arch?: string;
   width?: number;
@@ -32,7 +47,17 @@ export function trainCommand(): Command {
     .option('--width <m>', 'width multiplier of the architecture', float('--width', 0.1, 4))
     .option('--dropout <p>', 'dropout before the classifier', float('--dropout', 0, 0.95))
     .option('--drop-path <p>', 'stochastic depth rate (residual architectures)', float('--drop-path', 0, 0.95))
-    .option('--resume', 'continue from the checkpoint in --out');
+    .option('--resume', 'continue from the checkpoint in --out')
+    .option('--mode <mode>', 'with --backbone: frozen (train only a new head on cached features) or finetune (then train the trunk too, at a smaller rate); default: frozen with ≤ 50 images per class')
+    .option('--unfreeze <all|N>', 'fine-tune all of the trunk or its last N blocks', 'all')
+    .option('--trunk-lr-mult <m>', 'trunk learning rate = --lr × this when fine-tuning', float('--trunk-lr-mult', 0, 10), 0.1)
+    .option('--lr-decay <d>', 'discriminative rates: each earlier trunk block gets the next one\'s rate × d', float('--lr-decay', 0, 1), 1)
+    .option('--train-bn', 'update BatchNorm statistics of the trunk while fine-tuning (default: frozen)')
+    .option('--hidden <units>', 'a hidden dense layer in the new head', int('--hidden', 1, 65536))
+    .option('--finetune-epochs <n>', 'epochs of the fine-tuning phase', int('--finetune-epochs', 0, 10000))
+    .option('--finetune-lr <rate>', 'head learning rate of the fine-tuning phase (trunk: × --trunk-lr-mult)', float('--finetune-lr', 0, 10))
+    .option('--no-feature-cache', 'do not read or write the backbone feature cache');
+  addBackboneOptions(cmd);
   addDataOptions(cmd);
   addHyperOptions(cmd);
   addBackendOption(cmd);
@@ -44,12 +69,18 @@ Examples:
   $ frugal train ./photos --out ./model
   $ frugal train ./photos --out ./model --arch resnet8 --epochs 30 --lr 0.002 --seed 1
   $ frugal train ./photos --out ./model --resume          # after Ctrl-C or a crash
-  $ frugal train labels.csv --out ./model --val ./held-out --json`,
+  $ frugal train labels.csv --out ./model --val ./held-out --json
+  $ frugal train ./photos --out ./model --backbone ./pretrained-model            # frozen trunk + new head
+  $ frugal train ./photos --out ./model --backbone mobilenet-v1-0.25-224 --mode finetune --unfreeze 2
+  $ frugal train ./photos --out ./model --backbone resnet50.onnx --size 224 --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225
+
+Pretrained backbones by name: ${listPretrained().map((e) => e.name).join(', ')}`,
   );
   cmd.action(async (data: string, f: TrainFlags) => {
     const quiet = !!f.json;
     const backend = await startBackend(f.backend);
     note(`backend: ${backend.name}${backend.simd ? ' (SIMD)' : ''}`, quiet);
+    if (f.backbone) return transferAction(cmd, data, f, backend.name);
     const progress = trainingProgress(quiet);
     const off = onInterrupt(f.out);
     let res: TrainResult;
@@ -108,4 +139,75 @@ Examples:
     }
   });
   return cmd;
+}
+
+async function transferAction(cmd: Command, data: string, f: TrainFlags, backendName: string): Promise<void> {
+  const quiet = !!f.json;
+  if (f.mode && f.mode !== 'frozen' && f.mode !== 'finetune') throw new UsageError(`--mode must be frozen or finetune, got "${f.mode}"`);
+  const unfreeze = f.unfreeze === undefined || f.unfreeze === 'all' ? 'all' : Number(f.unfreeze);
+  if (unfreeze !== 'all' && !(Number.isInteger(unfreeze) && unfreeze >= 0)) throw new UsageError(`--unfreeze must be "all" or a number of blocks, got "${f.unfreeze}"`);
+  const progress = trainingProgress(quiet);
+  const bar = progressBar('features', quiet);
+  const off = onInterrupt(f.out);
+  let res: TransferResult;
+  try {
+    res = await trainTransfer(data, {
+      out: f.out,
+      backbone: f.backbone!,
+      backboneOptions: backboneOptionsFrom(f),
+      mode: f.mode,
+      head: { hidden: f.hidden, dropout: f.dropout },
+      unfreeze,
+      trunkLrMult: f.trunkLrMult,
+      lrDecay: f.lrDecay,
+      trainBn: f.trainBn,
+      hyper: explicitHyper(cmd),
+      finetuneHyper: { ...(f.finetuneEpochs !== undefined ? { epochs: f.finetuneEpochs } : {}), ...(f.finetuneLr !== undefined ? { lr: f.finetuneLr } : {}) },
+      featureCache: f.featureCache !== false,
+      valData: f.val,
+      valSplit: f.valSplit,
+      strict: f.strict,
+      workers: f.workers,
+      resume: f.resume,
+      onStage: (stage) => {
+        bar.stop();
+        if (!quiet) process.stderr.write(`${stage}...\n`);
+      },
+      onProgress: (stage, d, t) => bar.update(d, t),
+      onBatchEnd: progress.onBatchEnd,
+      onEpochEnd: progress.onEpochEnd,
+    });
+  } finally {
+    bar.stop();
+    progress.bar.stop();
+    off();
+  }
+  const summary = {
+    accuracy: res.accuracy,
+    out: res.out,
+    mode: res.mode,
+    frozenAccuracy: res.frozenAccuracy,
+    backbone: res.backbone,
+    params: res.params,
+    classes: res.classes,
+    trainImages: res.trainImages,
+    valImages: res.valImages,
+    timings: res.timings,
+    featureCacheHits: res.featureCacheHits,
+    top3: res.report.topK['3'],
+    macroF1: res.report.macroF1,
+    ece: res.report.ece,
+    backend: backendName,
+    problems: res.problems,
+    history: { head: res.head.history, finetune: res.finetune?.history ?? null },
+  };
+  if (f.json) return printJson(summary);
+  const t = res.timings;
+  process.stdout.write(
+    `held-out accuracy ${(res.accuracy * 100).toFixed(1)}% on ${res.valImages} validation images (${res.mode}; frozen head ${(res.frozenAccuracy * 100).toFixed(1)}%)\n` +
+      `backbone ${res.backbone.kind} ${res.backbone.source} cut at ${res.backbone.cut} (${res.backbone.featureDim} features)\n` +
+      `time: decode ${t.decodeSeconds.toFixed(1)} s, features ${t.featureSeconds.toFixed(1)} s (${res.featureCacheHits} cached), head ${t.headSeconds.toFixed(1)} s` +
+      (res.finetune ? `, fine-tune ${t.finetuneSeconds.toFixed(1)} s` : '') +
+      `\nmodel written to ${res.out}\n`,
+  );
 }

@@ -1,0 +1,55 @@
+import type { Command } from 'commander';
+import type { BackboneOptions } from '../models/backbones/load.js';
+import { stringList } from './options.js';
+import { InvalidArgumentError } from 'commander';
+
+export interface BackboneFlags {
+  backbone?: string;
+  cut?: string;
+  inputName?: string;
+  layout?: 'NCHW' | 'NHWC';
+  mean?: number[];
+  std?: number[];
+  sha256?: string;
+  size?: number;
+  channels?: number;
+  resize?: 'squash' | 'center-crop' | 'pad';
+}
+
+function numbers(name: string) {
+  return (v: string) =>
+    stringList(v).map((x) => {
+      const n = Number(x);
+      if (!Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be comma-separated numbers, got "${v}"`);
+      return n;
+    });
+}
+
+/** Options that say which pretrained backbone to use and how to feed it. */
+export function addBackboneOptions(cmd: Command): Command {
+  return cmd
+    .option('--backbone <dir|url|onnx|name>', 'pretrained backbone: a Frugal model dir, a TF.js model dir/model.json/URL, an .onnx file, or a registry name')
+    .option('--cut <layer>', 'layer (or graph node / ONNX output) whose output is the feature vector; default: the layer before the classifier')
+    .option('--input-name <name>', 'ONNX input name (default: the first input)')
+    .option('--layout <NCHW|NHWC>', 'ONNX input layout (default NCHW)', (v: string) => {
+      if (v !== 'NCHW' && v !== 'NHWC') throw new InvalidArgumentError(`--layout must be NCHW or NHWC, got "${v}"`);
+      return v;
+    })
+    .option('--mean <m>', 'per-channel mean on the 0..1 scale, e.g. 0.485,0.456,0.406', numbers('--mean'))
+    .option('--std <s>', 'per-channel std on the 0..1 scale, e.g. 0.229,0.224,0.225', numbers('--std'))
+    .option('--sha256 <hex>', 'expected sha256 of the backbone file (downloads are checked, then cached)');
+}
+
+export function backboneOptionsFrom(f: BackboneFlags): BackboneOptions {
+  return {
+    cut: f.cut,
+    inputName: f.inputName,
+    layout: f.layout,
+    mean: f.mean,
+    std: f.std,
+    sha256: f.sha256,
+    size: f.size,
+    channels: f.channels as 1 | 3 | undefined,
+  };
+}
+

@@ -1,0 +1,175 @@
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import * as tfl from '@tensorflow/tfjs-layers';
+import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import { FrugalError } from '../../util/errors.js';
+import { exists } from '../../util/fs.js';
+import { RESIZE_POLICIES, type ResizePolicy } from '../../data/decode.js';
+import { readModelMeta, META_FILE, MODEL_FILE } from '../model-dir.js';
+import type { Preprocessing } from '../preprocess.js';
+import { downloadModel } from './download.js';
+import { readTfjsModel, fileDigest } from './files.js';
+import { layersBackbone } from './layers.js';
+import { graphBackbone } from './graph.js';
+import { onnxBackbone } from './onnx.js';
+import { getPretrained, listPretrained } from './registry.js';
+import type { Backbone, BackboneRef } from './types.js';
+
+/** What the command line (or a sidecar JSON) can say about a backbone. */
+export interface BackboneOptions {
+  cut?: string;
+  size?: number;
+  height?: number;
+  width?: number;
+  channels?: 1 | 3;
+  resize?: ResizePolicy;
+  mean?: number[];
+  std?: number[];
+  inputName?: string;
+  layout?: 'NCHW' | 'NHWC';
+  sha256?: string;
+  cacheDir?: string;
+}
+
+/** Sidecar file beside a model (`frugal-backbone.json`, or `<file>.json` for `<file>.onnx`). */
+export const SIDECAR = 'frugal-backbone.json';
+
+const sidecarSchema = z.object({
+  size: z.number().int().positive().optional(),
+  height: z.number().int().positive().optional(),
+  width: z.number().int().positive().optional(),
+  channels: z.union([z.literal(1), z.literal(3)]).optional(),
+  resize: z.enum(RESIZE_POLICIES as [string, ...string[]]).optional(),
+  mean: z.array(z.number()).optional(),
+  std: z.array(z.number().positive()).optional(),
+  inputName: z.string().optional(),
+  layout: z.enum(['NCHW', 'NHWC']).optional(),
+  cut: z.string().optional(),
+});
+
+async function readSidecar(file: string): Promise<BackboneOptions> {
+  if (!(await exists(file))) return {};
+  let json: unknown;
+  try {
+    json = JSON.parse(await fsp.readFile(file, 'utf8'));
+  } catch (err) {
+    throw new FrugalError(`${file}: corrupt JSON (${(err as Error).message})`);
+  }
+  const parsed = sidecarSchema.safeParse(json);
+  if (!parsed.success) throw new FrugalError(`${file}: ${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message}`);
+  return parsed.data as BackboneOptions;
+}
+
+function inputOf(o: BackboneOptions, fallback?: { height?: number | null; width?: number | null; channels?: number | null }) {
+  const height = o.height ?? o.size ?? fallback?.height ?? undefined;
+  const width = o.width ?? o.size ?? fallback?.width ?? undefined;
+  const channels = (o.channels ?? fallback?.channels ?? 3) as 1 | 3;
+  if (!height || !width) throw new FrugalError('the backbone does not say its input size: give --size (or "size" in its sidecar JSON)');
+  return { height, width, channels, resize: o.resize ?? 'squash' };
+}
+
+function preprocessingOf(o: BackboneOptions, channels: number, fallback: Preprocessing): Preprocessing {
+  const fix = (v: number[] | undefined, d: number[]) => {
+    const x = v ?? d;
+    if (x.length === channels) return x;
+    if (x.length === 1) return new Array(channels).fill(x[0]);
+    if (channels === 1) return [x.reduce((a, b) => a + b, 0) / x.length];
+    throw new FrugalError(`mean/std have ${x.length} values for ${channels} channels`);
+  };
+  return { mean: fix(o.mean, fallback.mean), std: fix(o.std, fallback.std) };
+}
+
+const DEFAULT_PRE: Preprocessing = { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
+
+/**
+ * Load a backbone from: a registry name, a URL (TF.js model.json or .onnx, cached), a Frugal model
+ * directory, a TF.js model directory or model.json (layers or graph), or an .onnx file.
+ * Options override what a sidecar JSON or the registry says.
+ */
+export async function loadBackbone(spec: string, options: BackboneOptions = {}): Promise<Backbone> {
+  const entry = getPretrained(spec);
+  if (entry) {
+    const main = await downloadModel(entry.url, { sha256: options.sha256 ?? entry.sha256, cacheDir: options.cacheDir });
+    const o: BackboneOptions = { size: entry.size, channels: entry.channels, mean: entry.preprocessing.mean, std: entry.preprocessing.std, cut: entry.cut, ...defined(options) };
+    return loadLocal(main, o, spec);
+  }
+  if (/^https?:\/\//i.test(spec)) {
+    const main = await downloadModel(spec, { sha256: options.sha256, cacheDir: options.cacheDir });
+    return loadLocal(main, options, spec);
+  }
+  if (!(await exists(spec))) {
+    throw new FrugalError(`--backbone ${spec}: not a file, folder, URL or known backbone (known: ${listPretrained().map((e) => e.name).join(', ')})`);
+  }
+  if (options.sha256) {
+    const file = (await fsp.stat(spec)).isDirectory() ? path.join(spec, (await exists(path.join(spec, META_FILE))) ? 'weights.bin' : MODEL_FILE) : spec;
+    const digest = await fileDigest(file);
+    if (digest !== options.sha256.toLowerCase()) throw new FrugalError(`${file}: sha256 mismatch (expected ${options.sha256}, got ${digest})`);
+  }
+  return loadLocal(spec, options, spec);
+}
+
+function defined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+async function loadLocal(target: string, options: BackboneOptions, source: string): Promise<Backbone> {
+  const stat = await fsp.stat(target);
+  if (!stat.isDirectory() && target.toLowerCase().endsWith('.onnx')) {
+    const side = { ...(await readSidecar(`${target}.json`)), ...(await readSidecar(path.join(path.dirname(target), SIDECAR))) };
+    const o = { ...side, ...defined(options) };
+    const input = inputOf(o);
+    const ref: Omit<BackboneRef, 'kind'> = { source: /^https?:/.test(source) ? source : path.resolve(target), input, preprocessing: preprocessingOf(o, input.channels, DEFAULT_PRE), inputName: o.inputName, layout: o.layout, sha256: options.sha256 };
+    return onnxBackbone(target, ref, await fileDigest(target), o.cut);
+  }
+  const dir = stat.isDirectory() ? target : path.dirname(target);
+  const modelJson = stat.isDirectory() ? path.join(dir, MODEL_FILE) : target;
+  if (stat.isDirectory() && (await exists(path.join(dir, META_FILE)))) {
+    // A model directory written by Frugal: its input spec and preprocessing come along.
+    const meta = await readModelMeta(dir);
+    const files = await readTfjsModel(modelJson);
+    const model = await tfl.loadLayersModel(tf.io.fromMemory(files.artifacts));
+    const o = { ...defined(options) };
+    const ref: Omit<BackboneRef, 'kind'> = {
+      source: path.resolve(dir),
+      input: { ...meta.input, resize: o.resize ?? meta.input.resize },
+      preprocessing: meta.preprocessing,
+      sha256: options.sha256,
+    };
+    return layersBackbone(model, ref, files.digest, o.cut);
+  }
+  if (!(await exists(modelJson))) throw new FrugalError(`${target}: no ${MODEL_FILE} (expected a TF.js model, a Frugal model directory or an .onnx file)`);
+  const files = await readTfjsModel(modelJson);
+  const o = { ...(await readSidecar(path.join(dir, SIDECAR))), ...defined(options) };
+  const isGraph = files.json.format === 'graph-model' || !(files.json.modelTopology as { class_name?: string }).class_name;
+  const resolvedSource = /^https?:/.test(source) || getPretrained(source) ? source : path.resolve(modelJson);
+  if (isGraph) {
+    const input = inputOf(o);
+    return graphBackbone(files.artifacts, { source: resolvedSource, input, preprocessing: preprocessingOf(o, input.channels, DEFAULT_PRE), sha256: options.sha256 }, files.digest, o.cut);
+  }
+  let model: tfl.LayersModel;
+  try {
+    model = await tfl.loadLayersModel(tf.io.fromMemory(files.artifacts));
+  } catch (err) {
+    throw new FrugalError(`${modelJson}: cannot build the layers model (${(err as Error).message})`);
+  }
+  const shape = model.inputs[0]!.shape;
+  const input = inputOf(o, { height: shape[1], width: shape[2], channels: shape[3] });
+  return layersBackbone(model, { source: resolvedSource, input, preprocessing: preprocessingOf(o, input.channels, DEFAULT_PRE), sha256: options.sha256 }, files.digest, o.cut);
+}
+
+/** Reload a backbone from the reference stored in a model directory. */
+export async function loadBackboneRef(ref: BackboneRef): Promise<Backbone> {
+  return loadBackbone(ref.source, {
+    cut: ref.cut,
+    height: ref.input.height,
+    width: ref.input.width,
+    channels: ref.input.channels,
+    resize: ref.input.resize,
+    mean: ref.preprocessing.mean,
+    std: ref.preprocessing.std,
+    inputName: ref.inputName,
+    layout: ref.layout,
+    sha256: ref.sha256,
+  });
+}

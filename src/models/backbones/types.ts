@@ -1,0 +1,36 @@
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { ImageSpec } from '../../data/decode.js';
+import type { Preprocessing } from '../preprocess.js';
+
+export type BackboneKind = 'layers' | 'graph' | 'onnx';
+
+/** How to find a backbone again (stored in a model directory's frugal.json). */
+export interface BackboneRef {
+  kind: BackboneKind;
+  /** Local path of the main file (model.json / .onnx) or model directory, or a URL or registry name. */
+  source: string;
+  sha256?: string;
+  cut?: string;
+  inputName?: string;
+  layout?: 'NCHW' | 'NHWC';
+  input: ImageSpec;
+  preprocessing: Preprocessing;
+}
+
+/** A pretrained feature extractor: images in, one feature vector per image out. */
+export interface Backbone {
+  kind: BackboneKind;
+  /** Stable identity of the weights and cut point (keys the feature cache). */
+  id: string;
+  ref: BackboneRef;
+  spec: ImageSpec;
+  preprocessing: Preprocessing;
+  featureDim: number;
+  /** Name of the layer / node / output the features come from. */
+  cut: string;
+  /** Features (count × featureDim) for `count` images of the spec's size, inference mode. */
+  extract(pixels: Uint8Array, count: number): Promise<Float32Array>;
+  /** Layers backbones only: the trunk (image → features) as a trainable model. */
+  trunk?: tfl.LayersModel;
+  dispose(): void;
+}

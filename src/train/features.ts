@@ -1,0 +1,77 @@
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import { cacheRoot, writeFileAtomic } from '../util/fs.js';
+import type { Backbone } from '../models/backbones/types.js';
+
+export interface FeatureOptions {
+  /** Feature cache: a folder, `true` for the default ($FRUGAL_CACHE/features), `false` for none. */
+  cache?: boolean | string;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface Features {
+  features: Float32Array;
+  dim: number;
+  count: number;
+  /** Images whose features came from the cache. */
+  hits: number;
+  /** Seconds spent running the backbone (misses only). */
+  extractSeconds: number;
+}
+
+function cacheDir(option: boolean | string | undefined, backbone: Backbone): string | null {
+  if (option === false) return null;
+  const root = typeof option === 'string' ? option : path.join(cacheRoot(), 'features');
+  return path.join(root, backbone.id);
+}
+
+/**
+ * A backbone's features for each image, computed once: each image (each augmented view is an image
+ * of its own) is keyed by the hash of its pixels, so a second run — or the same view in another
+ * command — reads the features from disk instead of running the backbone again.
+ */
+export async function extractFeatures(backbone: Backbone, pixels: Uint8Array, count: number, o: FeatureOptions = {}): Promise<Features> {
+  const dim = backbone.featureDim;
+  const size = pixels.length / Math.max(1, count);
+  const dir = cacheDir(o.cache ?? true, backbone);
+  const out = new Float32Array(count * dim);
+  const keys: string[] = [];
+  const missing: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const key = createHash('sha1').update(pixels.subarray(i * size, (i + 1) * size)).digest('hex');
+    keys.push(key);
+    if (!dir) {
+      missing.push(i);
+      continue;
+    }
+    try {
+      const buf = await fsp.readFile(path.join(dir, key.slice(0, 2), `${key}.f32`));
+      if (buf.length !== dim * 4) throw new Error('size');
+      out.set(new Float32Array(buf.buffer, buf.byteOffset, dim), i * dim);
+    } catch {
+      missing.push(i);
+    }
+  }
+  let extractSeconds = 0;
+  const batch = 64;
+  for (let s = 0; s < missing.length; s += batch) {
+    const idx = missing.slice(s, s + batch);
+    const chunk = new Uint8Array(idx.length * size);
+    idx.forEach((src, j) => chunk.set(pixels.subarray(src * size, (src + 1) * size), j * size));
+    const t0 = performance.now();
+    const f = await backbone.extract(chunk, idx.length);
+    extractSeconds += (performance.now() - t0) / 1000;
+    for (let j = 0; j < idx.length; j++) {
+      const row = f.subarray(j * dim, (j + 1) * dim);
+      out.set(row, idx[j]! * dim);
+      if (dir) {
+        const key = keys[idx[j]!]!;
+        await writeFileAtomic(path.join(dir, key.slice(0, 2), `${key}.f32`), new Uint8Array(row.buffer.slice(row.byteOffset, row.byteOffset + row.byteLength)));
+      }
+    }
+    o.onProgress?.(count - missing.length + Math.min(s + batch, missing.length), count);
+  }
+  if (missing.length === 0) o.onProgress?.(count, count);
+  return { features: out, dim, count, hits: count - missing.length, extractSeconds };
+}

@@ -1,0 +1,226 @@
+import * as path from 'node:path';
+import { promises as fsp } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { FrugalError } from '../util/errors.js';
+import { loadBackbone, type BackboneOptions } from '../models/backbones/load.js';
+import type { Backbone } from '../models/backbones/types.js';
+import { buildHead, stackHead, type HeadOptions } from '../models/head.js';
+import { initWeights, countParams } from '../models/init.js';
+import { saveModelDir, newMeta } from '../models/model-dir.js';
+import { classificationReport, type ClassificationReport } from '../evaluate/metrics.js';
+import { extractFeatures } from './features.js';
+import { featureEncoder, pixelEncoder, predictProbs, type EpochLog, type FitOptions, type FitResult } from './loop.js';
+import { prepareData, fitOnData, writeRunArtifacts, asInputs, DEFAULT_HYPER, type DataOptions, type PreparedData, type TrainHyper } from './train.js';
+import { variableOf, decays, logitsModel, type Trainable } from './trainable.js';
+import type { Param } from './optimizers.js';
+
+export type TransferMode = 'frozen' | 'finetune';
+
+/** Head training on cached features: many quick epochs. */
+export const HEAD_HYPER: Partial<TrainHyper> = { epochs: 40, lr: 2e-3, batchSize: 32, schedule: 'cosine', warmupEpochs: 1, weightDecay: 1e-4 };
+/** Fine-tuning the trunk: few epochs, a small learning rate for the trunk. */
+export const FINETUNE_HYPER: Partial<TrainHyper> = { epochs: 6, lr: 1e-3, schedule: 'cosine', warmupEpochs: 1 };
+
+export interface TransferOptions extends DataOptions {
+  out: string;
+  backbone: string | Backbone;
+  backboneOptions?: BackboneOptions;
+  /** Default: `frozen` with ≤ 50 labeled images per class or a frozen-only backbone, else `finetune`. */
+  mode?: TransferMode;
+  head?: HeadOptions;
+  /** Fine-tune all of the trunk, or only its last N blocks. */
+  unfreeze?: 'all' | number;
+  /** Trunk learning rate = head learning rate × this (0 keeps the trunk frozen). */
+  trunkLrMult?: number;
+  /** Discriminative rates: each earlier block's multiplier is the next one's × this (1 = same rate for all). */
+  lrDecay?: number;
+  /** Let BatchNorm layers of the trunk use batch statistics and update them while fine-tuning. */
+  trainBn?: boolean;
+  hyper?: Partial<TrainHyper>;
+  finetuneHyper?: Partial<TrainHyper>;
+  featureCache?: boolean | string;
+  resume?: boolean;
+  onStage?: (stage: string) => void;
+  onProgress?: (stage: string, done: number, total: number) => void;
+  onBatchEnd?: FitOptions['onBatchEnd'];
+  onEpochEnd?: (log: EpochLog) => void | Promise<void>;
+}
+
+export interface TransferResult {
+  out: string;
+  accuracy: number;
+  report: ClassificationReport;
+  mode: TransferMode;
+  classes: string[];
+  backbone: { kind: string; source: string; cut: string; featureDim: number };
+  params: number;
+  trainImages: number;
+  valImages: number;
+  /** Held-out accuracy after the head phase (frozen trunk), and after fine-tuning when run. */
+  frozenAccuracy: number;
+  timings: { decodeSeconds: number; featureSeconds: number; headSeconds: number; finetuneSeconds: number; totalSeconds: number };
+  featureCacheHits: number;
+  head: FitResult;
+  finetune: FitResult | null;
+  problems: PreparedData['problems'];
+}
+
+/** Block of a layer, from its name: `s1b0_a_conv` → `s1b0`, `b3_1_expand` → `b3_1`, `block_13_expand` → `block_13`. */
+export function blockOf(layerName: string): string {
+  const parts = layerName.split('_');
+  return parts.length > 1 && /^\d+$/.test(parts[1]!) ? `${parts[0]}_${parts[1]}` : parts[0]!;
+}
+
+/** Trunk weights grouped into blocks, in order (layers without weights are skipped). */
+export function trunkBlocks(trunk: tfl.LayersModel): Array<{ name: string; layers: tfl.layers.Layer[] }> {
+  const blocks: Array<{ name: string; layers: tfl.layers.Layer[] }> = [];
+  for (const layer of trunk.layers) {
+    if (layer.trainableWeights.length === 0) continue;
+    const name = blockOf(layer.name);
+    const last = blocks[blocks.length - 1];
+    if (last && last.name === name) last.layers.push(layer);
+    else blocks.push({ name, layers: [layer] });
+  }
+  return blocks;
+}
+
+/**
+ * A trainable over trunk + head: the head at the full rate, the unfrozen trunk blocks at
+ * rate × `trunkLrMult` (× `lrDecay` per block counted from the top). BatchNorm layers of the trunk stay
+ * in inference mode (frozen statistics) unless `trainBn`.
+ */
+export function fineTunable(trunk: tfl.LayersModel, head: tfl.LayersModel, o: { unfreeze?: 'all' | number; trunkLrMult?: number; lrDecay?: number; trainBn?: boolean }): Trainable {
+  const headLogits = logitsModel(head);
+  const blocks = trunkBlocks(trunk);
+  const n = o.unfreeze === undefined || o.unfreeze === 'all' ? blocks.length : Math.min(o.unfreeze, blocks.length);
+  const mult = o.trunkLrMult ?? 0.1;
+  const params: Param[] = [];
+  blocks.slice(blocks.length - n).forEach((block, i, arr) => {
+    const m = mult * (o.lrDecay ?? 1) ** (arr.length - 1 - i);
+    for (const layer of block.layers) for (const w of layer.trainableWeights) params.push({ variable: variableOf(w), lrMult: m, decay: decays(w) });
+  });
+  for (const w of head.trainableWeights) params.push({ variable: variableOf(w), lrMult: 1, decay: decays(w) });
+  const full = stackHead(trunk, head);
+  return {
+    model: full,
+    params,
+    forward: (x, training) => headLogits.apply(trunk.apply(x, { training: training && !!o.trainBn }), { training }) as tf.Tensor2D,
+  };
+}
+
+/** A trainable over the head alone (its input: feature vectors). */
+export function headTrainable(head: tfl.LayersModel): Trainable {
+  const logits = logitsModel(head);
+  return {
+    model: head,
+    forward: (x, training) => logits.apply(x, { training }) as tf.Tensor2D,
+    params: head.trainableWeights.map((w) => ({ variable: variableOf(w), lrMult: 1, decay: decays(w) })),
+  };
+}
+
+/**
+ * Transfer learning (high-level API): a pretrained trunk, a new head for the user's classes trained
+ * on cached features, then optionally fine-tuning of the trunk at a smaller rate. Writes a model directory.
+ */
+export async function trainTransfer(source: string, o: TransferOptions): Promise<TransferResult> {
+  const t0 = performance.now();
+  o.onStage?.('loading backbone');
+  const backbone = typeof o.backbone === 'string' ? await loadBackbone(o.backbone, o.backboneOptions) : o.backbone;
+  const headHyper: TrainHyper = { ...DEFAULT_HYPER, ...HEAD_HYPER, ...o.hyper };
+  const ftHyper: TrainHyper = { ...DEFAULT_HYPER, ...FINETUNE_HYPER, seed: headHyper.seed, ...o.finetuneHyper };
+  o.onStage?.('decoding');
+  const tDecode = performance.now();
+  const data = await prepareData(source, { ...o, spec: backbone.spec, seed: headHyper.seed });
+  const decodeSeconds = (performance.now() - tDecode) / 1000;
+  const numClasses = data.classes.length;
+  const perClass = data.train.count / numClasses;
+  const mode: TransferMode = o.mode ?? (backbone.trunk && perClass > 50 ? 'finetune' : 'frozen');
+  if (mode === 'finetune' && !backbone.trunk) throw new FrugalError(`--mode finetune needs a TF.js layers backbone; ${backbone.kind} backbones are frozen-only`);
+
+  o.onStage?.('extracting features');
+  const fTrain = await extractFeatures(backbone, data.train.pixels, data.train.count, { cache: o.featureCache, onProgress: (d, t) => o.onProgress?.('features', d, t) });
+  const fVal = await extractFeatures(backbone, data.val.pixels, data.val.count, { cache: o.featureCache, onProgress: (d, t) => o.onProgress?.('features (validation)', d, t) });
+
+  o.onStage?.('training head');
+  const head = buildHead(backbone.featureDim, numClasses, o.head);
+  initWeights(head, headHyper.seed);
+  const headT = headTrainable(head);
+  const fenc = featureEncoder(backbone.featureDim);
+  const tHead = performance.now();
+  await fsp.mkdir(o.out, { recursive: true });
+  const headFit = await fitOnData(
+    headT,
+    { inputs: fTrain.features, labels: data.train.labels, count: data.train.count },
+    { inputs: fVal.features, labels: data.val.labels, count: data.val.count },
+    fenc,
+    numClasses,
+    { hyper: headHyper, onBatchEnd: o.onBatchEnd, onEpochEnd: o.onEpochEnd },
+  );
+  const headSeconds = (performance.now() - tHead) / 1000;
+  const frozenProbs = predictProbs(headT, { inputs: fVal.features, count: data.val.count }, fenc);
+  const frozenAccuracy = classificationReport(frozenProbs, data.val.labels, data.classes).accuracy;
+
+  let finetuneFit: FitResult | null = null;
+  let finetuneSeconds = 0;
+  let probs = frozenProbs;
+  let model: tfl.LayersModel | null = backbone.trunk ? stackHead(backbone.trunk, head) : null;
+  if (mode === 'finetune' && backbone.trunk) {
+    o.onStage?.('fine-tuning');
+    const ft = fineTunable(backbone.trunk, head, o);
+    const penc = pixelEncoder(backbone.spec, backbone.preprocessing);
+    const tFt = performance.now();
+    finetuneFit = await fitOnData(ft, asInputs(data.train), asInputs(data.val), penc, numClasses, {
+      hyper: ftHyper,
+      runDir: o.out,
+      resume: o.resume,
+      fingerprint: { source: path.resolve(source), backbone: backbone.id, ftHyper, headHyper, unfreeze: o.unfreeze ?? 'all', mult: o.trunkLrMult ?? 0.1 },
+      onBatchEnd: o.onBatchEnd,
+      onEpochEnd: o.onEpochEnd,
+    });
+    finetuneSeconds = (performance.now() - tFt) / 1000;
+    probs = predictProbs(ft, asInputs(data.val), penc);
+    model = ft.model;
+  }
+  const report = classificationReport(probs, data.val.labels, data.classes);
+  const totalSeconds = (performance.now() - t0) / 1000;
+  const saved = model ?? head;
+  const meta = newMeta({
+    classes: data.classes,
+    input: backbone.spec,
+    preprocessing: backbone.preprocessing,
+    backbone: backbone.ref,
+    headOnly: model === null ? true : undefined,
+    params: countParams(saved),
+    metrics: { accuracy: report.accuracy, frozenAccuracy, valImages: data.val.count, top3: report.topK['3'], macroF1: report.macroF1, ece: report.ece },
+    training: {
+      command: 'train',
+      mode,
+      source: path.resolve(source),
+      head: { ...o.head, hyper: headHyper, bestEpoch: headFit.bestEpoch },
+      finetune: finetuneFit ? { hyper: ftHyper, unfreeze: o.unfreeze ?? 'all', trunkLrMult: o.trunkLrMult ?? 0.1, lrDecay: o.lrDecay ?? 1, trainBn: !!o.trainBn, bestEpoch: finetuneFit.bestEpoch } : null,
+      seconds: totalSeconds,
+    },
+  });
+  await saveModelDir(o.out, saved, meta);
+  await writeRunArtifacts(o.out, { history: [...headFit.history, ...(finetuneFit?.history ?? [])], report, classes: data.classes, val: data.val, probs });
+  const result: TransferResult = {
+    out: o.out,
+    accuracy: report.accuracy,
+    report,
+    mode,
+    classes: data.classes,
+    backbone: { kind: backbone.kind, source: backbone.ref.source, cut: backbone.cut, featureDim: backbone.featureDim },
+    params: countParams(saved),
+    trainImages: data.train.count,
+    valImages: data.val.count,
+    frozenAccuracy,
+    timings: { decodeSeconds, featureSeconds: fTrain.extractSeconds + fVal.extractSeconds, headSeconds, finetuneSeconds, totalSeconds },
+    featureCacheHits: fTrain.hits + fVal.hits,
+    head: headFit,
+    finetune: finetuneFit,
+    problems: data.problems,
+  };
+  if (typeof o.backbone === 'string') backbone.dispose();
+  return result;
+}

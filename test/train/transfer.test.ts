@@ -1,0 +1,111 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { initBackend } from '../../src/engine/backend.js';
+import { trainTransfer, HEAD_HYPER, FINETUNE_HYPER, headTrainable } from '../../src/train/transfer.js';
+import { trainFromScratch, prepareData, fitOnData, DEFAULT_HYPER } from '../../src/train/train.js';
+import { loadModelDir } from '../../src/models/model-dir.js';
+import { loadBackbone } from '../../src/models/backbones/load.js';
+import { extractFeatures } from '../../src/train/features.js';
+import { buildHead } from '../../src/models/head.js';
+import { initWeights } from '../../src/models/init.js';
+import { featureEncoder } from '../../src/train/loop.js';
+import { tempDir, runCli } from '../helpers.js';
+import { writeToyFolder } from '../synthetic.js';
+import { makeOnnxModel } from '../models/fixtures.js';
+
+let root: string;
+let data: string;
+let pretrained: string;
+
+before(async () => {
+  await initBackend('wasm');
+  root = tempDir();
+  process.env.FRUGAL_CACHE = path.join(root, 'cache');
+  data = await writeToyFolder(path.join(root, 'toy'), 40, 16, 7);
+  const source = await writeToyFolder(path.join(root, 'source'), 60, 16, 8);
+  pretrained = path.join(root, 'pretrained');
+  await trainFromScratch(source, { out: pretrained, arch: 'cnn-tiny', hyper: { epochs: 3, seed: 1 }, cache: false });
+});
+
+function weightsByName(model: { weights: Array<{ originalName: string; read(): { dataSync(): ArrayLike<number> } }> }): Map<string, number[]> {
+  return new Map(model.weights.map((w) => [w.originalName, Array.from(w.read().dataSync())]));
+}
+
+test('frozen mode really freezes: trunk weights bit-identical after head training; features cached on a second run', async () => {
+  const out = path.join(root, 'frozen');
+  const res = await trainTransfer(data, { out, backbone: pretrained, mode: 'frozen', hyper: { epochs: 10, seed: 2 } });
+  assert.equal(res.mode, 'frozen');
+  assert.ok(res.accuracy > 0.6, `accuracy ${res.accuracy}`);
+  assert.equal(res.featureCacheHits, 0);
+  const before = weightsByName((await loadModelDir(pretrained)).model);
+  const after = weightsByName((await loadModelDir(out)).model);
+  let compared = 0;
+  for (const [name, values] of before) {
+    if (name.startsWith('logits')) continue; // the old classifier is replaced
+    assert.deepEqual(after.get(name), values, `trunk weight ${name} changed`);
+    compared++;
+  }
+  assert.ok(compared >= 10);
+  const again = await trainTransfer(data, { out: path.join(root, 'frozen2'), backbone: pretrained, mode: 'frozen', hyper: { epochs: 10, seed: 2 } });
+  assert.equal(again.featureCacheHits, again.trainImages + again.valImages);
+  assert.equal(again.timings.featureSeconds, 0);
+  assert.equal(again.accuracy, res.accuracy);
+  // The written directory is a model: frugal evaluate works on it.
+  const ev = runCli(['evaluate', out, data, '--json'], { FRUGAL_CACHE: process.env.FRUGAL_CACHE! });
+  assert.equal(ev.status, 0, ev.stderr);
+  assert.ok(JSON.parse(ev.stdout).accuracy > 0.6);
+});
+
+test('fine-tuning with trunk multiplier 0 equals frozen training of the head', async () => {
+  const out = path.join(root, 'ft0');
+  const hyper = { epochs: 6, seed: 3 };
+  const ft = { epochs: 2 };
+  const res = await trainTransfer(data, { out, backbone: pretrained, mode: 'finetune', trunkLrMult: 0, hyper, finetuneHyper: ft, featureCache: false });
+  assert.equal(res.mode, 'finetune');
+  const tuned = weightsByName((await loadModelDir(out)).model);
+  const original = weightsByName((await loadModelDir(pretrained)).model);
+  for (const [name, values] of original) if (!name.startsWith('logits')) assert.deepEqual(tuned.get(name), values, `trunk weight ${name} moved`);
+
+  // The same head, trained on frozen features with the same two phases.
+  const bb = await loadBackbone(pretrained);
+  const prepared = await prepareData(data, { spec: bb.spec, seed: 3 });
+  const f = await extractFeatures(bb, prepared.train.pixels, prepared.train.count, { cache: false });
+  const head = buildHead(bb.featureDim, 3);
+  initWeights(head, 3);
+  const enc = featureEncoder(bb.featureDim);
+  const fv = await extractFeatures(bb, prepared.val.pixels, prepared.val.count, { cache: false });
+  const set = { inputs: f.features, labels: prepared.train.labels, count: prepared.train.count };
+  const val = { inputs: fv.features, labels: prepared.val.labels, count: prepared.val.count };
+  await fitOnData(headTrainable(head), set, val, enc, 3, { hyper: { ...DEFAULT_HYPER, ...HEAD_HYPER, ...hyper } });
+  await fitOnData(headTrainable(head), set, val, enc, 3, { hyper: { ...DEFAULT_HYPER, ...FINETUNE_HYPER, seed: 3, ...ft } });
+  const reference = weightsByName(head);
+  for (const name of ['logits/kernel', 'logits/bias']) {
+    const a = tuned.get(name)!;
+    const b = reference.get(name)!;
+    for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) < 1e-4, `${name}[${i}] ${a[i]} vs ${b[i]}`);
+  }
+});
+
+test('fine-tuning moves the trunk; --unfreeze 1 moves only the last block', async () => {
+  const res = await trainTransfer(data, { out: path.join(root, 'ft1'), backbone: pretrained, mode: 'finetune', unfreeze: 1, hyper: { epochs: 3, seed: 4 }, finetuneHyper: { epochs: 1 } });
+  const tuned = weightsByName((await loadModelDir(res.out)).model);
+  const original = weightsByName((await loadModelDir(pretrained)).model);
+  const moved = [...original.keys()].filter((n) => !n.startsWith('logits') && tuned.get(n)!.some((v, i) => v !== original.get(n)![i]));
+  // cnn-tiny blocks: s0a, s0b, s1a, s1b; the last (s1b) holds its conv and BN (gamma, beta) weights.
+  assert.ok(moved.length > 0);
+  assert.ok(moved.every((n) => n.startsWith('s1b_')), `moved: ${moved.join(', ')}`);
+  assert.ok(!moved.some((n) => /moving_/.test(n)), 'BatchNorm statistics must stay frozen');
+});
+
+test('an ONNX backbone gives a head-only model directory that evaluate and predict load', async () => {
+  const { file } = await makeOnnxModel(path.join(root, 'onnx', 'net.onnx'));
+  const out = path.join(root, 'onnx-model');
+  const res = await trainTransfer(data, { out, backbone: file, hyper: { epochs: 5, seed: 1 } });
+  assert.equal(res.mode, 'frozen');
+  assert.equal(res.backbone.kind, 'onnx');
+  const ev = runCli(['evaluate', out, data, '--json'], { FRUGAL_CACHE: process.env.FRUGAL_CACHE! });
+  assert.equal(ev.status, 0, ev.stderr);
+  assert.equal(JSON.parse(ev.stdout).count, 120);
+  await assert.rejects(trainTransfer(data, { out: path.join(root, 'x'), backbone: file, mode: 'finetune' }), /frozen-only/);
+});
