@@ -5,6 +5,8 @@ import { trainCommand } from './commands/train.js';
 import { evaluateCommand } from './commands/evaluate.js';
 import { predictCommand } from './commands/predict.js';
 import { doctorCommand } from './commands/doctor.js';
+import { distillCommand } from './commands/distill.js';
+import { selfTrainCommand } from './commands/self-train.js';
 
 function buildProgram(): Command {
   const program = new Command('frugal')
@@ -25,6 +27,8 @@ Examples:
   program.addCommand(trainCommand());
   program.addCommand(evaluateCommand());
   program.addCommand(predictCommand());
+  program.addCommand(distillCommand());
+  program.addCommand(selfTrainCommand());
   program.addCommand(doctorCommand());
   return program;
 }

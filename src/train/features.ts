@@ -20,10 +20,10 @@ export interface Features {
   extractSeconds: number;
 }
 
-function cacheDir(option: boolean | string | undefined, backbone: Backbone): string | null {
+function cacheDir(option: boolean | string | undefined, id: string): string | null {
   if (option === false) return null;
   const root = typeof option === 'string' ? option : path.join(cacheRoot(), 'features');
-  return path.join(root, backbone.id);
+  return path.join(root, id);
 }
 
 /**
@@ -32,9 +32,23 @@ function cacheDir(option: boolean | string | undefined, backbone: Backbone): str
  * command — reads the features from disk instead of running the backbone again.
  */
 export async function extractFeatures(backbone: Backbone, pixels: Uint8Array, count: number, o: FeatureOptions = {}): Promise<Features> {
-  const dim = backbone.featureDim;
+  return cachedPerImage(backbone.id, backbone.featureDim, pixels, count, (px, n) => backbone.extract(px, n), o);
+}
+
+/**
+ * Rows of `dim` floats per image from `compute`, cached on disk under `id` by the hash of each
+ * image's pixels (backbone features, teacher logits).
+ */
+export async function cachedPerImage(
+  id: string,
+  dim: number,
+  pixels: Uint8Array,
+  count: number,
+  compute: (pixels: Uint8Array, count: number) => Promise<Float32Array>,
+  o: FeatureOptions = {},
+): Promise<Features> {
   const size = pixels.length / Math.max(1, count);
-  const dir = cacheDir(o.cache ?? true, backbone);
+  const dir = cacheDir(o.cache ?? true, id);
   const out = new Float32Array(count * dim);
   const keys: string[] = [];
   const missing: number[] = [];
@@ -60,7 +74,7 @@ export async function extractFeatures(backbone: Backbone, pixels: Uint8Array, co
     const chunk = new Uint8Array(idx.length * size);
     idx.forEach((src, j) => chunk.set(pixels.subarray(src * size, (src + 1) * size), j * size));
     const t0 = performance.now();
-    const f = await backbone.extract(chunk, idx.length);
+    const f = await compute(chunk, idx.length);
     extractSeconds += (performance.now() - t0) / 1000;
     for (let j = 0; j < idx.length; j++) {
       const row = f.subarray(j * dim, (j + 1) * dim);

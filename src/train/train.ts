@@ -71,6 +71,8 @@ export interface DataOptions {
   resize?: ResizePolicy;
   /** Use exactly this spec (e.g. a pretrained model's input). */
   spec?: ImageSpec;
+  /** Class names for IDX sources (in label order). */
+  classNames?: string[];
   strict?: boolean;
   workers?: number;
   cache?: boolean | string;
@@ -80,7 +82,7 @@ export interface DataOptions {
 
 /** Open, decode and split labeled data for training. */
 export async function prepareData(source: string, o: DataOptions = {}): Promise<PreparedData> {
-  const dataset = await openDataset(source, { strict: o.strict });
+  const dataset = await openDataset(source, { strict: o.strict, classNames: o.classNames });
   if (dataset.kind === 'unlabeled') throw new FrugalError(`${source}: training needs labeled images (root/<class>/<image> or a CSV), this folder has images but no class folders`);
   if (dataset.classes.length < 2) throw new FrugalError(`${source}: only one class (${dataset.classes[0]}); a classifier needs at least two`);
   const spec = o.spec ?? (await inferImageSpec(dataset, { size: o.size, channels: o.channels, resize: o.resize }));

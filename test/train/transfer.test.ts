@@ -14,13 +14,12 @@ import { tempDir, runCli } from '../helpers.js';
 import { writeToyFolder } from '../synthetic.js';
 import { makeOnnxModel } from '../models/fixtures.js';
 
-let root: string;
+const root = tempDir();
 let data: string;
 let pretrained: string;
 
 before(async () => {
   await initBackend('wasm');
-  root = tempDir();
   process.env.FRUGAL_CACHE = path.join(root, 'cache');
   data = await writeToyFolder(path.join(root, 'toy'), 40, 16, 7);
   const source = await writeToyFolder(path.join(root, 'source'), 60, 16, 8);

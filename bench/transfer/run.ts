@@ -1,0 +1,73 @@
+/**
+ * Scarce-FMNIST transfer benchmark: pretrain a backbone on the source classes, then on the target
+ * classes with k labels per class compare training from scratch, a frozen trunk + new head, and
+ * fine-tuning. Three seeds each; mean ± std held-out (target test) accuracy and wall time.
+ *
+ *   npm run build && node dist/bench/transfer/run.js [--work /tmp/scarce-fmnist] [--ks 5,20,100] [--seeds 0,1,2]
+ */
+import * as path from 'node:path';
+import { tmpdir } from 'node:os';
+import { initBackend } from '../../src/engine/backend.js';
+import { trainFromScratch } from '../../src/train/train.js';
+import { trainTransfer } from '../../src/train/transfer.js';
+import { evaluateModel } from '../../src/evaluate/evaluate.js';
+import { exists } from '../../src/util/fs.js';
+import { scarceFmnist, fmt, median, arg } from '../lib/scarce-fmnist.js';
+
+async function main(): Promise<void> {
+  const work = arg('work', path.join(tmpdir(), 'scarce-fmnist'));
+  const ks = arg('ks', '5,20,100').split(',').map(Number);
+  const seeds = arg('seeds', '0,1,2').split(',').map(Number);
+  const arch = arg('arch', 'cnn-small');
+  const pretrainEpochs = Number(arg('pretrain-epochs', '4'));
+  const info = await initBackend();
+  const log = (m: string) => process.stderr.write(m + '\n');
+  log(`backend ${info.name}; work folder ${work}`);
+
+  const first = await scarceFmnist(work, ks[0]!, seeds[0]!);
+  const pretrained = path.join(work, `pretrained-${arch}`);
+  let pretrainSeconds = 0;
+  if (!(await exists(path.join(pretrained, 'frugal.json')))) {
+    log(`pretraining ${arch} on the source classes (30,000 images, ${pretrainEpochs} epochs)...`);
+    const r = await trainFromScratch(first.source, { out: pretrained, arch, valSplit: 0.1, hyper: { epochs: pretrainEpochs, batchSize: 64, seed: 0 }, onEpochEnd: (l) => void log(`  epoch ${l.epoch}: val acc ${l.valAccuracy?.toFixed(3)} (${l.seconds.toFixed(0)} s)`) });
+    pretrainSeconds = r.seconds;
+    log(`pretrained: source val accuracy ${(r.accuracy * 100).toFixed(1)}% in ${r.seconds.toFixed(0)} s`);
+  }
+
+  type Row = { acc: number[]; secs: number[]; extract: number[]; head: number[] };
+  const rows = new Map<string, Row>();
+  const add = (key: string, acc: number, secs: number, extract = 0, head = 0) => {
+    if (!rows.has(key)) rows.set(key, { acc: [], secs: [], extract: [], head: [] });
+    const r = rows.get(key)!;
+    r.acc.push(acc);
+    r.secs.push(secs);
+    r.extract.push(extract);
+    r.head.push(head);
+  };
+  for (const k of ks) {
+    for (const seed of seeds) {
+      const task = await scarceFmnist(work, k, seed);
+      const out = (m: string) => path.join(work, 'runs', `k${k}-s${seed}-${m}`);
+      const test = async (dir: string) => (await evaluateModel(dir, task.test, { cache: false })).accuracy;
+      const valSplit = 0.2;
+      const t0 = performance.now();
+      await trainFromScratch(task.train, { out: out('scratch'), arch, valSplit, hyper: { epochs: 30, seed } });
+      add(`${k}|scratch`, await test(out('scratch')), (performance.now() - t0) / 1000);
+      const frozen = await trainTransfer(task.train, { out: out('frozen'), backbone: pretrained, mode: 'frozen', valSplit, hyper: { seed }, featureCache: false });
+      add(`${k}|frozen`, await test(out('frozen')), frozen.timings.totalSeconds, frozen.timings.featureSeconds, frozen.timings.headSeconds);
+      const ft = await trainTransfer(task.train, { out: out('finetune'), backbone: pretrained, mode: 'finetune', valSplit, hyper: { seed }, featureCache: false });
+      add(`${k}|finetune`, await test(out('finetune')), ft.timings.totalSeconds, ft.timings.featureSeconds, ft.timings.headSeconds);
+      log(`k=${k} seed=${seed}: scratch ${rows.get(`${k}|scratch`)!.acc.at(-1)!.toFixed(3)}, frozen ${rows.get(`${k}|frozen`)!.acc.at(-1)!.toFixed(3)}, finetune ${rows.get(`${k}|finetune`)!.acc.at(-1)!.toFixed(3)}`);
+    }
+  }
+  console.log(`Scarce-FMNIST transfer: backbone ${arch} pretrained on classes 0–4${pretrainSeconds ? ` (${pretrainSeconds.toFixed(0)} s)` : ''}; target classes 5–9, test accuracy (%), seeds ${seeds.join(',')}; backend ${info.name}`);
+  console.log('| k/class | method | test accuracy (mean ± std) | wall s (median) | feature extraction s (median) | head training s (median) |');
+  console.log('|---|---|---|---|---|---|');
+  for (const [key, r] of rows) {
+    const [k, method] = key.split('|');
+    const isTransfer = method !== 'scratch';
+    console.log(`| ${k} | ${method} | ${fmt(r.acc)} | ${median(r.secs).toFixed(1)} | ${isTransfer ? median(r.extract).toFixed(2) : '-'} | ${isTransfer ? median(r.head).toFixed(2) : '-'} |`);
+  }
+}
+
+await main();

@@ -1,0 +1,91 @@
+import { Command, Option } from 'commander';
+import { selfTrain, type RoundReport } from '../../distill/self-train.js';
+import { parseStudent } from '../../distill/student.js';
+import { printJson, float, int } from '../options.js';
+import { addBackendOption, addDataOptions, addHyperOptions, explicitHyper, startBackend, trainingProgress, onInterrupt } from '../common.js';
+import { progressBar } from '../progress.js';
+import { augmentTransformFrom } from '../augment-option.js';
+import { readPoolLabels } from '../pool-labels.js';
+
+export function selfTrainCommand(): Command {
+  const cmd = new Command('self-train')
+    .description('Noisy Student self-training: a teacher labels unlabeled images, a noised student learns from both and becomes the next teacher')
+    .argument('<data>', 'labeled images: root/<class>/<image>, or a CSV of path,label')
+    .requiredOption('--unlabeled <dir>', 'unlabeled images (any depth)')
+    .requiredOption('--out <dir>', 'output: the best round\'s model, with round-N/ subfolders')
+    .option('--teacher <model>', 'a trained model as the first teacher (default: train one on <data>)')
+    .option('--teacher-backbone <spec>', 'train the first teacher by transfer from this backbone')
+    .option('--student <arch>', 'student architecture (same size or larger than the teacher)', 'cnn-small')
+    .option('--rounds <n>', 'rounds (stops early when held-out accuracy stops improving)', int('--rounds', 1, 100), 3)
+    .addOption(new Option('--pseudo <kind>', 'hard (one-hot) or soft (teacher probabilities) pseudo-labels').choices(['soft', 'hard']).default('hard'))
+    .option('--threshold <p>', 'keep pseudo-labels with at least this confidence', float('--threshold', 0, 1), 0.7)
+    .option('--balance', 'equalise classes: top-K most confident per class, duplicating where short')
+    .option('--augment <policy>', 'the student\'s input noise', 'randaugment:n=2,m=9')
+    .option('--dropout <p>', 'student dropout (noise)', float('--dropout', 0, 0.95), 0.3)
+    .option('--drop-path <p>', 'student stochastic depth (noise; residual architectures)', float('--drop-path', 0, 0.95), 0.1)
+    .option('--width <m>', 'student width multiplier', float('--width', 0.1, 4))
+    .option('--pool-labels <csv>', 'true labels of the pool (path,label), to report pseudo-label accuracy (benchmarks)')
+    .option('--shard-size <n>', 'pool images per pseudo-labelling shard (the unit of resumption)', int('--shard-size', 16), 1024)
+    .option('--resume', 'continue an interrupted run in --out');
+  addDataOptions(cmd);
+  addHyperOptions(cmd);
+  addBackendOption(cmd);
+  cmd.option('--json', 'print one JSON object');
+  cmd.addHelpText('after', `
+Examples:
+  $ frugal self-train ./photos --unlabeled ./unlabeled --out ./run
+  $ frugal self-train ./photos --unlabeled ./unlabeled --teacher ./model --rounds 3 --balance --pseudo soft --out ./run
+  $ frugal self-train ./photos --unlabeled ./unlabeled --out ./run --resume     # after Ctrl-C`);
+  cmd.action(async (data: string, f: Record<string, unknown> & { out: string; unlabeled: string; json?: boolean }) => {
+    const quiet = !!f.json;
+    await startBackend(f['backend'] as string);
+    const progress = trainingProgress(quiet);
+    const bar = progressBar('pseudo-labels', quiet);
+    const off = onInterrupt(f.out);
+    const res = await selfTrain(data, {
+      out: f.out,
+      unlabeled: f.unlabeled,
+      teacher: f['teacher'] as string | undefined,
+      teacherBackbone: f['teacherBackbone'] as string | undefined,
+      student: parseStudent(f['student'] as string, { width: f['width'] as number | undefined, dropout: f['dropout'] as number, dropPath: f['dropPath'] as number }),
+      rounds: f['rounds'] as number,
+      pseudo: f['pseudo'] as 'soft' | 'hard',
+      threshold: f['threshold'] as number,
+      balance: !!f['balance'],
+      transform: augmentTransformFrom(f['augment'] as string),
+      poolLabels: f['poolLabels'] ? await readPoolLabels(f['poolLabels'] as string, f.unlabeled) : undefined,
+      shardSize: f['shardSize'] as number,
+      hyper: explicitHyper(cmd),
+      valData: f['val'] as string | undefined,
+      valSplit: f['valSplit'] as number,
+      strict: f['strict'] as boolean | undefined,
+      workers: f['workers'] as number | undefined,
+      resume: f['resume'] as boolean | undefined,
+      onStage: (s) => {
+        bar.stop();
+        if (!quiet) process.stderr.write(`${s}...\n`);
+      },
+      onProgress: (_s, d, t) => bar.update(d, t),
+      onBatchEnd: progress.onBatchEnd,
+      onEpochEnd: progress.onEpochEnd,
+      onRound: (r) => quiet || process.stderr.write(roundLine(r) + '\n'),
+    }).finally(() => {
+      bar.stop();
+      progress.bar.stop();
+      off();
+    });
+    if (f.json) return printJson(res);
+    process.stdout.write(`held-out accuracy ${(res.accuracy * 100).toFixed(1)}% (best: round ${res.bestRound})\n\n  round  accuracy  kept  pseudo-label acc  kept per class\n`);
+    for (const r of res.rounds) {
+      process.stdout.write(`  ${String(r.round).padStart(5)}  ${(r.accuracy * 100).toFixed(1).padStart(7)}%  ${String(r.keptTotal).padStart(4)}  ${r.pseudoAccuracy === null ? '-'.padStart(16) : `${(r.pseudoAccuracy * 100).toFixed(1)}%`.padStart(16)}  ${Object.entries(r.kept).map(([c, n]) => `${c} ${n}`).join(', ')}\n`);
+    }
+    process.stdout.write(`\nmodel written to ${res.out} (per-round artefacts in ${res.out}/round-N)\n`);
+  });
+  return cmd;
+}
+
+function roundLine(r: RoundReport): string {
+  return r.round === 0
+    ? `round 0 (teacher): held-out accuracy ${(r.accuracy * 100).toFixed(1)}%`
+    : `round ${r.round}: held-out accuracy ${(r.accuracy * 100).toFixed(1)}%, ${r.keptTotal} pseudo-labels kept` + (r.pseudoAccuracy !== null ? ` (${(r.pseudoAccuracy * 100).toFixed(1)}% correct)` : '');
+}
