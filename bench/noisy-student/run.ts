@@ -11,7 +11,6 @@ import { tmpdir } from 'node:os';
 import { initBackend } from '../../src/engine/backend.js';
 import { selfTrain } from '../../src/distill/self-train.js';
 import { evaluateModel } from '../../src/evaluate/evaluate.js';
-import { augmentTransformFrom } from '../../src/cli/augment-option.js';
 import { scarceFmnist, fmt, arg } from '../lib/scarce-fmnist.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -47,7 +46,7 @@ async function main(): Promise<void> {
       threshold: 0.7,
       balance: true,
       earlyStop: false,
-      transform: augmentTransformFrom('randaugment:n=2,m=9'),
+      augment: 'randaugment:n=2,m=9',
       poolLabels: labels,
       valSplit: 0.2,
       hyper: { epochs, seed },

@@ -5,6 +5,9 @@ import { trainCommand } from './commands/train.js';
 import { evaluateCommand } from './commands/evaluate.js';
 import { predictCommand } from './commands/predict.js';
 import { doctorCommand } from './commands/doctor.js';
+import { reportCommand } from './commands/report.js';
+import { augmentCommand } from './commands/augment.js';
+import { serveCommand } from './commands/serve.js';
 import { distillCommand } from './commands/distill.js';
 import { selfTrainCommand } from './commands/self-train.js';
 
@@ -29,6 +32,9 @@ Examples:
   program.addCommand(predictCommand());
   program.addCommand(distillCommand());
   program.addCommand(selfTrainCommand());
+  program.addCommand(augmentCommand());
+  program.addCommand(reportCommand());
+  program.addCommand(serveCommand());
   program.addCommand(doctorCommand());
   return program;
 }

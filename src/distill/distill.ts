@@ -14,6 +14,7 @@ import { pixelEncoder, predictProbs, type EpochLog, type FitOptions, type FitRes
 import { oneHot, smoothTargets } from '../train/losses.js';
 import { cachedPerImage } from '../train/features.js';
 import type { BatchTransform } from '../train/batches.js';
+import { augmentTransform } from '../train/augmentation.js';
 import { distillLossFn } from './loss.js';
 import { loadTeacher } from './teacher.js';
 import { resolveStudent, type StudentSpec } from './student.js';
@@ -26,8 +27,8 @@ export interface DistillRunOptions extends DataOptions {
   temperature?: number;
   alpha?: number;
   hyper?: Partial<TrainHyper>;
-  /** Online augmentation of the student's batches; the teacher then sees the same augmented view. */
-  transform?: BatchTransform;
+  /** Online augmentation policy for the student's batches (e.g. randaugment:n=2,m=9); the teacher sees the same augmented view. */
+  augment?: string;
   resume?: boolean;
   onBatchEnd?: FitOptions['onBatchEnd'];
   onEpochEnd?: (log: EpochLog) => void | Promise<void>;
@@ -91,14 +92,15 @@ export async function distill(source: string, o: DistillRunOptions): Promise<Dis
     const labeled = Uint8Array.from(labels, (y) => (y >= 0 ? 1 : 0));
     const targets = smoothTargets(oneHot(Array.from(labels, (y) => Math.max(0, y)), k), k, hyper.labelSmoothing);
     for (let i = 0; i < count; i++) if (!labeled[i]) targets.fill(0, i * k, (i + 1) * k);
+    const augmentation = o.augment ? augmentTransform(o.augment, student.spec) : null;
     o.onStage?.('teacher predictions');
     // Fixed views: teacher logits once per image, cached. With online augmentation: per augmented view.
-    const teacherLogits = o.transform
+    const teacherLogits = augmentation
       ? undefined
       : (await cachedPerImage(`${teacher.id}-${student.spec.height}x${student.spec.width}x${student.spec.channels}`, k, pixels, count, (px, n) => teacher.logits(px, n, student.spec), { cache: o.cache === false ? false : undefined })).features;
-    const transform: BatchTransform | undefined = o.transform
+    const transform: BatchTransform | undefined = augmentation
       ? async (batch, rng) => {
-          const b = await o.transform!(batch, rng);
+          const b = await augmentation.transform(batch, rng);
           return { ...b, teacher: await teacher.logits(b.inputs as Uint8Array, b.count, student.spec) };
         }
       : undefined;
@@ -115,10 +117,10 @@ export async function distill(source: string, o: DistillRunOptions): Promise<Dis
       loss: distillLossFn({ temperature: T, alpha }),
       runDir: o.out,
       resume: o.resume,
-      fingerprint: { source: path.resolve(source), teacher: teacher.id, student: o.student, T, alpha, hyper, unlabeled: o.unlabeled ?? null },
+      fingerprint: { source: path.resolve(source), teacher: teacher.id, student: o.student, T, alpha, hyper, unlabeled: o.unlabeled ?? null, augment: o.augment ?? null },
       onBatchEnd: o.onBatchEnd,
       onEpochEnd: o.onEpochEnd,
-    });
+    }).finally(() => augmentation?.close());
     const probs = predictProbs(built.trainable, { inputs: data.val.pixels, count: data.val.count }, encoder);
     const report = classificationReport(probs, valLabels, classes);
     const model = built.trainable.model;
@@ -134,7 +136,7 @@ export async function distill(source: string, o: DistillRunOptions): Promise<Dis
         backbone: built.backbone,
         params: countParams(model),
         metrics: { accuracy: report.accuracy, valImages: data.val.count, top3: report.topK['3'], macroF1: report.macroF1, ece: report.ece },
-        training: { command: 'distill', source: path.resolve(source), teacher: path.resolve(o.teacher), temperature: T, alpha, hyper, unlabeled: o.unlabeled ?? null },
+        training: { command: 'distill', source: path.resolve(source), teacher: path.resolve(o.teacher), temperature: T, alpha, hyper, unlabeled: o.unlabeled ?? null, augment: o.augment ?? 'none' },
       }),
     );
     await writeRunArtifacts(o.out, { history: fit.history, report, classes, val: { ...data.val, labels: valLabels }, probs });

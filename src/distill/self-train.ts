@@ -12,7 +12,7 @@ import { prepareData, fitOnData, trainFromScratch, writeRunArtifacts, CHECKPOINT
 import { trainTransfer } from '../train/transfer.js';
 import { pixelEncoder, predictProbs, type EpochLog, type FitOptions } from '../train/loop.js';
 import { oneHot, smoothTargets } from '../train/losses.js';
-import type { BatchTransform } from '../train/batches.js';
+import { augmentTransform } from '../train/augmentation.js';
 import { resolveStudent, type StudentSpec } from './student.js';
 import { pseudoLabelPool, readPseudoProbs, selectPseudoLabels } from './pseudo.js';
 
@@ -32,8 +32,8 @@ export interface SelfTrainOptions extends DataOptions {
   earlyStop?: boolean;
   hyper?: Partial<TrainHyper>;
   teacherHyper?: Partial<TrainHyper>;
-  /** The student's input noise (RandAugment etc.). Dropout and stochastic depth come with the student spec. */
-  transform?: BatchTransform;
+  /** The student's input noise: an augmentation policy (default randaugment:n=2,m=9). Dropout and stochastic depth come with the student spec. */
+  augment?: string;
   /** True labels of the pool (path → class), when known (benchmarks): reports pseudo-label accuracy. */
   poolLabels?: Map<string, string>;
   shardSize?: number;
@@ -91,7 +91,7 @@ export async function selfTrain(source: string, o: SelfTrainOptions): Promise<Se
   const hyper: TrainHyper = { ...DEFAULT_HYPER, ...o.hyper };
   await fsp.mkdir(o.out, { recursive: true });
   const stateFile = path.join(o.out, STATE);
-  const fingerprint = { source: path.resolve(source), unlabeled: path.resolve(o.unlabeled), teacher: o.teacher ?? null, student: o.student, rounds, threshold, mode, balance: !!o.balance, hyper, valSplit: o.valSplit ?? 0.2 };
+  const fingerprint = { source: path.resolve(source), unlabeled: path.resolve(o.unlabeled), teacher: o.teacher ?? null, student: o.student, rounds, threshold, mode, balance: !!o.balance, hyper, valSplit: o.valSplit ?? 0.2, augment: o.augment ?? 'randaugment:n=2,m=9' };
   let state: State = { fingerprint, rounds: [], done: false };
   if (o.resume && (await exists(stateFile))) {
     state = await readJson<State>(stateFile);
@@ -179,17 +179,18 @@ export async function selfTrain(source: string, o: SelfTrainOptions): Promise<Se
     const labels = Int32Array.from({ length: count }, (_, i) => (i < data.train.count ? trainLabels[i]! : usable[i - data.train.count]!.label));
     const built = student.build(k, data.train.pixels, hyper.seed + r);
     const encoder = pixelEncoder(student.spec, built.preprocessing);
+    const noise = augmentTransform(o.augment ?? 'randaugment:n=2,m=9', student.spec);
     await fsp.mkdir(dir, { recursive: true });
     const fit = await fitOnData(built.trainable, { inputs: pixels, labels, count }, { inputs: data.val.pixels, labels: valLabels, count: data.val.count }, encoder, k, {
       hyper: { ...hyper, seed: hyper.seed + r },
       targets,
-      transform: o.transform,
+      transform: noise?.transform,
       runDir: dir,
       resume: await exists(path.join(dir, CHECKPOINT_FILE)),
       fingerprint: { round: r, kept: kept.length, hyper, student: o.student },
       onBatchEnd: o.onBatchEnd,
       onEpochEnd: o.onEpochEnd,
-    });
+    }).finally(() => noise?.close());
     const probs = predictProbs(built.trainable, { inputs: data.val.pixels, count: data.val.count }, encoder);
     const report = classificationReport(probs, valLabels, classes);
     const model = built.trainable.model;
@@ -202,7 +203,7 @@ export async function selfTrain(source: string, o: SelfTrainOptions): Promise<Se
       backbone: built.backbone,
       params: countParams(model),
       metrics: { accuracy: report.accuracy, valImages: data.val.count, top3: report.topK['3'], macroF1: report.macroF1, ece: report.ece },
-      training: { command: 'self-train', round: r, teacher: teacherDir, pseudo: mode, threshold, balance: !!o.balance, kept: kept.length, hyper },
+      training: { command: 'self-train', round: r, teacher: teacherDir, pseudo: mode, threshold, balance: !!o.balance, kept: kept.length, hyper, augment: o.augment ?? 'randaugment:n=2,m=9' },
     }));
     await writeRunArtifacts(dir, { history: fit.history, report, classes, val: { ...data.val, labels: valLabels }, probs });
     model.dispose();

@@ -16,6 +16,7 @@ import { ArraySource, type BatchTransform } from './batches.js';
 import { fit, predictProbs, pixelEncoder, type EpochLog, type FitOptions, type FitResult, type InputEncoder, type LossFn } from './loop.js';
 import { oneHot, smoothTargets, balancedClassWeights } from './losses.js';
 import { readCheckpoint } from './checkpoint.js';
+import { augmentTransform } from './augmentation.js';
 import { wholeModel, type Trainable } from './trainable.js';
 import type { OptimizerKind } from './optimizers.js';
 import type { ScheduleKind } from './schedule.js';
@@ -213,6 +214,8 @@ export async function fitOnData(
 export interface TrainOptions extends DataOptions {
   out: string;
   arch?: string;
+  /** Online augmentation policy, e.g. `randaugment:n=2,m=9+mixup=0.2` (default none). */
+  augment?: string;
   width?: number;
   dropout?: number;
   dropPath?: number;
@@ -262,16 +265,18 @@ export async function trainFromScratch(source: string, o: TrainOptions): Promise
   const preprocessing = fitPreprocessing(data.train.pixels, data.spec.channels);
   await fsp.mkdir(o.out, { recursive: true });
   const trainable = wholeModel(model);
-  const fingerprint = { source: path.resolve(source), arch: archName, archOptions, hyper, spec: data.spec, valSplit: o.valSplit ?? 0.2, val: o.valData ?? null };
+  const fingerprint = { source: path.resolve(source), arch: archName, archOptions, hyper, spec: data.spec, valSplit: o.valSplit ?? 0.2, val: o.valData ?? null, augment: o.augment ?? 'none' };
   const encoder = pixelEncoder(data.spec, preprocessing);
+  const augmentation = o.augment ? augmentTransform(o.augment, data.spec) : null;
   const result = await fitOnData(trainable, asInputs(data.train), asInputs(data.val), encoder, data.classes.length, {
     hyper,
+    transform: augmentation?.transform,
     runDir: o.out,
     resume: o.resume,
     fingerprint,
     onBatchEnd: o.onBatchEnd,
     onEpochEnd: o.onEpochEnd,
-  });
+  }).finally(() => augmentation?.close());
   const probs = predictProbs(trainable, asInputs(data.val), encoder);
   const report = classificationReport(probs, data.val.labels, data.classes);
   const seconds = (performance.now() - t0) / 1000;
@@ -286,7 +291,7 @@ export async function trainFromScratch(source: string, o: TrainOptions): Promise
       archOptions: { width: o.width, dropout: o.dropout, dropPath: o.dropPath },
       params: countParams(model),
       metrics: { accuracy: report.accuracy, valImages: data.val.count, top3: report.topK['3'], macroF1: report.macroF1, ece: report.ece },
-      training: { command: 'train', source: path.resolve(source), hyper, bestEpoch: result.bestEpoch, epochsRun: result.history.length, seconds },
+      training: { command: 'train', source: path.resolve(source), hyper, augment: o.augment ?? 'none', bestEpoch: result.bestEpoch, epochsRun: result.history.length, seconds },
     }),
   );
   await writeRunArtifacts(o.out, { history: result.history, report, classes: data.classes, val: data.val, probs });

@@ -14,6 +14,7 @@ import { featureEncoder, pixelEncoder, predictProbs, type EpochLog, type FitOpti
 import { prepareData, fitOnData, writeRunArtifacts, asInputs, DEFAULT_HYPER, type DataOptions, type PreparedData, type TrainHyper } from './train.js';
 import { variableOf, decays, logitsModel, type Trainable } from './trainable.js';
 import type { Param } from './optimizers.js';
+import { augmentTransform, augmentedViews, policyFrom } from './augmentation.js';
 
 export type TransferMode = 'frozen' | 'finetune';
 
@@ -40,6 +41,10 @@ export interface TransferOptions extends DataOptions {
   hyper?: Partial<TrainHyper>;
   finetuneHyper?: Partial<TrainHyper>;
   featureCache?: boolean | string;
+  /** Augmentation policy: K augmented views per training image for the frozen head (features cached per view), online while fine-tuning. */
+  augment?: string;
+  /** Augmented views per training image for head training (with `augment`; default 4). */
+  augmentViews?: number;
   resume?: boolean;
   onStage?: (stage: string) => void;
   onProgress?: (stage: string, done: number, total: number) => void;
@@ -142,6 +147,23 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
   const fTrain = await extractFeatures(backbone, data.train.pixels, data.train.count, { cache: o.featureCache, onProgress: (d, t) => o.onProgress?.('features', d, t) });
   const fVal = await extractFeatures(backbone, data.val.pixels, data.val.count, { cache: o.featureCache, onProgress: (d, t) => o.onProgress?.('features (validation)', d, t) });
 
+  let headTrain = { inputs: fTrain.features, labels: data.train.labels, count: data.train.count };
+  let viewSeconds = 0;
+  const policy = o.augment && o.augment !== 'none' ? policyFrom(o.augment) : null;
+  if (policy && policy.spec.stages.length > 0) {
+    // K augmented views per image: features of each view are computed once and cached like any image.
+    const views = o.augmentViews ?? 4;
+    o.onStage?.(`extracting features of ${views} augmented views per image`);
+    const px = augmentedViews(policy, data.train.pixels, data.train.count, backbone.spec, views, headHyper.seed);
+    const fv = await extractFeatures(backbone, px, data.train.count * views, { cache: o.featureCache, onProgress: (d, t) => o.onProgress?.('features (augmented views)', d, t) });
+    viewSeconds = fv.extractSeconds;
+    const all = new Float32Array(fTrain.features.length + fv.features.length);
+    all.set(fTrain.features);
+    all.set(fv.features, fTrain.features.length);
+    const labels = new Int32Array(data.train.count * (views + 1));
+    for (let v = 0; v <= views; v++) labels.set(data.train.labels, v * data.train.count);
+    headTrain = { inputs: all, labels, count: data.train.count * (views + 1) };
+  }
   o.onStage?.('training head');
   const head = buildHead(backbone.featureDim, numClasses, o.head);
   initWeights(head, headHyper.seed);
@@ -151,7 +173,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
   await fsp.mkdir(o.out, { recursive: true });
   const headFit = await fitOnData(
     headT,
-    { inputs: fTrain.features, labels: data.train.labels, count: data.train.count },
+    headTrain,
     { inputs: fVal.features, labels: data.val.labels, count: data.val.count },
     fenc,
     numClasses,
@@ -170,14 +192,16 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
     const ft = fineTunable(backbone.trunk, head, o);
     const penc = pixelEncoder(backbone.spec, backbone.preprocessing);
     const tFt = performance.now();
+    const augmentation = o.augment ? augmentTransform(o.augment, backbone.spec) : null;
     finetuneFit = await fitOnData(ft, asInputs(data.train), asInputs(data.val), penc, numClasses, {
       hyper: ftHyper,
+      transform: augmentation?.transform,
       runDir: o.out,
       resume: o.resume,
-      fingerprint: { source: path.resolve(source), backbone: backbone.id, ftHyper, headHyper, unfreeze: o.unfreeze ?? 'all', mult: o.trunkLrMult ?? 0.1 },
+      fingerprint: { source: path.resolve(source), backbone: backbone.id, ftHyper, headHyper, unfreeze: o.unfreeze ?? 'all', mult: o.trunkLrMult ?? 0.1, augment: o.augment ?? 'none' },
       onBatchEnd: o.onBatchEnd,
       onEpochEnd: o.onEpochEnd,
-    });
+    }).finally(() => augmentation?.close());
     finetuneSeconds = (performance.now() - tFt) / 1000;
     probs = predictProbs(ft, asInputs(data.val), penc);
     model = ft.model;
@@ -197,6 +221,8 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
       command: 'train',
       mode,
       source: path.resolve(source),
+      augment: o.augment ?? 'none',
+      augmentViews: policy ? (o.augmentViews ?? 4) : 0,
       head: { ...o.head, hyper: headHyper, bestEpoch: headFit.bestEpoch },
       finetune: finetuneFit ? { hyper: ftHyper, unfreeze: o.unfreeze ?? 'all', trunkLrMult: o.trunkLrMult ?? 0.1, lrDecay: o.lrDecay ?? 1, trainBn: !!o.trainBn, bestEpoch: finetuneFit.bestEpoch } : null,
       seconds: totalSeconds,
@@ -215,7 +241,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
     trainImages: data.train.count,
     valImages: data.val.count,
     frozenAccuracy,
-    timings: { decodeSeconds, featureSeconds: fTrain.extractSeconds + fVal.extractSeconds, headSeconds, finetuneSeconds, totalSeconds },
+    timings: { decodeSeconds, featureSeconds: fTrain.extractSeconds + fVal.extractSeconds + viewSeconds, headSeconds, finetuneSeconds, totalSeconds },
     featureCacheHits: fTrain.hits + fVal.hits,
     head: headFit,
     finetune: finetuneFit,

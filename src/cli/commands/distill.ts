@@ -3,7 +3,7 @@ import { distill } from '../../distill/distill.js';
 import { parseStudent } from '../../distill/student.js';
 import { printJson, float } from '../options.js';
 import { addBackendOption, addDataOptions, addHyperOptions, explicitHyper, startBackend, trainingProgress, onInterrupt } from '../common.js';
-import { augmentTransformFrom } from '../augment-option.js';
+import { policyFrom } from '../../train/augmentation.js';
 
 export function distillCommand(): Command {
   const cmd = new Command('distill')
@@ -29,6 +29,7 @@ Examples:
   $ frugal distill ./photos --teacher ./big-model --student cnn-tiny --unlabeled ./more-photos --temperature 4 --alpha 0.9 --out ./small --json`);
   cmd.action(async (data: string, f: Record<string, unknown> & { out: string; teacher: string; student: string; json?: boolean }) => {
     const quiet = !!f.json;
+    policyFrom(f['augment'] as string);
     await startBackend(f['backend'] as string);
     const progress = trainingProgress(quiet);
     const off = onInterrupt(f.out);
@@ -39,7 +40,7 @@ Examples:
       unlabeled: f['unlabeled'] as string | undefined,
       temperature: f['temperature'] as number,
       alpha: f['alpha'] as number,
-      transform: augmentTransformFrom(f['augment'] as string),
+      augment: f['augment'] as string,
       hyper: { labelSmoothing: 0, ...explicitHyper(cmd) },
       valData: f['val'] as string | undefined,
       valSplit: f['valSplit'] as number,

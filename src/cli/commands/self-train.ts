@@ -4,7 +4,7 @@ import { parseStudent } from '../../distill/student.js';
 import { printJson, float, int } from '../options.js';
 import { addBackendOption, addDataOptions, addHyperOptions, explicitHyper, startBackend, trainingProgress, onInterrupt } from '../common.js';
 import { progressBar } from '../progress.js';
-import { augmentTransformFrom } from '../augment-option.js';
+import { policyFrom } from '../../train/augmentation.js';
 import { readPoolLabels } from '../pool-labels.js';
 
 export function selfTrainCommand(): Command {
@@ -38,6 +38,7 @@ Examples:
   $ frugal self-train ./photos --unlabeled ./unlabeled --out ./run --resume     # after Ctrl-C`);
   cmd.action(async (data: string, f: Record<string, unknown> & { out: string; unlabeled: string; json?: boolean }) => {
     const quiet = !!f.json;
+    policyFrom(f['augment'] as string);
     await startBackend(f['backend'] as string);
     const progress = trainingProgress(quiet);
     const bar = progressBar('pseudo-labels', quiet);
@@ -52,7 +53,7 @@ Examples:
       pseudo: f['pseudo'] as 'soft' | 'hard',
       threshold: f['threshold'] as number,
       balance: !!f['balance'],
-      transform: augmentTransformFrom(f['augment'] as string),
+      augment: f['augment'] as string,
       poolLabels: f['poolLabels'] ? await readPoolLabels(f['poolLabels'] as string, f.unlabeled) : undefined,
       shardSize: f['shardSize'] as number,
       hyper: explicitHyper(cmd),

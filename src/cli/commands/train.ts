@@ -9,8 +9,11 @@ import { addBackboneOptions, backboneOptionsFrom, type BackboneFlags } from '../
 import { progressBar } from '../progress.js';
 import { note } from '../progress.js';
 import { UsageError } from '../../util/errors.js';
+import { policyFrom } from '../../train/augmentation.js';
 
 interface TrainFlags extends HyperFlags, BackboneFlags {
+  augment: string;
+  augmentViews: number;
   mode?: 'frozen' | 'finetune';
   unfreeze?: string;
   trunkLrMult?: number;
@@ -48,6 +51,8 @@ export function trainCommand(): Command {
     .option('--dropout <p>', 'dropout before the classifier', float('--dropout', 0, 0.95))
     .option('--drop-path <p>', 'stochastic depth rate (residual architectures)', float('--drop-path', 0, 0.95))
     .option('--resume', 'continue from the checkpoint in --out')
+    .option('--augment <policy>', 'augmentation: none, basic, trivial, randaugment:n=2,m=9, combinable with +mixup=0.2 / +cutmix=1', 'none')
+    .option('--augment-views <k>', 'with --backbone in frozen mode: augmented views per training image for the head', int('--augment-views', 0, 64), 4)
     .option('--mode <mode>', 'with --backbone: frozen (train only a new head on cached features) or finetune (then train the trunk too, at a smaller rate); default: frozen with ≤ 50 images per class')
     .option('--unfreeze <all|N>', 'fine-tune all of the trunk or its last N blocks', 'all')
     .option('--trunk-lr-mult <m>', 'trunk learning rate = --lr × this when fine-tuning', float('--trunk-lr-mult', 0, 10), 0.1)
@@ -68,6 +73,7 @@ export function trainCommand(): Command {
 Examples:
   $ frugal train ./photos --out ./model
   $ frugal train ./photos --out ./model --arch resnet8 --epochs 30 --lr 0.002 --seed 1
+  $ frugal train ./photos --out ./model --augment randaugment:n=2,m=9+mixup=0.2
   $ frugal train ./photos --out ./model --resume          # after Ctrl-C or a crash
   $ frugal train labels.csv --out ./model --val ./held-out --json
   $ frugal train ./photos --out ./model --backbone ./pretrained-model            # frozen trunk + new head
@@ -78,6 +84,7 @@ Pretrained backbones by name: ${listPretrained().map((e) => e.name).join(', ')}`
   );
   cmd.action(async (data: string, f: TrainFlags) => {
     const quiet = !!f.json;
+    policyFrom(f.augment);
     const backend = await startBackend(f.backend);
     note(`backend: ${backend.name}${backend.simd ? ' (SIMD)' : ''}`, quiet);
     if (f.backbone) return transferAction(cmd, data, f, backend.name);
@@ -99,6 +106,7 @@ Pretrained backbones by name: ${listPretrained().map((e) => e.name).join(', ')}`
         strict: f.strict,
         workers: f.workers,
         resume: f.resume,
+        augment: f.augment,
         hyper: hyperFrom(f),
         onBatchEnd: progress.onBatchEnd,
         onEpochEnd: progress.onEpochEnd,
@@ -164,6 +172,8 @@ async function transferAction(cmd: Command, data: string, f: TrainFlags, backend
       hyper: explicitHyper(cmd),
       finetuneHyper: { ...(f.finetuneEpochs !== undefined ? { epochs: f.finetuneEpochs } : {}), ...(f.finetuneLr !== undefined ? { lr: f.finetuneLr } : {}) },
       featureCache: f.featureCache !== false,
+      augment: f.augment,
+      augmentViews: f.augmentViews,
       valData: f.val,
       valSplit: f.valSplit,
       strict: f.strict,

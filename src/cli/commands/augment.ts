@@ -1,0 +1,172 @@
+import { Command, Option } from 'commander';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import sharp from 'sharp';
+import { applyOp, OP_NAMES, isOpName, MAX_BIN } from '../../augment/magnitudes.js';
+import { contactSheet } from '../../augment/preview.js';
+import { openDataset } from '../../data/sources.js';
+import { decodeAll } from '../../data/loader.js';
+import { inferImageSpec } from '../../data/spec.js';
+import { decodeImage, probeImage } from '../../data/decode.js';
+import { samplePerClass } from '../../data/split.js';
+import { policyFrom } from '../../train/augmentation.js';
+import { searchAugmentation, gridTable, DEFAULT_GRID, type Trial } from '../../train/augment-search.js';
+import { FrugalError, UsageError } from '../../util/errors.js';
+import { writeFileAtomic } from '../../util/fs.js';
+import { int, intList, printJson } from '../options.js';
+import { addBackendOption, startBackend } from '../common.js';
+import { addBackboneOptions, backboneOptionsFrom, type BackboneFlags } from '../backbone-options.js';
+
+export function augmentCommand(): Command {
+  const cmd = new Command('augment').description('data augmentation: apply one op, preview a policy, search RandAugment\'s (N, M)');
+
+  cmd
+    .command('apply')
+    .description('apply exactly one op at full strength of a magnitude bin (keeps size and channels)')
+    .argument('<in>', 'image file')
+    .requiredOption('--op <name>', `one of ${OP_NAMES.join(', ')}`)
+    .requiredOption('--out <png>', 'PNG file to write')
+    .option('--magnitude <0..30>', 'magnitude bin (torchvision RandAugment scale)', int('--magnitude', 0, MAX_BIN), 9)
+    .addOption(new Option('--sign <+|->', 'direction of signed ops').choices(['+', '-']).default('+'))
+    .option('--json', 'print one JSON object')
+    .addHelpText('after', `
+Examples:
+  $ frugal augment apply cat.jpg --op rotate --magnitude 30 --sign - --out rotated.png
+  $ frugal augment apply cat.jpg --op posterize --magnitude 15 --out poster.png`)
+    .action(async (input: string, f: { op: string; out: string; magnitude: number; sign: '+' | '-'; json?: boolean }) => {
+      if (!isOpName(f.op)) throw new UsageError(`--op must be one of ${OP_NAMES.join(', ')}, got "${f.op}"`);
+      let bytes: Buffer;
+      try {
+        bytes = await fsp.readFile(input);
+      } catch (err) {
+        throw new FrugalError(`${input}: cannot read (${(err as NodeJS.ErrnoException).code})`);
+      }
+      let info;
+      try {
+        info = await probeImage(bytes);
+      } catch (err) {
+        throw new FrugalError(`${input}: ${(err as Error).message}`);
+      }
+      const channels = info.channels <= 2 ? 1 : 3;
+      const { image } = await decodeImage(bytes, { height: info.height, width: info.width, channels, resize: 'squash' }).catch((err) => {
+        throw new FrugalError(`${input}: ${(err as Error).message}`);
+      });
+      const out = applyOp(image, f.op, f.magnitude, f.sign === '-' ? -1 : 1);
+      const png = await sharp(Buffer.from(out.data), { raw: { width: out.width, height: out.height, channels: out.channels } })
+        .toColourspace(out.channels === 1 ? 'b-w' : 'srgb')
+        .png()
+        .toBuffer();
+      await writeFileAtomic(f.out, png);
+      const res = { in: input, out: f.out, op: f.op, magnitude: f.magnitude, sign: f.sign, width: out.width, height: out.height, channels: out.channels };
+      if (f.json) printJson(res);
+      else process.stdout.write(`${f.op} at magnitude ${f.magnitude}${f.sign === '-' ? ' (−)' : ''}: wrote ${f.out} (${out.width}×${out.height}×${out.channels})\n`);
+    });
+
+  cmd
+    .command('preview')
+    .description('a contact sheet of originals and augmented variants, to see what a policy does before training')
+    .argument('<data>', 'image folder, CSV, or unlabeled folder')
+    .requiredOption('--augment <policy>', 'e.g. randaugment:n=2,m=9, trivial, basic')
+    .requiredOption('--out <png>', 'PNG file to write')
+    .option('--rows <n>', 'originals (one per class first)', int('--rows', 1, 64), 8)
+    .option('--variants <n>', 'augmented variants per original', int('--variants', 1, 32), 7)
+    .option('--size <px>', 'decode size (default: the images\' own size when small, else 96)', int('--size', 8, 1024))
+    .option('--seed <n>', 'random seed', int('--seed'), 0)
+    .option('--json', 'print one JSON object')
+    .addHelpText('after', `
+Examples:
+  $ frugal augment preview ./photos --augment randaugment:n=2,m=9 --out grid.png
+  $ frugal augment preview ./photos --augment trivial --rows 4 --variants 10 --out grid.png`)
+    .action(async (data: string, f: { augment: string; out: string; rows: number; variants: number; size?: number; seed: number; json?: boolean }) => {
+      const policy = policyFrom(f.augment);
+      const png = await previewPng(data, f.augment, { rows: f.rows, variants: f.variants, size: f.size, seed: f.seed });
+      await writeFileAtomic(f.out, png);
+      if (f.json) printJson({ out: f.out, policy: policy.text, rows: f.rows, variants: f.variants });
+      else process.stdout.write(`preview of ${policy.text} written to ${f.out}\n`);
+    });
+
+  const search = cmd
+    .command('search')
+    .description('search RandAugment (N, M) by held-out accuracy of short training runs (frozen-trunk features make each trial cheap)')
+    .argument('<data>', 'labeled images')
+    .option('--grid <axes...>', 'grid axes, e.g. n=1,2,3 m=5,10,15,20,25', ['n=1,2,3', 'm=5,10,15,20,25'])
+    .addOption(new Option('--mode <mode>', 'grid: score every setting; halving: successive halving').choices(['grid', 'halving']).default('grid'))
+    .option('--budget <b>', 'largest budget: augmented views per image (with --backbone) or epochs (from scratch)', int('--budget', 1, 1000))
+    .option('--eta <n>', 'successive halving: keep 1/eta per rung', int('--eta', 2, 10), 3)
+    .option('--folds <k>', 'cross-validation folds (with --backbone)', int('--folds', 2, 20), 3)
+    .option('--arch <name>', 'architecture for from-scratch trials (no --backbone)')
+    .option('--out <dir>', 'folder for search.json and the heatmap', 'augment-search')
+    .option('--seed <n>', 'random seed', int('--seed'), 0)
+    .option('--json', 'print one JSON object');
+  addBackboneOptions(search);
+  addBackendOption(search);
+  search.addHelpText('after', `
+Examples:
+  $ frugal augment search ./photos --backbone ./pretrained --json
+  $ frugal augment search ./photos --backbone ./pretrained --mode halving
+  $ frugal augment search ./photos --grid n=1,2 m=5,9,15 --budget 5   # from-scratch trials`);
+  search.action(async (data: string, f: BackboneFlags & { grid: string[]; mode: 'grid' | 'halving'; budget?: number; eta: number; folds: number; arch?: string; out: string; seed: number; json?: boolean; backend?: string }) => {
+    const quiet = !!f.json;
+    const grid = parseGrid(f.grid);
+    await startBackend(f.backend);
+    const res = await searchAugmentation(data, {
+      backbone: f.backbone,
+      backboneOptions: backboneOptionsFrom(f),
+      arch: f.arch,
+      grid,
+      mode: f.mode,
+      maxBudget: f.budget,
+      eta: f.eta,
+      folds: f.folds,
+      hyper: { seed: f.seed },
+      out: f.out,
+      onTrial: (t: Trial) => quiet || process.stderr.write(`  n=${t.n} m=${String(t.m).padEnd(2)} budget ${t.budget}: ${(t.accuracy * 100).toFixed(1)}% (${t.seconds.toFixed(1)} s)\n`),
+    });
+    if (f.json) return printJson({ ...res, policy: res.best.policy, accuracy: res.best.accuracy });
+    process.stdout.write(
+      `${res.mode} search (${res.scoring}), held-out accuracy % by (N, M)${res.mode === 'halving' ? ' @ budget' : ''}; * = best\n${gridTable(res)}\n\n` +
+        `best: ${res.best.policy} (${(res.best.accuracy * 100).toFixed(1)}%), no augmentation: ${(res.baseline * 100).toFixed(1)}%\n` +
+        `${res.evaluations.length} trials, cost ${res.cost} budget units, ${res.seconds.toFixed(0)} s; heatmap in ${f.out}\n`,
+    );
+  });
+  return cmd;
+}
+
+function parseGrid(axes: string[]): { n: number[]; m: number[] } {
+  const grid = { ...DEFAULT_GRID };
+  for (const axis of axes.flatMap((a) => a.split(/\s+/)).filter(Boolean)) {
+    const match = /^([nm])=([\d,]+)$/.exec(axis);
+    if (!match) throw new UsageError(`--grid: expected n=1,2,3 or m=5,10,..., got "${axis}"`);
+    const values = intList('--grid')(match[2]!);
+    if (match[1] === 'n' && values.some((v) => v < 1 || v > 16)) throw new UsageError('--grid: N must be in 1..16');
+    if (match[1] === 'm' && values.some((v) => v < 0 || v > MAX_BIN)) throw new UsageError(`--grid: M must be in 0..${MAX_BIN}`);
+    grid[match[1] as 'n' | 'm'] = values;
+  }
+  return grid;
+}
+
+/** Contact sheet PNG for a data set: one original per class first, then more. */
+export async function previewPng(data: string, policyText: string, o: { rows?: number; variants?: number; size?: number; seed?: number } = {}): Promise<Buffer> {
+  const policy = policyFrom(policyText);
+  const dataset = await openDataset(data);
+  const spec = await inferImageSpec(dataset, { size: o.size });
+  const rows = o.rows ?? 8;
+  const labels = dataset.samples.map((s) => s.label ?? 0);
+  const picked = samplePerClass(labels, Math.ceil(rows / Math.max(1, dataset.classes.length)), o.seed ?? 0);
+  const order = [...picked].sort((a, b) => (labels[a]! - labels[b]!) || a - b);
+  const byRound: number[] = [];
+  for (let r = 0; byRound.length < Math.min(rows, order.length); r++) {
+    for (const cls of new Set(order.map((i) => labels[i]!))) {
+      const ofClass = order.filter((i) => labels[i] === cls);
+      if (ofClass[r] !== undefined && byRound.length < rows) byRound.push(ofClass[r]!);
+    }
+    if (r > rows) break;
+  }
+  const decoded = await decodeAll(byRound.map((i) => dataset.samples[i]!), { spec, cache: false });
+  const size = spec.height * spec.width * spec.channels;
+  const images = Array.from({ length: decoded.count }, (_, i) => ({ data: decoded.pixels.subarray(i * size, (i + 1) * size), height: spec.height, width: spec.width, channels: spec.channels }));
+  if (images.length === 0) throw new FrugalError(`${data}: no decodable images to preview`);
+  return contactSheet(images, policy, { variants: o.variants, seed: o.seed });
+}
+
+

@@ -1,0 +1,120 @@
+import { promises as fsp } from 'node:fs';
+import sharp from 'sharp';
+import { renderSvg, learningCurves, confusionMatrix, perClassBars, reliabilityDiagram, searchHeatmap, roundsChart, ablationChart } from './charts.js';
+import type { RunArtifacts } from './artifacts.js';
+
+const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const pct = (v: number | null | undefined) => (v === null || v === undefined || !Number.isFinite(v) ? '–' : `${(v * 100).toFixed(1)}%`);
+
+function table(head: string[], rows: Array<Array<string | number>>): string {
+  return `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
+    .map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`)
+    .join('')}</tbody></table>`;
+}
+
+function section(id: string, title: string, body: string | null, note = 'not part of this run'): string {
+  return `<section id="${id}" class="${body ? 'present' : 'missing'}"><h2>${esc(title)}</h2>${body ?? `<p class="note">${esc(note)}</p>`}</section>`;
+}
+
+const chart = (svg: string) => `<div class="chart">${svg}</div>`;
+
+async function thumbnail(file: string): Promise<string | null> {
+  try {
+    const png = await sharp(await fsp.readFile(file)).resize(64, 64, { fit: 'contain', background: '#fff', kernel: 'nearest' }).png().toBuffer();
+    return `data:image/png;base64,${png.toString('base64')}`;
+  } catch {
+    return null;
+  }
+}
+
+async function mistakes(a: RunArtifacts, limit = 12): Promise<string | null> {
+  if (!a.predictions) return null;
+  const { classes, items } = a.predictions;
+  const wrong = items
+    .map((it) => {
+      let best = 0;
+      for (let j = 1; j < it.probs.length; j++) if (it.probs[j]! > it.probs[best]!) best = j;
+      return { ...it, predicted: best, confidence: it.probs[best]! };
+    })
+    .filter((it) => it.predicted !== it.label)
+    .sort((x, y) => y.confidence - x.confidence)
+    .slice(0, limit);
+  if (wrong.length === 0) return '<p>No mistakes on the held-out images.</p>';
+  const cards = await Promise.all(
+    wrong.map(async (w) => {
+      const src = await thumbnail(w.path);
+      return `<figure class="mistake">${src ? `<img alt="${esc(w.path)}" src="${src}">` : '<div class="noimg">?</div>'}<figcaption>predicted <b>${esc(classes[w.predicted])}</b> (${pct(w.confidence)})<br>actually <b>${esc(classes[w.label])}</b></figcaption></figure>`;
+    }),
+  );
+  return `<p>The held-out images the model got wrong with the most confidence.</p><div class="mistakes">${cards.join('')}</div>`;
+}
+
+/** One self-contained HTML report (inline SVG charts and images), readable offline. */
+export async function renderReport(a: RunArtifacts): Promise<string> {
+  const classes = a.meta?.classes ?? a.predictions?.classes ?? a.metrics?.perClass.map((c) => c.name) ?? [];
+  const m = a.metrics;
+  const summary = `<dl>
+    <dt>run</dt><dd>${esc(a.dir)}</dd>
+    ${a.meta ? `<dt>model</dt><dd>${esc(a.meta.arch ?? (a.meta.backbone ? `${a.meta.backbone.kind} backbone + head` : 'custom'))}, ${esc((a.meta.params ?? 0).toLocaleString('en-US'))} parameters, input ${a.meta.input.height}×${a.meta.input.width}×${a.meta.input.channels}</dd>` : ''}
+    <dt>classes</dt><dd>${esc(classes.join(', '))}</dd>
+    ${m ? `<dt>held-out accuracy</dt><dd class="big">${pct(m.accuracy)}</dd><dt>top-3</dt><dd>${pct(m.topK['3'])}</dd><dt>macro-F1</dt><dd>${m.macroF1.toFixed(3)}</dd><dt>ECE</dt><dd>${m.ece.toFixed(3)}</dd><dt>validation images</dt><dd>${m.count}</dd>` : ''}
+  </dl>`;
+  const ablation = a.ablation
+    ? table(
+        ['stage', 'held-out accuracy', 'Δ vs previous', 'wall time (s)', 'kept'],
+        a.ablation.rows.map((r) => [r.stage, pct(r.accuracy), r.delta === null ? '–' : `${r.delta >= 0 ? '+' : ''}${(r.delta * 100).toFixed(1)} pts`, r.seconds.toFixed(1), r.stage === a.ablation!.best ? '✓ best' : '']),
+      ) + chart(await renderSvg(ablationChart(a.ablation.rows)))
+    : null;
+  const curves = a.history?.length ? chart(await renderSvg(learningCurves(a.history))) : null;
+  const confusion = m ? chart(await renderSvg(confusionMatrix(m, classes))) : null;
+  const perClass = m
+    ? table(['class', 'precision', 'recall', 'F1', 'support'], m.perClass.map((c) => [c.name, c.precision.toFixed(3), c.recall.toFixed(3), c.f1.toFixed(3), c.support])) + chart(await renderSvg(perClassBars(m)))
+    : null;
+  const reliability = m ? `<p>Expected calibration error ${m.ece.toFixed(3)}: points on the diagonal are perfectly calibrated.</p>` + chart(await renderSvg(reliabilityDiagram(m))) : null;
+  const preview = a.preview ? `<img class="preview" alt="augmentation preview" src="data:image/png;base64,${a.preview.toString('base64')}">` : null;
+  const search = a.search
+    ? `<p>${esc(a.search.mode)} search, ${a.search.trials.length} settings scored in ${a.search.seconds.toFixed(0)} s; best <code>${esc(a.search.best.policy)}</code> (${pct(a.search.best.accuracy)}).</p>` +
+      chart(await renderSvg(searchHeatmap(a.search.trials)))
+    : null;
+  const rounds = a.rounds
+    ? table(
+        ['round', 'held-out accuracy', 'pseudo-labels kept', 'pseudo-label accuracy', 'seconds'],
+        a.rounds.map((r) => [r.round === 0 ? '0 (teacher)' : r.round, pct(r.accuracy), r.round === 0 ? '–' : r.keptTotal, r.pseudoAccuracy === null ? '–' : pct(r.pseudoAccuracy), r.seconds.toFixed(1)]),
+      ) + chart(await renderSvg(roundsChart(a.rounds)))
+    : null;
+  const distill = a.distill
+    ? table(['model', 'accuracy', 'parameters', 'size (KiB)', 'latency / image (ms)'], [
+        ['teacher', pct(a.distill.teacher.accuracy), a.distill.teacher.params.toLocaleString('en-US'), (a.distill.teacher.bytes / 1024).toFixed(0), Number.isFinite(a.distill.teacher.latencyMs) ? a.distill.teacher.latencyMs.toFixed(2) : '–'],
+        ['student', pct(a.distill.student.accuracy), a.distill.student.params.toLocaleString('en-US'), (a.distill.student.bytes / 1024).toFixed(0), a.distill.student.latencyMs.toFixed(2)],
+      ])
+    : null;
+  const body = [
+    section('summary', 'Summary', summary),
+    section('ablation', 'What each stage bought (ablation)', ablation, 'not an auto run'),
+    section('learning-curves', 'Learning curves', curves),
+    section('confusion-matrix', 'Confusion matrix (held-out)', confusion),
+    section('per-class', 'Per-class precision, recall and F1', perClass),
+    section('reliability', 'Reliability diagram', reliability),
+    section('mistakes', 'Most confident mistakes', await mistakes(a)),
+    section('augmentation-preview', 'Augmentation preview', preview),
+    section('augment-search', 'RandAugment (N, M) search', search),
+    section('noisy-student', 'Noisy Student rounds', rounds),
+    ...(distill ? [section('distillation', 'Distillation: teacher vs student', distill)] : []),
+  ].join('\n');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Frugal report — ${esc(a.dir)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body{font:15px/1.45 Helvetica,Arial,sans-serif;color:#1d1d1f;max-width:1100px;margin:2em auto;padding:0 1em}
+h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.2em;border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em}dt{color:#666}dd{margin:0}.big{font-size:1.5em;font-weight:bold}
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:.25em .6em;text-align:right}th{background:#f5f5f7}td:first-child,th:first-child{text-align:left}
+.chart svg{max-width:100%;height:auto}.note{color:#888;font-style:italic}.missing h2{color:#999}
+.mistakes{display:flex;flex-wrap:wrap;gap:12px}.mistake{margin:0;width:130px;font-size:12px}.mistake img{width:96px;height:96px;image-rendering:pixelated;border:1px solid #ccc}
+.preview{max-width:100%;image-rendering:pixelated;border:1px solid #ccc}
+</style></head><body>
+<h1>Frugal report</h1><p class="note">Generated ${esc(new Date().toISOString())}. Every number below was measured on held-out images.</p>
+${body}
+</body></html>
+`;
+}

@@ -1,0 +1,246 @@
+import * as path from 'node:path';
+import { promises as fsp } from 'node:fs';
+import sharp from 'sharp';
+import { FrugalError } from '../util/errors.js';
+import { writeJsonAtomic, writeFileAtomic } from '../util/fs.js';
+import { Rng } from '../util/rng.js';
+import { loadBackbone, type BackboneOptions } from '../models/backbones/load.js';
+import type { Backbone } from '../models/backbones/types.js';
+import { buildHead } from '../models/head.js';
+import { initWeights } from '../models/init.js';
+import { getArch } from '../models/zoo/index.js';
+import { fitPreprocessing } from '../models/preprocess.js';
+import { classificationReport } from '../evaluate/metrics.js';
+import { renderSvg, searchHeatmap } from '../report/charts.js';
+import { extractFeatures } from './features.js';
+import { featureEncoder, pixelEncoder, predictProbs } from './loop.js';
+import { prepareData, fitOnData, DEFAULT_HYPER, type DataOptions, type TrainHyper } from './train.js';
+import { headTrainable } from './transfer.js';
+import { wholeModel } from './trainable.js';
+import { augmentTransform, augmentedViews, policyFrom } from './augmentation.js';
+import { concatBatches, type DecodedBatch } from '../data/loader.js';
+
+export type SearchMode = 'grid' | 'halving';
+
+export interface AugmentSearchOptions extends DataOptions {
+  /** Score settings with a frozen backbone's features (fast); without one, short from-scratch runs of `arch`. */
+  backbone?: string | Backbone;
+  backboneOptions?: BackboneOptions;
+  arch?: string;
+  grid?: { n: number[]; m: number[] };
+  mode?: SearchMode;
+  /** Largest budget: augmented views per image (frozen) or epochs (from scratch). */
+  maxBudget?: number;
+  /** Successive halving keeps 1/eta of the settings per rung and multiplies the budget by eta. */
+  eta?: number;
+  /** Cross-validation folds over the labeled images (frozen mode). */
+  folds?: number;
+  hyper?: Partial<TrainHyper>;
+  featureCache?: boolean | string;
+  /** Folder for search.json and the heatmap (SVG and PNG). */
+  out?: string;
+  onTrial?: (t: Trial) => void;
+}
+
+export interface Trial {
+  n: number;
+  m: number;
+  policy: string;
+  budget: number;
+  accuracy: number;
+  seconds: number;
+}
+
+export interface SearchResult {
+  mode: SearchMode;
+  scoring: 'frozen-features' | 'from-scratch';
+  /** Each setting's score at the largest budget it reached (the heatmap). */
+  trials: Trial[];
+  /** Every evaluation, in order. */
+  evaluations: Trial[];
+  best: { n: number; m: number; policy: string; accuracy: number };
+  /** The same scoring with no augmentation. */
+  baseline: number;
+  /** Budget units spent (views × settings, or epochs × settings). */
+  cost: number;
+  seconds: number;
+  files: string[];
+}
+
+export const DEFAULT_GRID = { n: [1, 2, 3], m: [5, 10, 15, 20, 25] };
+
+/** A function scoring augmentation policy `policy` at budget `budget`: mean held-out accuracy. */
+type Scorer = (policy: string, budget: number) => Promise<number>;
+
+/** Frozen-trunk scoring: K-fold cross-validation of a head trained on features of the originals + K augmented views. */
+async function frozenScorer(backbone: Backbone, data: DecodedBatch, numClasses: number, folds: number, hyper: TrainHyper, cache: boolean | string | undefined): Promise<Scorer> {
+  const base = await extractFeatures(backbone, data.pixels, data.count, { cache });
+  const rng = new Rng(hyper.seed);
+  // Stratified folds: shuffle within each class, deal round-robin.
+  const fold = new Int32Array(data.count);
+  const byClass = new Map<number, number[]>();
+  data.labels.forEach((y, i) => byClass.set(y, [...(byClass.get(y) ?? []), i]));
+  for (const idx of byClass.values()) rng.shuffle(idx).forEach((i, j) => (fold[i] = j % folds));
+  const dim = backbone.featureDim;
+  const enc = featureEncoder(dim);
+  return async (policyText, views) => {
+    const policy = policyFrom(policyText);
+    let viewFeatures: Float32Array = new Float32Array(0);
+    if (views > 0 && policy.spec.stages.length) {
+      const px = augmentedViews(policy, data.pixels, data.count, backbone.spec, views, hyper.seed);
+      viewFeatures = (await extractFeatures(backbone, px, data.count * views, { cache })).features;
+    }
+    const v = viewFeatures.length ? views : 0;
+    let correct = 0;
+    for (let f = 0; f < folds; f++) {
+      const trainIdx: number[] = [];
+      const testIdx: number[] = [];
+      for (let i = 0; i < data.count; i++) (fold[i] === f ? testIdx : trainIdx).push(i);
+      const rows = trainIdx.length * (v + 1);
+      const inputs = new Float32Array(rows * dim);
+      const labels = new Int32Array(rows);
+      for (let c = 0; c <= v; c++) {
+        trainIdx.forEach((src, j) => {
+          const from = c === 0 ? base.features.subarray(src * dim, (src + 1) * dim) : viewFeatures.subarray(((c - 1) * data.count + src) * dim, ((c - 1) * data.count + src + 1) * dim);
+          inputs.set(from, (c * trainIdx.length + j) * dim);
+          labels[c * trainIdx.length + j] = data.labels[src]!;
+        });
+      }
+      const head = buildHead(dim, numClasses);
+      initWeights(head, hyper.seed + f);
+      const t = headTrainable(head);
+      // Same seed for every setting: differences come from the augmentation, not the draw.
+      await fitOnData(t, { inputs, labels, count: rows }, null, enc, numClasses, { hyper: { ...hyper, seed: hyper.seed + f } });
+      const test = new Float32Array(testIdx.length * dim);
+      testIdx.forEach((src, j) => test.set(base.features.subarray(src * dim, (src + 1) * dim), j * dim));
+      const probs = predictProbs(t, { inputs: test, count: testIdx.length }, enc);
+      correct += classificationReport(probs, testIdx.map((i) => data.labels[i]!), Array.from({ length: numClasses }, (_, i) => String(i))).accuracy * testIdx.length;
+      head.dispose();
+    }
+    return correct / data.count;
+  };
+}
+
+/** From-scratch scoring: train `arch` for `budget` epochs with online augmentation, accuracy on the validation split. */
+function scratchScorer(arch: string, train: DecodedBatch, val: DecodedBatch, numClasses: number, hyper: TrainHyper): Scorer {
+  const info = getArch(arch);
+  if (!info) throw new FrugalError(`unknown architecture "${arch}"`);
+  const spec = train.spec;
+  const pre = fitPreprocessing(train.pixels, spec.channels);
+  const enc = pixelEncoder(spec, pre);
+  return async (policyText, epochs) => {
+    const model = info.build({ inputShape: [spec.height, spec.width, spec.channels], numClasses });
+    initWeights(model, hyper.seed);
+    const t = wholeModel(model);
+    const aug = augmentTransform(policyText, spec);
+    try {
+      await fitOnData(t, { inputs: train.pixels, labels: train.labels, count: train.count }, null, enc, numClasses, { hyper: { ...hyper, epochs }, transform: aug?.transform });
+      const probs = predictProbs(t, { inputs: val.pixels, count: val.count }, enc);
+      return classificationReport(probs, val.labels, Array.from({ length: numClasses }, (_, i) => String(i))).accuracy;
+    } finally {
+      await aug?.close();
+      model.dispose();
+    }
+  };
+}
+
+/**
+ * Search RandAugment's (N, M) on held-out data: every grid setting scored (grid), or successive halving
+ * (all settings at a small budget, the best 1/eta continue at eta× the budget) which reaches the same
+ * choice at a fraction of the cost. Writes search.json and a heatmap when `out` is given.
+ */
+export async function searchAugmentation(source: string, o: AugmentSearchOptions): Promise<SearchResult> {
+  const t0 = performance.now();
+  const grid = o.grid ?? DEFAULT_GRID;
+  const mode = o.mode ?? 'grid';
+  const eta = o.eta ?? 3;
+  const backbone = typeof o.backbone === 'string' ? await loadBackbone(o.backbone, o.backboneOptions) : o.backbone;
+  const frozen = !!backbone;
+  const hyper: TrainHyper = { ...DEFAULT_HYPER, ...(frozen ? { epochs: 25, lr: 3e-3, schedule: 'cosine' as const, labelSmoothing: 0.1 } : { epochs: 6 }), ...o.hyper };
+  const maxBudget = o.maxBudget ?? (frozen ? 4 : hyper.epochs);
+  const data = await prepareData(source, { ...o, spec: backbone?.spec, seed: hyper.seed });
+  const numClasses = data.classes.length;
+  let scorer: Scorer;
+  if (backbone) {
+    const all = concatBatches(data.spec, [data.train, data.val]);
+    scorer = await frozenScorer(backbone, all, numClasses, o.folds ?? 3, hyper, o.featureCache);
+  } else {
+    scorer = scratchScorer(o.arch ?? (Math.max(data.spec.height, data.spec.width) <= 64 ? 'cnn-small' : 'mobilenetv2-0.35'), data.train, data.val, numClasses, hyper);
+  }
+  const settings = grid.n.flatMap((n) => grid.m.map((m) => ({ n, m, policy: `randaugment:n=${n},m=${m}` })));
+  if (settings.length === 0) throw new FrugalError('empty search grid');
+  const evaluations: Trial[] = [];
+  let cost = 0;
+  const score = async (s: { n: number; m: number; policy: string }, budget: number): Promise<Trial> => {
+    const ts = performance.now();
+    const accuracy = await scorer(s.policy, budget);
+    const t: Trial = { ...s, budget, accuracy, seconds: (performance.now() - ts) / 1000 };
+    evaluations.push(t);
+    cost += budget;
+    o.onTrial?.(t);
+    return t;
+  };
+  const baseline = await scorer('none', maxBudget);
+  const last = new Map<string, Trial>();
+  if (mode === 'grid') {
+    for (const s of settings) last.set(s.policy, await score(s, maxBudget));
+  } else {
+    let alive = settings;
+    let budget = Math.max(1, Math.round(maxBudget / eta ** Math.max(0, Math.ceil(Math.log(settings.length) / Math.log(eta)) - 1)));
+    for (;;) {
+      const results: Trial[] = [];
+      for (const s of alive) {
+        const t = await score(s, budget);
+        last.set(s.policy, t);
+        results.push(t);
+      }
+      if (alive.length === 1 || budget >= maxBudget) {
+        break;
+      }
+      results.sort((a, b) => b.accuracy - a.accuracy || a.n - b.n || a.m - b.m);
+      alive = results.slice(0, Math.max(1, Math.ceil(alive.length / eta))).map(({ n, m, policy }) => ({ n, m, policy }));
+      budget = Math.min(maxBudget, budget * eta);
+    }
+  }
+  const trials = settings.map((s) => last.get(s.policy)!);
+  // The best at the largest budget reached; ties go to fewer, milder ops.
+  const top = [...trials].sort((a, b) => b.budget - a.budget || b.accuracy - a.accuracy || a.n - b.n || a.m - b.m)[0]!;
+  const result: SearchResult = {
+    mode,
+    scoring: frozen ? 'frozen-features' : 'from-scratch',
+    trials,
+    evaluations,
+    best: { n: top.n, m: top.m, policy: top.policy, accuracy: top.accuracy },
+    baseline,
+    cost,
+    seconds: (performance.now() - t0) / 1000,
+    files: [],
+  };
+  if (o.out) {
+    await fsp.mkdir(o.out, { recursive: true });
+    const svg = await renderSvg(searchHeatmap(trials));
+    await writeFileAtomic(path.join(o.out, 'heatmap.svg'), svg);
+    await writeFileAtomic(path.join(o.out, 'heatmap.png'), await sharp(Buffer.from(svg)).png().toBuffer());
+    result.files = ['search.json', 'heatmap.svg', 'heatmap.png'].map((f) => path.join(o.out!, f));
+    await writeJsonAtomic(path.join(o.out, 'search.json'), result);
+  }
+  if (typeof o.backbone === 'string') backbone?.dispose();
+  return result;
+}
+
+/** The search grid as a text table (rows N, columns M, held-out accuracy %). */
+export function gridTable(r: SearchResult): string {
+  const ns = [...new Set(r.trials.map((t) => t.n))].sort((a, b) => a - b);
+  const ms = [...new Set(r.trials.map((t) => t.m))].sort((a, b) => a - b);
+  const cell = (n: number, m: number) => {
+    const t = r.trials.find((x) => x.n === n && x.m === m)!;
+    const mark = t.policy === r.best.policy ? '*' : ' ';
+    return `${(t.accuracy * 100).toFixed(1)}${r.mode === 'halving' ? `@${t.budget}` : ''}${mark}`.padStart(r.mode === 'halving' ? 10 : 7);
+  };
+  const w = r.mode === 'halving' ? 10 : 7;
+  const lines = [`  N \\ M ${ms.map((m) => String(m).padStart(w)).join('')}`];
+  for (const n of ns) lines.push(`  ${String(n).padStart(5)} ${ms.map((m) => cell(n, m)).join('')}`);
+  return lines.join('\n');
+}
+
+

@@ -1,0 +1,91 @@
+/**
+ * Fused training ops and gradient overrides (src/engine/training_ops.ts,
+ * src/engine/wasm_kernels.ts) vs the cpu backend running tfjs-core's own
+ * gradients.
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { createRequire } from 'node:module';
+import { setup, runOn, randomArray, size, relErr } from './helpers.js';
+import { originalGradients } from '../../src/engine/training_ops.js';
+
+before(setup);
+const T = (shape: number[], seed: number, scale = 1, shift = 0) =>
+  tf.add(tf.mul(tf.tensor(randomArray(size(shape), seed), shape), scale), shift);
+// tfjs-layers calls moments through the CommonJS exports object (patched on wasm).
+const core = createRequire(import.meta.url)('@tensorflow/tfjs-core') as typeof tf;
+
+/** Runs fn with tfjs-core's original gradient configs for the given kernels. */
+function withOriginalGradients<R>(names: string[], fn: () => R): R {
+  const ours = names.map((n) => tf.getGradient(n));
+  for (const n of names) tf.registerGradient(originalGradients.get(n)!);
+  try {
+    return fn();
+  } finally {
+    for (const g of ours) tf.registerGradient(g);
+  }
+}
+
+async function compare(name: string, fn: () => tf.Tensor[], tol = 1e-5, refOriginal: string[] = []) {
+  const before = tf.memory().numTensors;
+  const ref = await runOn('cpu', () => withOriginalGradients(refOriginal, fn));
+  const got = await runOn('wasm', fn);
+  assert.equal(tf.memory().numTensors, before, `${name}: tensor leak`);
+  for (let i = 0; i < ref.length; i++) {
+    const e = relErr(got[i]!, ref[i]!);
+    assert.ok(e <= tol, `${name}[${i}]: rel err ${e}`);
+  }
+}
+
+test('batch-norm training chain (moments + batchNorm): values and all gradients', async () => {
+  for (const shape of [[4, 5, 5, 8], [3, 7, 12], [64, 16]]) {
+    const c = shape[shape.length - 1]!;
+    const fn = () => {
+      const x = T(shape, 1, 2, 0.5);
+      const gamma = T([c], 2, 0.5, 1);
+      const beta = T([c], 3);
+      const w = T(shape, 4);
+      const f = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => {
+        const { mean, variance } = core.moments(xx, shape.map((_, i) => i).slice(0, -1));
+        const y = tf.batchNorm(xx, mean, variance, bb, gg, 1e-3);
+        return tf.sum(tf.mul(tf.relu(y), w));
+      };
+      const { value, grads } = tf.valueAndGrads(f)([x, gamma, beta]);
+      const { mean, variance } = core.moments(x, shape.map((_, i) => i).slice(0, -1));
+      return [tf.reshape(value, [1]), mean, variance, ...grads];
+    };
+    await compare(`bn ${shape}`, fn, 1e-4, ['FusedBatchNorm', 'Relu']);
+  }
+});
+
+test('moments with keepDims and non-leading axes fall back correctly', async () => {
+  await compare('moments keepDims', () => {
+    const r = core.moments(T([2, 3, 4, 8], 5), [0, 1, 2], true);
+    return [r.mean, r.variance];
+  });
+  await compare('moments axis 1', () => {
+    const r = core.moments(T([2, 3, 8], 6), 1);
+    return [r.mean, r.variance];
+  });
+});
+
+test('Relu / Minimum / Maximum gradients (scalar and tensor operands)', async () => {
+  const fn = () => {
+    const x = T([3, 5, 5, 8], 7, 8);
+    const y = T([3, 5, 5, 8], 8, 8);
+    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.add(tf.add(
+      tf.minimum(6, tf.relu(a)), tf.maximum(tf.scalar(-1), a)), tf.add(tf.minimum(a, b), tf.maximum(b, 2))), T([3, 5, 5, 8], 9))));
+    return g([x, y]);
+  };
+  await compare('relu/min/max', fn, 1e-6, ['Relu', 'Minimum', 'Maximum']);
+  // odd sizes (scalar tail path)
+  await compare('relu odd', () => tf.grads((a: tf.Tensor) => tf.sum(tf.mul(tf.minimum(tf.relu(a), 0.5), T([7, 3], 10))))([T([7, 3], 11)]),
+    1e-6, ['Relu', 'Minimum']);
+});
+
+test('Mean / Sum gradients', async () => {
+  const fn = () => tf.grads((a: tf.Tensor) => tf.add(tf.sum(tf.mul(tf.mean(a, [0, 1, 2]), T([8], 12))),
+    tf.sum(tf.mul(tf.sum(a, [1, 2], true), T([2, 1, 1, 8], 13)))))([T([2, 3, 4, 8], 14)]);
+  await compare('mean/sum grads', fn, 1e-6, ['Mean', 'Sum']);
+});
