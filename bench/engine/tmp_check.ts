@@ -8,12 +8,13 @@ function rnd(n: number, seed: number) { const v = new Float32Array(n); let s = s
 for (const name of (process.argv[2] ?? 'cnn-tiny,cnn-small').split(',')) {
   const arch = getArch(name)!;
   const size = Number(process.argv[3] ?? 16);
-  const model = arch.build({ inputShape: [size, size, 3], numClasses: 5 });
+  const model = arch.build({ inputShape: [size, size, 3], numClasses: 5, dropout: 0, dropPath: 0 });
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const x = rnd(4 * size * size * 3, 3);
   const res: Record<string, Float32Array[]> = {};
   for (const be of ['cpu', 'wasm']) {
-    await tf.setBackend(be);
+    await tf.setBackend(process.env['SAME'] ? 'cpu' : be);
+    if (process.env['SAME'] && be === 'wasm') for (let k = 0; k < x.length; k++) x[k] = x[k]! * (1 + 1e-7 * Math.sin(k));
     const names = [...originalGradients.keys()]; const ours = names.map((n) => tf.getGradient(n));
     if (be === 'cpu') for (const n of names) tf.registerGradient(originalGradients.get(n)!);
     const g = tf.tidy(() => {
@@ -26,7 +27,7 @@ for (const name of (process.argv[2] ?? 'cnn-tiny,cnn-small').split(',')) {
     res[be] = g.map((t) => t.dataSync() as Float32Array); tf.dispose(g);
     for (const [i, n] of names.entries()) tf.registerGradient(ours[i]!);
   }
-  let worst = 0;
+  let worst = 0; res["cpu"]!.forEach((r, i) => { const a = res["wasm"]![i]!; let num = 0, den = 0; for (let k = 0; k < r.length; k++) { num += (a[k]! - r[k]!) ** 2; den += r[k]! ** 2; } const e = Math.sqrt(num / (den || 1)); if (e > 1e-4) console.log(vars[i]!.name, vars[i]!.shape, e.toExponential(2)); });
   res['cpu']!.forEach((r, i) => { const a = res['wasm']![i]!; let num = 0, den = 0; for (let k = 0; k < r.length; k++) { num += (a[k]! - r[k]!) ** 2; den += r[k]! ** 2; } worst = Math.max(worst, Math.sqrt(num / (den || 1))); });
   console.log(name, 'worst rel err', worst.toExponential(2));
 }

@@ -6,6 +6,7 @@ import { evaluateCommand } from './commands/evaluate.js';
 import { predictCommand } from './commands/predict.js';
 import { doctorCommand } from './commands/doctor.js';
 import { reportCommand } from './commands/report.js';
+import { autoCommand } from './commands/auto.js';
 import { augmentCommand } from './commands/augment.js';
 import { serveCommand } from './commands/serve.js';
 import { distillCommand } from './commands/distill.js';
@@ -20,6 +21,7 @@ function buildProgram(): Command {
       'after',
       `
 Examples:
+  $ frugal auto ./photos --unlabeled ./more-photos --out ./run
   $ frugal train ./photos --out ./model
   $ frugal evaluate ./model ./test-photos
   $ frugal predict ./model cat.jpg
@@ -27,6 +29,7 @@ Examples:
   $ frugal data from-idx images.idx.gz labels.idx.gz --out ./data`,
     );
   program.addCommand(dataCommand());
+  program.addCommand(autoCommand());
   program.addCommand(trainCommand());
   program.addCommand(evaluateCommand());
   program.addCommand(predictCommand());

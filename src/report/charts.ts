@@ -82,7 +82,8 @@ export function reliabilityDiagram(report: ClassificationReport): TopLevelSpec {
     height: 300,
     layer: [
       { data: { values: [{ x: 0, y: 0 }, { x: 1, y: 1 }] }, mark: { type: 'line', strokeDash: [4, 4], color: '#999' }, encoding: { x: { field: 'x', type: 'quantitative', title: 'confidence', scale: { domain: [0, 1] } }, y: { field: 'y', type: 'quantitative', title: 'accuracy', scale: { domain: [0, 1] } } } },
-      { data: { values: bins }, mark: { type: 'line', point: true }, encoding: { x: { field: 'confidence', type: 'quantitative' }, y: { field: 'accuracy', type: 'quantitative' }, size: { field: 'count', type: 'quantitative', title: 'images' } } },
+      { data: { values: bins }, mark: { type: 'line', color: '#4c78a8' }, encoding: { x: { field: 'confidence', type: 'quantitative' }, y: { field: 'accuracy', type: 'quantitative' } } },
+      { data: { values: bins }, mark: { type: 'circle', color: '#4c78a8', opacity: 0.8 }, encoding: { x: { field: 'confidence', type: 'quantitative' }, y: { field: 'accuracy', type: 'quantitative' }, size: { field: 'count', type: 'quantitative', title: 'images', scale: { range: [30, 400] } } } },
     ],
   } as TopLevelSpec;
 }

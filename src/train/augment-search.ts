@@ -14,11 +14,12 @@ import { classificationReport } from '../evaluate/metrics.js';
 import { renderSvg, searchHeatmap } from '../report/charts.js';
 import { extractFeatures } from './features.js';
 import { featureEncoder, pixelEncoder, predictProbs } from './loop.js';
-import { prepareData, fitOnData, DEFAULT_HYPER, type DataOptions, type TrainHyper } from './train.js';
+import { prepareData, fitOnData, subset, DEFAULT_HYPER, type DataOptions, type TrainHyper } from './train.js';
 import { headTrainable } from './transfer.js';
 import { wholeModel } from './trainable.js';
 import { augmentTransform, augmentedViews, policyFrom } from './augmentation.js';
 import { concatBatches, type DecodedBatch } from '../data/loader.js';
+import { samplePerClass } from '../data/split.js';
 
 export type SearchMode = 'grid' | 'halving';
 
@@ -37,6 +38,8 @@ export interface AugmentSearchOptions extends DataOptions {
   folds?: number;
   hyper?: Partial<TrainHyper>;
   featureCache?: boolean | string;
+  /** Use at most this many labeled images (a stratified sample) to score settings (default 600). */
+  maxImages?: number;
   /** Folder for search.json and the heatmap (SVG and PNG). */
   out?: string;
   onTrial?: (t: Trial) => void;
@@ -156,13 +159,15 @@ export async function searchAugmentation(source: string, o: AugmentSearchOptions
   const eta = o.eta ?? 3;
   const backbone = typeof o.backbone === 'string' ? await loadBackbone(o.backbone, o.backboneOptions) : o.backbone;
   const frozen = !!backbone;
-  const hyper: TrainHyper = { ...DEFAULT_HYPER, ...(frozen ? { epochs: 25, lr: 3e-3, schedule: 'cosine' as const, labelSmoothing: 0.1 } : { epochs: 6 }), ...o.hyper };
+  const hyper: TrainHyper = { ...DEFAULT_HYPER, ...(frozen ? { epochs: 15, batchSize: 64, lr: 5e-3, schedule: 'cosine' as const, labelSmoothing: 0.1 } : { epochs: 6 }), ...o.hyper };
   const maxBudget = o.maxBudget ?? (frozen ? 4 : hyper.epochs);
   const data = await prepareData(source, { ...o, spec: backbone?.spec, seed: hyper.seed });
   const numClasses = data.classes.length;
   let scorer: Scorer;
   if (backbone) {
-    const all = concatBatches(data.spec, [data.train, data.val]);
+    let all = concatBatches(data.spec, [data.train, data.val]);
+    const cap = o.maxImages ?? 600;
+    if (all.count > cap) all = subset(all, samplePerClass(all.labels, Math.max(2, Math.floor(cap / numClasses)), hyper.seed));
     scorer = await frozenScorer(backbone, all, numClasses, o.folds ?? 3, hyper, o.featureCache);
   } else {
     scorer = scratchScorer(o.arch ?? (Math.max(data.spec.height, data.spec.width) <= 64 ? 'cnn-small' : 'mobilenetv2-0.35'), data.train, data.val, numClasses, hyper);

@@ -1,0 +1,225 @@
+import * as path from 'node:path';
+import { promises as fsp } from 'node:fs';
+import { FrugalError } from '../util/errors.js';
+import { writeJsonAtomic, writeFileAtomic, readJson, exists } from '../util/fs.js';
+import { readModelMeta } from '../models/model-dir.js';
+import { loadBackbone, type BackboneOptions } from '../models/backbones/load.js';
+import { trainFromScratch, DEFAULT_HYPER, type DataOptions, type TrainHyper } from '../train/train.js';
+import { trainTransfer } from '../train/transfer.js';
+import { searchAugmentation, type SearchResult } from '../train/augment-search.js';
+import { selfTrain } from '../distill/self-train.js';
+import { distill } from '../distill/distill.js';
+import { previewPng } from '../augment/preview.js';
+import type { EpochLog, FitOptions } from '../train/loop.js';
+
+export interface AutoOptions extends DataOptions {
+  out: string;
+  unlabeled?: string;
+  backbone?: string;
+  backboneOptions?: BackboneOptions;
+  /** Architecture trained from scratch when there is no backbone (and of Noisy Student's students). */
+  arch?: string;
+  /** Distil the best model into this (small) architecture at the end. */
+  distillArch?: string;
+  /** Total time budget in minutes: shrinks the search and the rounds. */
+  budgetMinutes?: number;
+  rounds?: number;
+  epochs?: number;
+  seed?: number;
+  resume?: boolean;
+  onStage?: (stage: string, detail?: string) => void;
+  onBatchEnd?: FitOptions['onBatchEnd'];
+  onEpochEnd?: (log: EpochLog) => void | Promise<void>;
+}
+
+export interface AblationRow {
+  stage: string;
+  accuracy: number;
+  /** Held-out accuracy change vs the previous stage (null for the first). */
+  delta: number | null;
+  seconds: number;
+  /** The stage's model directory. */
+  dir: string;
+  note?: string;
+}
+
+export interface AutoResult {
+  out: string;
+  accuracy: number;
+  best: string;
+  rows: AblationRow[];
+  policy: string;
+  seconds: number;
+}
+
+const STATE = 'auto-state.json';
+const MODEL_FILES = ['model.json', 'weights.bin', 'frugal.json', 'history.json', 'metrics.json', 'predictions.json'];
+
+interface State {
+  fingerprint: unknown;
+  rows: AblationRow[];
+  policy: string;
+  search: SearchResult | null;
+  searchSeconds: number;
+  started: number;
+  spentSeconds: number;
+}
+
+/**
+ * The whole scarce-data recipe in one run: transfer (frozen, then fine-tuning if it helps) or a model
+ * from scratch → augmentation policy search → Noisy Student rounds (with an unlabeled pool) → optional
+ * distillation to a small student. Every stage is evaluated on the same held-out split (same seed and
+ * validation fraction); the best stage's model is copied into `out`, per-stage artefacts stay in
+ * subfolders, and `auto.json` holds the ablation table. Resumable at stage granularity.
+ */
+export async function auto(source: string, o: AutoOptions): Promise<AutoResult> {
+  const seed = o.seed ?? 0;
+  const valSplit = o.valSplit ?? 0.2;
+  const budget = (o.budgetMinutes ?? Infinity) * 60;
+  const epochs = o.epochs ?? 8;
+  const rounds = o.rounds ?? 2;
+  const arch = o.arch ?? 'cnn-small';
+  await fsp.mkdir(o.out, { recursive: true });
+  const stateFile = path.join(o.out, STATE);
+  const fingerprint = { source: path.resolve(source), unlabeled: o.unlabeled ? path.resolve(o.unlabeled) : null, backbone: o.backbone ?? null, arch, distill: o.distillArch ?? null, seed, valSplit, epochs, rounds };
+  let state: State = { fingerprint, rows: [], policy: 'none', search: null, searchSeconds: 0, started: Date.now(), spentSeconds: 0 };
+  if (o.resume && (await exists(stateFile))) {
+    state = await readJson<State>(stateFile);
+    if (JSON.stringify(state.fingerprint) !== JSON.stringify(fingerprint)) throw new FrugalError(`${stateFile}: the run was started with other settings; resume with the same options`);
+  } else if (await exists(stateFile)) {
+    throw new FrugalError(`${o.out} already holds an auto run: add --resume to continue it, or choose another --out`);
+  }
+  const data: DataOptions = { valData: o.valData, valSplit, size: o.size, channels: o.channels, resize: o.resize, strict: o.strict, workers: o.workers, cache: o.cache };
+  const hyper = (over: Partial<TrainHyper> = {}): Partial<TrainHyper> => ({ seed, ...over });
+  const t0 = performance.now() - state.spentSeconds * 1000;
+  const elapsed = () => (performance.now() - t0) / 1000;
+  const left = () => budget - elapsed();
+  const done = (stage: string) => state.rows.some((r) => r.stage === stage);
+  const best = () => state.rows.reduce((b, r) => (r.accuracy > b.accuracy ? r : b), state.rows[0]!);
+  const record = async (stage: string, accuracy: number, seconds: number, dir: string, note?: string) => {
+    const prev = state.rows[state.rows.length - 1];
+    state.rows.push({ stage, accuracy, delta: prev ? accuracy - prev.accuracy : null, seconds, dir, note });
+    state.spentSeconds = elapsed();
+    await writeJsonAtomic(stateFile, state);
+  };
+  const stageDir = (name: string) => path.join(o.out, name);
+  /** Run a stage unless done; its wall time includes `extraSeconds` spent before it (e.g. its search). */
+  const run = async (stage: string, fn: () => Promise<{ accuracy: number; dir: string; note?: string } | null>, extraSeconds = 0) => {
+    if (done(stage)) return;
+    o.onStage?.(stage);
+    const ts = performance.now();
+    const res = await fn();
+    if (res) await record(stage, res.accuracy, (performance.now() - ts) / 1000 + extraSeconds, res.dir, res.note);
+  };
+  const common = { ...data, onBatchEnd: o.onBatchEnd, onEpochEnd: o.onEpochEnd };
+
+  // 1. The starting model: transfer learning when there is a backbone, else from scratch.
+  let trainable = false;
+  if (o.backbone) {
+    const bb = await loadBackbone(o.backbone, o.backboneOptions);
+    trainable = !!bb.trunk;
+    bb.dispose();
+    await run('transfer: frozen trunk + new head', async () => {
+      const r = await trainTransfer(source, { ...common, out: stageDir('1-frozen'), backbone: o.backbone!, backboneOptions: o.backboneOptions, mode: 'frozen', hyper: hyper() });
+      return { accuracy: r.accuracy, dir: r.out };
+    });
+    if (trainable) {
+      await run('transfer: fine-tuned trunk', async () => {
+        const r = await trainTransfer(source, { ...common, out: stageDir('2-finetune'), backbone: o.backbone!, backboneOptions: o.backboneOptions, mode: 'finetune', hyper: hyper(), finetuneHyper: { epochs: Math.max(2, Math.round(epochs / 2)) } });
+        return { accuracy: r.accuracy, dir: r.out, note: r.accuracy > state.rows[0]!.accuracy ? 'helps: kept' : 'does not help on validation' };
+      });
+    }
+  } else {
+    await run(`from scratch (${arch})`, async () => {
+      const r = await trainFromScratch(source, { ...common, out: stageDir('1-scratch'), arch, hyper: hyper({ epochs }) });
+      return { accuracy: r.accuracy, dir: r.out };
+    });
+  }
+
+  // 2. Augmentation: search (N, M) on frozen features of the best model so far, then retrain with the policy.
+  const searchDir = stageDir('3-augment');
+  if (!done('augmentation policy') && !state.search) {
+    o.onStage?.('augmentation search');
+    const ts = performance.now();
+    await fsp.mkdir(searchDir, { recursive: true });
+    await writeFileAtomic(path.join(searchDir, 'preview.png'), await previewPng(source, 'randaugment:n=2,m=9', { rows: 6, variants: 7, seed }));
+    const tight = left() < 10 * 60;
+    const feat = o.backbone ?? best().dir;
+    state.search = await searchAugmentation(source, {
+      ...data,
+      backbone: feat,
+      backboneOptions: o.backbone ? o.backboneOptions : undefined,
+      grid: tight ? { n: [1, 2], m: [5, 9, 15] } : { n: [1, 2, 3], m: [5, 10, 15, 20] },
+      mode: 'halving',
+      maxBudget: tight ? 2 : 4,
+      hyper: { seed },
+      out: searchDir,
+    });
+    state.policy = state.search.best.accuracy > state.search.baseline ? state.search.best.policy : 'basic';
+    state.searchSeconds = (performance.now() - ts) / 1000;
+    state.spentSeconds = elapsed();
+    await writeJsonAtomic(stateFile, state);
+  }
+  await run('augmentation policy', async () => {
+    const policy = state.policy;
+    const dir = path.join(searchDir, 'model');
+    if (o.backbone) {
+      const finetuneWon = state.rows.length > 1 && state.rows[1]!.accuracy > state.rows[0]!.accuracy;
+      const r = await trainTransfer(source, { ...common, out: dir, backbone: o.backbone, backboneOptions: o.backboneOptions, mode: finetuneWon ? 'finetune' : 'frozen', augment: policy, hyper: hyper(), finetuneHyper: { epochs: Math.max(2, Math.round(epochs / 2)) } });
+      return { accuracy: r.accuracy, dir: r.out, note: policy };
+    }
+    const r = await trainFromScratch(source, { ...common, out: dir, arch, augment: policy, hyper: hyper({ epochs }) });
+    return { accuracy: r.accuracy, dir: r.out, note: policy };
+  }, state.searchSeconds);
+
+  // 3. Noisy Student rounds, when there is an unlabeled pool and time left.
+  if (o.unlabeled) {
+    const perRound = Math.max(30, state.rows[0]!.seconds * 1.5);
+    const possible = Number.isFinite(budget) ? Math.floor(left() / perRound) : rounds;
+    const r = Math.max(0, Math.min(rounds, possible));
+    if (r > 0) {
+      await run('Noisy Student', async () => {
+        const teacher = best();
+        const meta = await readModelMeta(teacher.dir);
+        const student = meta.arch
+          ? { kind: 'arch' as const, arch: meta.arch, dropout: 0.3, dropPath: 0.1 }
+          : o.backbone && trainable
+            ? { kind: 'backbone' as const, backbone: o.backbone, backboneOptions: o.backboneOptions, dropout: 0.3 }
+            : { kind: 'arch' as const, arch, dropout: 0.3, dropPath: 0.1 };
+        const res = await selfTrain(source, {
+          ...common,
+          out: stageDir('4-noisy-student'),
+          unlabeled: o.unlabeled!,
+          teacher: teacher.dir,
+          student,
+          rounds: r,
+          threshold: 0.7,
+          balance: true,
+          augment: state.policy === 'none' ? 'randaugment:n=2,m=9' : state.policy,
+          hyper: hyper({ epochs }),
+          resume: await exists(path.join(stageDir('4-noisy-student'), 'self-train.json')),
+        });
+        return { accuracy: res.accuracy, dir: res.out, note: `best of ${res.rounds.length - 1} round(s): round ${res.bestRound}` };
+      });
+    }
+  }
+
+  // 4. Optional distillation into a small student.
+  if (o.distillArch) {
+    await run(`distilled into ${o.distillArch}`, async () => {
+      const teacher = best();
+      const res = await distill(source, { ...common, out: stageDir('5-distill'), teacher: teacher.dir, student: { kind: 'arch', arch: o.distillArch! }, unlabeled: o.unlabeled, hyper: hyper({ epochs }) });
+      return { accuracy: res.accuracy, dir: res.out, note: `${res.student.params} params vs ${res.teacher.params}` };
+    });
+  }
+
+  // Keep the best stage's model in `out`; write the ablation table.
+  const top = best();
+  for (const f of MODEL_FILES) {
+    const src = path.join(top.dir, f);
+    if (await exists(src)) await writeFileAtomic(path.join(o.out, f), await fsp.readFile(src));
+  }
+  const result: AutoResult = { out: o.out, accuracy: top.accuracy, best: top.stage, rows: state.rows, policy: state.policy, seconds: elapsed() };
+  await writeJsonAtomic(path.join(o.out, 'auto.json'), { rows: state.rows, best: top.stage, policy: state.policy, seconds: result.seconds });
+  return result;
+}

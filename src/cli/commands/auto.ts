@@ -1,0 +1,81 @@
+import { Command } from 'commander';
+import * as path from 'node:path';
+import { auto, type AutoResult } from '../../auto/auto.js';
+import { writeReport } from '../../report/report.js';
+import { printJson, int, float } from '../options.js';
+import { addBackendOption, addDataOptions, startBackend, trainingProgress, onInterrupt } from '../common.js';
+import { addBackboneOptions, backboneOptionsFrom, type BackboneFlags } from '../backbone-options.js';
+
+export function autoCommand(): Command {
+  const cmd = new Command('auto')
+    .description('the whole scarce-data recipe: transfer (or scratch) → augmentation search → Noisy Student → optional distillation, with an ablation table, a report and the best model')
+    .argument('<data>', 'labeled images: root/<class>/<image>, or a CSV of path,label')
+    .requiredOption('--out <dir>', 'run folder: the best model itself, per-stage subfolders, auto.json, report.html')
+    .option('--unlabeled <dir>', 'unlabeled images for Noisy Student rounds')
+    .option('--arch <name>', 'architecture trained from scratch when there is no --backbone', 'cnn-small')
+    .option('--distill <arch>', 'finally distil the best model into this small architecture (e.g. cnn-tiny)')
+    .option('--budget <minutes>', 'total time budget: shrinks the search and the rounds', float('--budget', 0.1, 100000))
+    .option('--rounds <n>', 'most Noisy Student rounds', int('--rounds', 0, 20), 2)
+    .option('--epochs <n>', 'epochs of each training stage', int('--epochs', 1, 10000), 8)
+    .option('--seed <n>', 'random seed (runs are repeatable)', int('--seed'), 0)
+    .option('--no-report', 'do not write report.html')
+    .option('--resume', 'continue an interrupted run in --out (finished stages are kept)');
+  addBackboneOptions(cmd);
+  addDataOptions(cmd);
+  addBackendOption(cmd);
+  cmd.option('--json', 'print one JSON object');
+  cmd.addHelpText('after', `
+Examples:
+  $ frugal auto ./photos --out ./run
+  $ frugal auto ./photos --unlabeled ./more-photos --backbone ./pretrained --budget 15 --out ./run
+  $ frugal auto ./photos --unlabeled ./more-photos --distill cnn-tiny --out ./run --json`);
+  cmd.action(async (data: string, f: BackboneFlags & Record<string, unknown> & { out: string; json?: boolean; report: boolean }) => {
+    const quiet = !!f.json;
+    await startBackend(f['backend'] as string);
+    const progress = trainingProgress(quiet);
+    const off = onInterrupt(f.out);
+    let res: AutoResult;
+    try {
+      res = await auto(data, {
+        out: f.out,
+        unlabeled: f['unlabeled'] as string | undefined,
+        backbone: f.backbone,
+        backboneOptions: backboneOptionsFrom(f),
+        arch: f['arch'] as string,
+        distillArch: f['distill'] as string | undefined,
+        budgetMinutes: f['budget'] as number | undefined,
+        rounds: f['rounds'] as number,
+        epochs: f['epochs'] as number,
+        seed: f['seed'] as number,
+        valData: f['val'] as string | undefined,
+        valSplit: f['valSplit'] as number,
+        size: f.size,
+        channels: f.channels as 1 | 3 | undefined,
+        strict: f['strict'] as boolean | undefined,
+        workers: f['workers'] as number | undefined,
+        resume: f['resume'] as boolean | undefined,
+        onStage: (s) => {
+          progress.bar.stop();
+          if (!quiet) process.stderr.write(`\n== ${s}\n`);
+        },
+        onBatchEnd: progress.onBatchEnd,
+        onEpochEnd: progress.onEpochEnd,
+      });
+    } finally {
+      progress.bar.stop();
+      off();
+    }
+    const report = f.report ? (await writeReport(f.out, path.join(f.out, 'report.html'))).out : null;
+    if (f.json) return printJson({ ...res, report });
+    const lines = ['', 'stage                                   held-out   Δ vs previous   wall time'];
+    for (const r of res.rows) {
+      lines.push(
+        `${(r.stage + (r.stage === res.best ? ' *' : '')).padEnd(40)}${`${(r.accuracy * 100).toFixed(1)}%`.padStart(8)}   ${(r.delta === null ? '–' : `${r.delta >= 0 ? '+' : ''}${(r.delta * 100).toFixed(1)} pts`).padStart(13)}   ${`${r.seconds.toFixed(0)} s`.padStart(9)}${r.note ? `   ${r.note}` : ''}`,
+      );
+    }
+    lines.push('', `best: ${res.best} (${(res.accuracy * 100).toFixed(1)}% held-out); model in ${res.out}; ${res.seconds.toFixed(0)} s in all`);
+    if (report) lines.push(`report: ${report}`);
+    process.stdout.write(lines.join('\n') + '\n');
+  });
+  return cmd;
+}
