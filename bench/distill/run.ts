@@ -5,7 +5,6 @@
  *   npm run build && node dist/bench/distill/run.js [--k 100] [--seeds 0,1,2] [--teacher-arch cnn-small] [--student-arch cnn-tiny]
  */
 import * as path from 'node:path';
-import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { initBackend } from '../../src/engine/backend.js';
 import { trainFromScratch } from '../../src/train/train.js';
@@ -15,8 +14,7 @@ import { loadPredictor } from '../../src/evaluate/predictor.js';
 import { modelSizeOnDisk, latencyPerImage } from '../../src/evaluate/footprint.js';
 import { openDataset } from '../../src/data/sources.js';
 import { decodeAll } from '../../src/data/loader.js';
-import { scarceFmnist, fmt, median, arg } from '../lib/scarce-fmnist.js';
-import { Rng } from '../../src/util/rng.js';
+import { scarceFmnist, poolSubset, fmt, median, arg } from '../lib/scarce-fmnist.js';
 
 async function main(): Promise<void> {
   const work = arg('work', path.join(tmpdir(), 'scarce-fmnist'));
@@ -38,12 +36,7 @@ async function main(): Promise<void> {
   };
   for (const seed of seeds) {
     const task = await scarceFmnist(work, k, seed);
-    const subset = path.join(work, `k${k}-s${seed}`, `distill-pool-${poolSize}`);
-    await fsp.rm(subset, { recursive: true, force: true });
-    await fsp.mkdir(subset, { recursive: true });
-    for (const p of new Rng(seed).shuffle([...new Set([...task.poolLabels.keys()].filter((x) => x.startsWith(task.pool)))]).slice(0, poolSize)) {
-      await fsp.symlink(await fsp.realpath(p), path.join(subset, path.basename(p)));
-    }
+    const { dir: subset } = await poolSubset(task, poolSize, seed, 'distill-pool');
     const dir = (name: string) => path.join(work, 'runs', `distill-k${k}-s${seed}-${name}`);
     const testSet = await openDataset(task.test);
     const measure = async (name: string, modelDir: string) => {

@@ -17,6 +17,7 @@ import { writeIdxAsFolder } from '../../src/data/from-idx.js';
 import { samplePerClass } from '../../src/data/split.js';
 import { exists } from '../../src/util/fs.js';
 import sharp from 'sharp';
+import { trainFromScratch } from '../../src/train/train.js';
 
 export const FMNIST_DIR = process.env.FMNIST_DIR ?? '/usr/share/datasets/fashion-mnist';
 export const FMNIST_CLASSES = ['t-shirt', 'trouser', 'pullover', 'dress', 'coat', 'sandal', 'shirt', 'sneaker', 'bag', 'ankle-boot'];
@@ -127,4 +128,36 @@ export function median(xs: number[]): number {
 export function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+
+/**
+ * The backbone pretrained on the source classes (trained once, then reused by every benchmark):
+ * `arch` from scratch on all source training images.
+ */
+export async function pretrainedSource(work: string, arch = 'cnn-small', epochs = 3, log: (m: string) => void = () => {}): Promise<{ dir: string; seconds: number | null }> {
+  const dir = path.join(work, `pretrained-${arch}-e${epochs}`);
+  if (await exists(path.join(dir, 'frugal.json'))) return { dir, seconds: null };
+  const task = await scarceFmnist(work, 5, 0);
+  log(`pretraining ${arch} on the source classes (30,000 images, ${epochs} epochs)...`);
+  const r = await trainFromScratch(task.source, {
+    out: dir,
+    arch,
+    valSplit: 0.1,
+    hyper: { epochs, batchSize: 64, seed: 0 },
+    onEpochEnd: (l) => void log(`  epoch ${l.epoch}: val acc ${l.valAccuracy?.toFixed(3)} (${l.seconds.toFixed(0)} s, ${l.imagesPerSecond.toFixed(0)} img/s)`),
+  });
+  log(`pretrained: source val accuracy ${(r.accuracy * 100).toFixed(1)}% in ${r.seconds.toFixed(0)} s`);
+  return { dir, seconds: r.seconds };
+}
+
+/** A random subset of a task's pool as a folder of links (keeps benchmark rounds short), with its true labels. */
+export async function poolSubset(task: ScarceTask, size: number, seed: number, name = 'pool'): Promise<{ dir: string; labels: Map<string, string> }> {
+  const dir = path.join(path.dirname(task.pool), `${name}-${size}-s${seed}`);
+  const all = [...new Set([...task.poolLabels.keys()].filter((p) => p.startsWith(task.pool + path.sep)))].sort();
+  const { Rng } = await import('../../src/util/rng.js');
+  const chosen = new Rng(seed).shuffle(all).slice(0, size);
+  await fsp.rm(dir, { recursive: true, force: true });
+  await fsp.mkdir(dir, { recursive: true });
+  for (const p of chosen) await fsp.symlink(await fsp.realpath(p), path.join(dir, path.basename(p)));
+  return { dir, labels: new Map(chosen.map((p) => [path.join(dir, path.basename(p)), task.poolLabels.get(p)!])) };
 }

@@ -11,8 +11,7 @@ import { tmpdir } from 'node:os';
 import { initBackend } from '../../src/engine/backend.js';
 import { selfTrain } from '../../src/distill/self-train.js';
 import { evaluateModel } from '../../src/evaluate/evaluate.js';
-import { scarceFmnist, fmt, arg } from '../lib/scarce-fmnist.js';
-import { Rng } from '../../src/util/rng.js';
+import { scarceFmnist, poolSubset, fmt, arg } from '../lib/scarce-fmnist.js';
 
 async function main(): Promise<void> {
   const work = arg('work', path.join(tmpdir(), 'scarce-fmnist'));
@@ -28,13 +27,7 @@ async function main(): Promise<void> {
   for (const seed of seeds) {
     const task = await scarceFmnist(work, k, seed);
     // A random subset of the pool keeps each round's training short on 2 cores.
-    const subset = path.join(work, `k${k}-s${seed}`, `pool-${poolSize}`);
-    await fsp.rm(subset, { recursive: true, force: true });
-    await fsp.mkdir(subset, { recursive: true });
-    const all = [...task.poolLabels.keys()].filter((p) => p.startsWith(task.pool));
-    const chosen = new Rng(seed).shuffle(all).slice(0, poolSize);
-    for (const p of chosen) await fsp.symlink(await fsp.realpath(p), path.join(subset, path.basename(p)));
-    const labels = new Map(chosen.map((p) => [path.join(subset, path.basename(p)), task.poolLabels.get(p)!]));
+    const { dir: subset, labels } = await poolSubset(task, poolSize, seed);
     const out = path.join(work, 'runs', `noisy-k${k}-s${seed}`);
     await fsp.rm(out, { recursive: true, force: true });
     const res = await selfTrain(task.train, {

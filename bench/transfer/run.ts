@@ -11,28 +11,19 @@ import { initBackend } from '../../src/engine/backend.js';
 import { trainFromScratch } from '../../src/train/train.js';
 import { trainTransfer } from '../../src/train/transfer.js';
 import { evaluateModel } from '../../src/evaluate/evaluate.js';
-import { exists } from '../../src/util/fs.js';
-import { scarceFmnist, fmt, median, arg } from '../lib/scarce-fmnist.js';
+import { scarceFmnist, pretrainedSource, fmt, median, arg } from '../lib/scarce-fmnist.js';
 
 async function main(): Promise<void> {
   const work = arg('work', path.join(tmpdir(), 'scarce-fmnist'));
   const ks = arg('ks', '5,20,100').split(',').map(Number);
   const seeds = arg('seeds', '0,1,2').split(',').map(Number);
   const arch = arg('arch', 'cnn-small');
-  const pretrainEpochs = Number(arg('pretrain-epochs', '4'));
+  const pretrainEpochs = Number(arg('pretrain-epochs', '3'));
   const info = await initBackend();
   const log = (m: string) => process.stderr.write(m + '\n');
   log(`backend ${info.name}; work folder ${work}`);
 
-  const first = await scarceFmnist(work, ks[0]!, seeds[0]!);
-  const pretrained = path.join(work, `pretrained-${arch}`);
-  let pretrainSeconds = 0;
-  if (!(await exists(path.join(pretrained, 'frugal.json')))) {
-    log(`pretraining ${arch} on the source classes (30,000 images, ${pretrainEpochs} epochs)...`);
-    const r = await trainFromScratch(first.source, { out: pretrained, arch, valSplit: 0.1, hyper: { epochs: pretrainEpochs, batchSize: 64, seed: 0 }, onEpochEnd: (l) => void log(`  epoch ${l.epoch}: val acc ${l.valAccuracy?.toFixed(3)} (${l.seconds.toFixed(0)} s)`) });
-    pretrainSeconds = r.seconds;
-    log(`pretrained: source val accuracy ${(r.accuracy * 100).toFixed(1)}% in ${r.seconds.toFixed(0)} s`);
-  }
+  const { dir: pretrained, seconds: pretrainSeconds } = await pretrainedSource(work, arch, pretrainEpochs, log);
 
   type Row = { acc: number[]; secs: number[]; extract: number[]; head: number[] };
   const rows = new Map<string, Row>();
@@ -60,7 +51,7 @@ async function main(): Promise<void> {
       log(`k=${k} seed=${seed}: scratch ${rows.get(`${k}|scratch`)!.acc.at(-1)!.toFixed(3)}, frozen ${rows.get(`${k}|frozen`)!.acc.at(-1)!.toFixed(3)}, finetune ${rows.get(`${k}|finetune`)!.acc.at(-1)!.toFixed(3)}`);
     }
   }
-  console.log(`Scarce-FMNIST transfer: backbone ${arch} pretrained on classes 0–4${pretrainSeconds ? ` (${pretrainSeconds.toFixed(0)} s)` : ''}; target classes 5–9, test accuracy (%), seeds ${seeds.join(',')}; backend ${info.name}`);
+  console.log(`Scarce-FMNIST transfer: backbone ${arch} pretrained on classes 0–4 (${pretrainEpochs} epochs${pretrainSeconds ? `, ${pretrainSeconds.toFixed(0)} s` : ''}); target classes 5–9, test accuracy (%), seeds ${seeds.join(',')}; backend ${info.name}`);
   console.log('| k/class | method | test accuracy (mean ± std) | wall s (median) | feature extraction s (median) | head training s (median) |');
   console.log('|---|---|---|---|---|---|');
   for (const [key, r] of rows) {
