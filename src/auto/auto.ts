@@ -142,7 +142,6 @@ export async function auto(source: string, o: AutoOptions): Promise<AutoResult> 
     o.onStage?.('augmentation search');
     const ts = performance.now();
     await fsp.mkdir(searchDir, { recursive: true });
-    await writeFileAtomic(path.join(searchDir, 'preview.png'), await previewPng(source, 'randaugment:n=2,m=9', { rows: 6, variants: 7, seed }));
     const tight = left() < 10 * 60;
     const feat = o.backbone ?? best().dir;
     state.search = await searchAugmentation(source, {
@@ -156,6 +155,8 @@ export async function auto(source: string, o: AutoOptions): Promise<AutoResult> 
       out: searchDir,
     });
     state.policy = state.search.best.accuracy > state.search.baseline ? state.search.best.policy : 'basic';
+    await writeFileAtomic(path.join(searchDir, 'preview.png'), await previewPng(source, state.policy, { rows: 6, variants: 7, seed }));
+    await writeJsonAtomic(path.join(searchDir, 'preview.json'), { policy: state.policy, rows: 6, variants: 7 });
     state.searchSeconds = (performance.now() - ts) / 1000;
     state.spentSeconds = elapsed();
     await writeJsonAtomic(stateFile, state);

@@ -1,5 +1,16 @@
 import { Rng } from '../util/rng.js';
 
+/** Sample indices grouped by label, labels in ascending order. */
+export function indicesByClass(labels: ArrayLike<number>): Array<[label: number, indices: number[]]> {
+  const byClass = new Map<number, number[]>();
+  for (let i = 0; i < labels.length; i++) {
+    const y = labels[i]!;
+    if (!byClass.has(y)) byClass.set(y, []);
+    byClass.get(y)!.push(i);
+  }
+  return [...byClass].sort((a, b) => a[0] - b[0]);
+}
+
 export interface Split {
   train: number[];
   val: number[];
@@ -11,17 +22,11 @@ export interface Split {
  */
 export function stratifiedSplit(labels: ArrayLike<number>, fraction: number, seed: number): Split {
   if (!(fraction >= 0 && fraction < 1)) throw new RangeError(`validation fraction must be in [0, 1), got ${fraction}`);
-  const byClass = new Map<number, number[]>();
-  for (let i = 0; i < labels.length; i++) {
-    const y = labels[i]!;
-    if (!byClass.has(y)) byClass.set(y, []);
-    byClass.get(y)!.push(i);
-  }
   const rng = new Rng(seed);
   const train: number[] = [];
   const val: number[] = [];
-  for (const y of [...byClass.keys()].sort((a, b) => a - b)) {
-    const idx = rng.shuffle(byClass.get(y)!);
+  for (const [y, indices] of indicesByClass(labels)) {
+    const idx = rng.shuffle(indices);
     let k = y < 0 || fraction === 0 ? 0 : Math.round(idx.length * fraction);
     if (y >= 0 && fraction > 0 && k === 0 && idx.length >= 2) k = 1;
     val.push(...idx.slice(0, k));
@@ -32,15 +37,9 @@ export function stratifiedSplit(labels: ArrayLike<number>, fraction: number, see
 
 /** Pick `perClass` indices of each label (all when a class has fewer), seeded. */
 export function samplePerClass(labels: ArrayLike<number>, perClass: number, seed: number): number[] {
-  const byClass = new Map<number, number[]>();
-  for (let i = 0; i < labels.length; i++) {
-    const y = labels[i]!;
-    if (!byClass.has(y)) byClass.set(y, []);
-    byClass.get(y)!.push(i);
-  }
   const rng = new Rng(seed);
   const out: number[] = [];
-  for (const y of [...byClass.keys()].sort((a, b) => a - b)) out.push(...rng.shuffle(byClass.get(y)!).slice(0, perClass));
+  for (const [, indices] of indicesByClass(labels)) out.push(...rng.shuffle(indices).slice(0, perClass));
   return out.sort((a, b) => a - b);
 }
 

@@ -16,8 +16,9 @@ export interface RunArtifacts {
   search: { trials: Array<{ n: number; m: number; accuracy: number }>; best: { n: number; m: number; policy: string; accuracy: number }; mode: string; seconds: number } | null;
   rounds: Array<{ round: number; accuracy: number; keptTotal: number; kept: Record<string, number>; pseudoAccuracy: number | null; seconds: number }> | null;
   distill: { teacher: { accuracy: number; params: number; bytes: number; latencyMs: number }; student: { accuracy: number; params: number; bytes: number; latencyMs: number }; temperature: number; alpha: number } | null;
-  /** PNG bytes of the augmentation preview. */
+  /** PNG bytes of the augmentation preview, and the policy it shows. */
   preview: Buffer | null;
+  previewInfo: { policy: string; rows: number; variants: number } | null;
 }
 
 /** Find a file in the run directory, else in its immediate subfolders (stage folders), in name order. */
@@ -76,6 +77,7 @@ export async function readRunArtifacts(dir: string): Promise<RunArtifacts> {
     rounds: await json(dir, 'rounds.json'),
     distill: await json(dir, 'distill.json'),
     preview: previewFile ? await fsp.readFile(previewFile) : null,
+    previewInfo: previewFile ? await json(path.dirname(previewFile), 'preview.json', true) : null,
   };
   if (!a.meta && !a.metrics && !a.ablation && !a.search && !a.rounds) {
     throw new FrugalError(`${dir}: nothing to report (no frugal.json, metrics.json, auto.json, search.json or rounds.json): give the --out folder of a training command`);

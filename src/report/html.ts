@@ -71,7 +71,10 @@ export async function renderReport(a: RunArtifacts): Promise<string> {
     ? table(['class', 'precision', 'recall', 'F1', 'support'], m.perClass.map((c) => [c.name, c.precision.toFixed(3), c.recall.toFixed(3), c.f1.toFixed(3), c.support])) + chart(await renderSvg(perClassBars(m)))
     : null;
   const reliability = m ? `<p>Expected calibration error ${m.ece.toFixed(3)}: points on the diagonal are perfectly calibrated.</p>` + chart(await renderSvg(reliabilityDiagram(m))) : null;
-  const preview = a.preview ? `<img class="preview" alt="augmentation preview" src="data:image/png;base64,${a.preview.toString('base64')}">` : null;
+  const preview = a.preview
+    ? `<p>Each row is an original training image (left), then ${a.previewInfo?.variants ?? 'several'} variants drawn by the augmentation policy${a.previewInfo ? ` <code>${esc(a.previewInfo.policy)}</code>` : ''}: what the model sees while it trains.</p>` +
+      `<img class="preview" alt="augmentation preview" src="data:image/png;base64,${a.preview.toString('base64')}">`
+    : null;
   const search = a.search
     ? `<p>${esc(a.search.mode)} search, ${a.search.trials.length} settings scored in ${a.search.seconds.toFixed(0)} s; best <code>${esc(a.search.best.policy)}</code> (${pct(a.search.best.accuracy)}).</p>` +
       chart(await renderSvg(searchHeatmap(a.search.trials)))

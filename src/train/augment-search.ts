@@ -19,7 +19,7 @@ import { headTrainable } from './transfer.js';
 import { wholeModel } from './trainable.js';
 import { augmentTransform, augmentedViews, policyFrom } from './augmentation.js';
 import { concatBatches, type DecodedBatch } from '../data/loader.js';
-import { samplePerClass } from '../data/split.js';
+import { samplePerClass, indicesByClass } from '../data/split.js';
 
 export type SearchMode = 'grid' | 'halving';
 
@@ -81,9 +81,7 @@ async function frozenScorer(backbone: Backbone, data: DecodedBatch, numClasses: 
   const rng = new Rng(hyper.seed);
   // Stratified folds: shuffle within each class, deal round-robin.
   const fold = new Int32Array(data.count);
-  const byClass = new Map<number, number[]>();
-  data.labels.forEach((y, i) => byClass.set(y, [...(byClass.get(y) ?? []), i]));
-  for (const idx of byClass.values()) rng.shuffle(idx).forEach((i, j) => (fold[i] = j % folds));
+  for (const [, idx] of indicesByClass(data.labels)) rng.shuffle(idx).forEach((i, j) => (fold[i] = j % folds));
   const dim = backbone.featureDim;
   const enc = featureEncoder(dim);
   return async (policyText, views) => {

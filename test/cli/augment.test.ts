@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { promises as fsp } from 'node:fs';
@@ -6,6 +6,11 @@ import sharp from 'sharp';
 import { tempDir, runCli, FIXTURE } from '../helpers.js';
 import { writeToyFolder } from '../synthetic.js';
 import { makeFrugalModel } from '../models/fixtures.js';
+import { initBackend } from '../../src/engine/backend.js';
+
+before(async () => {
+  await initBackend('wasm');
+});
 
 test('augment apply: one op, deterministic, size and channels kept; bad op is a usage error', async () => {
   const dir = tempDir();

@@ -17,8 +17,8 @@ before(() => {
 test('a small student distilled from a fixed teacher on the fixture gets close to the teacher', () => {
   const out = path.join(root, 'student');
   const res = runCli([
-    'distill', path.join(FIXTURE, 'train'), '--teacher', teacher, '--student', 'cnn-tiny', '--out', out,
-    '--unlabeled', path.join(FIXTURE, 'unlabeled'), '--epochs', '2', '--seed', '1', '--json',
+    'distill', path.join(FIXTURE, 'train'), '--teacher', teacher, '--student', 'cnn-small', '--width', '0.45', '--out', out,
+    '--unlabeled', path.join(FIXTURE, 'unlabeled'), '--epochs', '3', '--seed', '1', '--json',
   ]);
   assert.equal(res.status, 0, res.stderr);
   const s = JSON.parse(res.stdout);

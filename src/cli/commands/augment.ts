@@ -76,6 +76,7 @@ Examples:
       const policy = policyFrom(f.augment);
       const png = await previewPng(data, f.augment, { rows: f.rows, variants: f.variants, size: f.size, seed: f.seed });
       await writeFileAtomic(f.out, png);
+      await writeFileAtomic(f.out.replace(/\.png$/i, '') + '.json', JSON.stringify({ policy: policy.text, rows: f.rows, variants: f.variants }, null, 2) + '\n');
       if (f.json) printJson({ out: f.out, policy: policy.text, rows: f.rows, variants: f.variants });
       else process.stdout.write(`preview of ${policy.text} written to ${f.out}\n`);
     });
