@@ -52,6 +52,7 @@ export function addHyperOptions(cmd: Command, defaults: Partial<TrainHyper> = {}
     .addOption(new Option('--class-weights <mode>', 'weight the loss by inverse class frequency').choices(['none', 'balanced']).default(d.classWeights))
     .option('--patience <n>', 'early stopping: epochs without validation improvement', int('--patience', 1))
     .option('--clip-norm <n>', 'clip the global gradient norm', float('--clip-norm', 0))
+    .option('--min-steps <n>', 'train at least this many steps (more epochs on tiny data sets)', int('--min-steps', 0), d.minSteps)
     .option('--seed <n>', 'random seed (runs are repeatable)', int('--seed'), d.seed);
 }
 
@@ -67,10 +68,11 @@ export interface HyperFlags {
   classWeights: TrainHyper['classWeights'];
   patience?: number;
   clipNorm?: number;
+  minSteps: number;
   seed: number;
 }
 
-const HYPER_KEYS = ['epochs', 'batchSize', 'lr', 'optimizer', 'weightDecay', 'schedule', 'warmupEpochs', 'labelSmoothing', 'classWeights', 'patience', 'clipNorm', 'seed'] as const;
+const HYPER_KEYS = ['epochs', 'batchSize', 'lr', 'optimizer', 'weightDecay', 'schedule', 'warmupEpochs', 'labelSmoothing', 'classWeights', 'patience', 'clipNorm', 'minSteps', 'seed'] as const;
 
 /** Only the hyper-parameters given on the command line (so a command's own defaults apply to the rest). */
 export function explicitHyper(cmd: Command): Partial<TrainHyper> {
@@ -96,6 +98,7 @@ export function hyperFrom(f: HyperFlags): TrainHyper {
     classWeights: f.classWeights,
     patience: f.patience,
     clipNorm: f.clipNorm,
+    minSteps: f.minSteps,
     seed: f.seed,
   };
 }

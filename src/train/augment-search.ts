@@ -135,7 +135,7 @@ function scratchScorer(arch: string, train: DecodedBatch, val: DecodedBatch, num
     const t = wholeModel(model);
     const aug = augmentTransform(policyText, spec);
     try {
-      await fitOnData(t, { inputs: train.pixels, labels: train.labels, count: train.count }, null, enc, numClasses, { hyper: { ...hyper, epochs }, transform: aug?.transform });
+      await fitOnData(t, { inputs: train.pixels, labels: train.labels, count: train.count }, null, enc, numClasses, { hyper: { ...hyper, epochs, minSteps: 0 }, transform: aug?.transform });
       const probs = predictProbs(t, { inputs: val.pixels, count: val.count }, enc);
       return classificationReport(probs, val.labels, Array.from({ length: numClasses }, (_, i) => String(i))).accuracy;
     } finally {

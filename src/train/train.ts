@@ -36,6 +36,8 @@ export interface TrainHyper {
   classWeights: 'none' | 'balanced';
   patience?: number;
   clipNorm?: number;
+  /** Train for at least this many steps (more epochs when the data set is tiny: 20 images are 1 step per epoch). */
+  minSteps: number;
   seed: number;
 }
 
@@ -49,6 +51,7 @@ export const DEFAULT_HYPER: TrainHyper = {
   warmupEpochs: 0,
   labelSmoothing: 0.1,
   classWeights: 'none',
+  minSteps: 100,
   seed: 0,
 };
 
@@ -194,7 +197,7 @@ export async function fitOnData(
     }
   }
   return fit(trainable, source, val, encoder, numClasses, {
-    epochs: h.epochs,
+    epochs: Math.max(h.epochs, Math.ceil(h.minSteps / source.batchesPerEpoch())),
     lr: h.lr,
     optimizer: { kind: h.optimizer, weightDecay: h.weightDecay },
     schedule: h.schedule,

@@ -19,7 +19,7 @@ import { augmentTransform, augmentedViews, policyFrom } from './augmentation.js'
 export type TransferMode = 'frozen' | 'finetune';
 
 /** Head training on cached features: many quick epochs. */
-export const HEAD_HYPER: Partial<TrainHyper> = { epochs: 40, lr: 2e-3, batchSize: 32, schedule: 'cosine', warmupEpochs: 1, weightDecay: 1e-4 };
+export const HEAD_HYPER: Partial<TrainHyper> = { epochs: 40, lr: 5e-3, batchSize: 32, schedule: 'cosine', warmupEpochs: 1, weightDecay: 1e-4, minSteps: 400 };
 /** Fine-tuning the trunk: few epochs, a small learning rate for the trunk. */
 export const FINETUNE_HYPER: Partial<TrainHyper> = { epochs: 6, lr: 1e-3, schedule: 'cosine', warmupEpochs: 1 };
 

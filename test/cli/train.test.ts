@@ -49,7 +49,7 @@ function waitForCheckpoint(file: string, epochs: number, timeoutMs: number): Pro
 test('SIGKILL mid-training, then --resume: the finished model matches an uninterrupted run', async () => {
   const dir = tempDir();
   const data = await writeToyFolder(path.join(dir, 'toy'), 60, 16, 4);
-  const args = (out: string) => ['train', data, '--out', out, '--arch', 'cnn-tiny', '--epochs', '6', '--batch-size', '8', '--seed', '3', '--workers', '1', '--json'];
+  const args = (out: string) => ['train', data, '--out', out, '--arch', 'cnn-tiny', '--epochs', '6', '--batch-size', '8', '--min-steps', '0', '--seed', '3', '--workers', '1', '--json'];
   const whole = runCli(args(path.join(dir, 'whole')));
   assert.equal(whole.status, 0, whole.stderr);
   const a = JSON.parse(whole.stdout);

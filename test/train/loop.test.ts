@@ -32,7 +32,7 @@ const trainSet = { inputs: train.pixels, labels: train.labels, count: 90 };
 const valSet = { inputs: val.pixels, labels: val.labels, count: 60 };
 
 function hyper(over: Partial<TrainHyper> = {}): TrainHyper {
-  return { ...DEFAULT_HYPER, epochs: 4, batchSize: 16, lr: 5e-3, ...over };
+  return { ...DEFAULT_HYPER, epochs: 4, batchSize: 16, lr: 5e-3, minSteps: 0, ...over };
 }
 
 test('learns the toy problem: held-out accuracy well above chance (1/3)', async () => {
