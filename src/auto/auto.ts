@@ -1,8 +1,9 @@
 import * as path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { FrugalError } from '../util/errors.js';
-import { writeJsonAtomic, writeFileAtomic, readJson, exists } from '../util/fs.js';
-import { readModelMeta } from '../models/model-dir.js';
+import { writeJsonAtomic, writeFileAtomic, exists } from '../util/fs.js';
+import { openRunState } from '../util/run-state.js';
+import { readModelMeta, copyModelDir } from '../models/model-dir.js';
 import { loadBackbone, type BackboneOptions } from '../models/backbones/load.js';
 import { trainFromScratch, DEFAULT_HYPER, type DataOptions, type TrainHyper } from '../train/train.js';
 import { trainTransfer } from '../train/transfer.js';
@@ -53,7 +54,6 @@ export interface AutoResult {
 }
 
 const STATE = 'auto-state.json';
-const MODEL_FILES = ['model.json', 'weights.bin', 'frugal.json', 'history.json', 'metrics.json', 'predictions.json'];
 
 interface State {
   fingerprint: unknown;
@@ -82,13 +82,7 @@ export async function auto(source: string, o: AutoOptions): Promise<AutoResult> 
   await fsp.mkdir(o.out, { recursive: true });
   const stateFile = path.join(o.out, STATE);
   const fingerprint = { source: path.resolve(source), unlabeled: o.unlabeled ? path.resolve(o.unlabeled) : null, backbone: o.backbone ?? null, arch, distill: o.distillArch ?? null, seed, valSplit, epochs, rounds };
-  let state: State = { fingerprint, rows: [], policy: 'none', search: null, searchSeconds: 0, started: Date.now(), spentSeconds: 0 };
-  if (o.resume && (await exists(stateFile))) {
-    state = await readJson<State>(stateFile);
-    if (JSON.stringify(state.fingerprint) !== JSON.stringify(fingerprint)) throw new FrugalError(`${stateFile}: the run was started with other settings; resume with the same options`);
-  } else if (await exists(stateFile)) {
-    throw new FrugalError(`${o.out} already holds an auto run: add --resume to continue it, or choose another --out`);
-  }
+  const state = await openRunState<State>(stateFile, { fingerprint, rows: [], policy: 'none', search: null, searchSeconds: 0, started: Date.now(), spentSeconds: 0 }, o.resume, 'an auto run');
   const data: DataOptions = { valData: o.valData, valSplit, size: o.size, channels: o.channels, resize: o.resize, strict: o.strict, workers: o.workers, cache: o.cache };
   const hyper = (over: Partial<TrainHyper> = {}): Partial<TrainHyper> => ({ seed, ...over });
   const t0 = performance.now() - state.spentSeconds * 1000;
@@ -216,10 +210,7 @@ export async function auto(source: string, o: AutoOptions): Promise<AutoResult> 
 
   // Keep the best stage's model in `out`; write the ablation table.
   const top = best();
-  for (const f of MODEL_FILES) {
-    const src = path.join(top.dir, f);
-    if (await exists(src)) await writeFileAtomic(path.join(o.out, f), await fsp.readFile(src));
-  }
+  await copyModelDir(top.dir, o.out);
   const result: AutoResult = { out: o.out, accuracy: top.accuracy, best: top.stage, rows: state.rows, policy: state.policy, seconds: elapsed() };
   await writeJsonAtomic(path.join(o.out, 'auto.json'), { rows: state.rows, best: top.stage, policy: state.policy, seconds: result.seconds });
   return result;

@@ -1,11 +1,12 @@
 import * as path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { FrugalError } from '../util/errors.js';
-import { writeJsonAtomic, writeFileAtomic, readJson, exists } from '../util/fs.js';
+import { writeJsonAtomic, exists } from '../util/fs.js';
+import { openRunState } from '../util/run-state.js';
 import { openDataset } from '../data/sources.js';
 import { decodeAll } from '../data/loader.js';
 import { countParams } from '../models/init.js';
-import { saveModelDir, newMeta, readModelMeta } from '../models/model-dir.js';
+import { saveModelDir, newMeta, readModelMeta, copyModelDir } from '../models/model-dir.js';
 import { classificationReport } from '../evaluate/metrics.js';
 import { loadPredictor } from '../evaluate/predictor.js';
 import { prepareData, fitOnData, trainFromScratch, writeRunArtifacts, CHECKPOINT_FILE, DEFAULT_HYPER, type DataOptions, type TrainHyper } from '../train/train.js';
@@ -69,7 +70,6 @@ export interface SelfTrainResult {
 }
 
 const STATE = 'self-train.json';
-const MODEL_FILES = ['model.json', 'weights.bin', 'frugal.json', 'history.json', 'metrics.json', 'predictions.json'];
 
 interface State {
   fingerprint: unknown;
@@ -92,13 +92,7 @@ export async function selfTrain(source: string, o: SelfTrainOptions): Promise<Se
   await fsp.mkdir(o.out, { recursive: true });
   const stateFile = path.join(o.out, STATE);
   const fingerprint = { source: path.resolve(source), unlabeled: path.resolve(o.unlabeled), teacher: o.teacher ?? null, student: o.student, rounds, threshold, mode, balance: !!o.balance, hyper, valSplit: o.valSplit ?? 0.2, augment: o.augment ?? 'randaugment:n=2,m=9' };
-  let state: State = { fingerprint, rounds: [], done: false };
-  if (o.resume && (await exists(stateFile))) {
-    state = await readJson<State>(stateFile);
-    if (JSON.stringify(state.fingerprint) !== JSON.stringify(fingerprint)) throw new FrugalError(`${stateFile}: the run was started with other settings; resume with the same options`);
-  } else if (!o.resume && (await exists(stateFile))) {
-    throw new FrugalError(`${o.out} already holds a self-training run: add --resume to continue it, or choose another --out`);
-  }
+  const state = await openRunState<State>(stateFile, { fingerprint, rounds: [], done: false }, o.resume, 'a self-training run');
   const save = () => writeJsonAtomic(stateFile, state);
 
   // Round 0: the teacher.
@@ -116,7 +110,7 @@ export async function selfTrain(source: string, o: SelfTrainOptions): Promise<Se
       accuracy = classificationReport(await predictor.predict(data.val.pixels, data.val.count), labels, predictor.classes).accuracy;
       predictor.dispose();
       await fsp.mkdir(round0, { recursive: true });
-      for (const f of ['model.json', 'weights.bin', 'frugal.json']) await fsp.copyFile(path.join(o.teacher, f), path.join(round0, f));
+      await copyModelDir(o.teacher, round0);
     } else if (o.teacherBackbone) {
       accuracy = (await trainTransfer(source, { ...o, out: round0, backbone: o.teacherBackbone, hyper: { seed: hyper.seed, ...o.teacherHyper }, resume: o.resume })).accuracy;
     } else {
@@ -220,10 +214,7 @@ export async function selfTrain(source: string, o: SelfTrainOptions): Promise<Se
   await save();
   // Keep the best round's model in `out` itself.
   const bestRound = state.rounds.reduce((b, x) => (x.accuracy > b.accuracy ? x : b), state.rounds[0]!);
-  for (const f of MODEL_FILES) {
-    const src = path.join(bestRound.dir, f);
-    if (await exists(src)) await writeFileAtomic(path.join(o.out, f), await fsp.readFile(src));
-  }
+  await copyModelDir(bestRound.dir, o.out);
   await writeJsonAtomic(path.join(o.out, 'rounds.json'), state.rounds);
   const meta = await readModelMeta(o.out);
   return { out: o.out, accuracy: bestRound.accuracy, bestRound: bestRound.round, rounds: state.rounds, stoppedEarly, classes: meta.classes };

@@ -75,6 +75,24 @@ export async function saveModelDir(dir: string, model: tfl.LayersModel, meta: Mo
   await writeJsonAtomic(path.join(dir, META_FILE), meta);
 }
 
+/** A model directory's files, with the run artefacts the report reads (frugal.json last: it completes a directory). */
+const MODEL_DIR_FILES = [MODEL_FILE, WEIGHTS_FILE, 'history.json', 'metrics.json', 'predictions.json', META_FILE];
+
+/** Copy a model (and its run artefacts) from one directory into another, each file atomically. */
+export async function copyModelDir(from: string, to: string): Promise<void> {
+  await fsp.mkdir(to, { recursive: true });
+  for (const f of MODEL_DIR_FILES) {
+    let bytes: Buffer;
+    try {
+      bytes = await fsp.readFile(path.join(from, f));
+    } catch {
+      if (f === MODEL_FILE || f === WEIGHTS_FILE || f === META_FILE) throw new FrugalError(`${from}: missing ${f}`);
+      continue;
+    }
+    await writeFileAtomic(path.join(to, f), bytes);
+  }
+}
+
 /** Read and validate a model directory's `frugal.json`, with clear errors. */
 export async function readModelMeta(dir: string): Promise<ModelMeta> {
   let stat;
