@@ -1,7 +1,8 @@
 /**
  * Scarce-FMNIST transfer benchmark: pretrain a backbone on the source classes, then on the target
- * classes with k labels per class compare training from scratch, a frozen trunk + new head, and
- * fine-tuning. Three seeds each; mean ± std held-out (target test) accuracy and wall time.
+ * classes with k labels per class compare training from scratch, a frozen trunk + new head (at the default
+ * cut, and at the cut `--cut auto` chooses by cross-validation on the training images), and fine-tuning.
+ * Three seeds each; mean ± std held-out (target test) accuracy and wall time.
  *
  *   npm run build && node dist/bench/transfer/run.js [--work /tmp/scarce-fmnist] [--ks 5,20,100] [--seeds 0,1,2]
  */
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
 
   type Row = { acc: number[]; secs: number[]; extract: number[]; head: number[] };
   const rows = new Map<string, Row>();
+  const cuts: string[] = [];
   const add = (key: string, acc: number, secs: number, extract = 0, head = 0) => {
     if (!rows.has(key)) rows.set(key, { acc: [], secs: [], extract: [], head: [] });
     const r = rows.get(key)!;
@@ -45,10 +47,15 @@ async function main(): Promise<void> {
       await trainFromScratch(task.train, { out: out('scratch'), arch, valSplit, hyper: { epochs: 30, seed } });
       add(`${k}|scratch`, await test(out('scratch')), (performance.now() - t0) / 1000);
       const frozen = await trainTransfer(task.train, { out: out('frozen'), backbone: pretrained, mode: 'frozen', valSplit, hyper: { seed }, featureCache: false });
-      add(`${k}|frozen`, await test(out('frozen')), frozen.timings.totalSeconds, frozen.timings.featureSeconds, frozen.timings.headSeconds);
-      const ft = await trainTransfer(task.train, { out: out('finetune'), backbone: pretrained, mode: 'finetune', valSplit, hyper: { seed }, featureCache: false });
-      add(`${k}|finetune`, await test(out('finetune')), ft.timings.totalSeconds, ft.timings.featureSeconds, ft.timings.headSeconds);
-      log(`k=${k} seed=${seed}: scratch ${rows.get(`${k}|scratch`)!.acc.at(-1)!.toFixed(3)}, frozen ${rows.get(`${k}|frozen`)!.acc.at(-1)!.toFixed(3)}, finetune ${rows.get(`${k}|finetune`)!.acc.at(-1)!.toFixed(3)}`);
+      add(`${k}|frozen, default cut`, await test(out('frozen')), frozen.timings.totalSeconds, frozen.timings.featureSeconds, frozen.timings.headSeconds);
+      // --cut auto: the cut (and pooling) chosen by cross-validation on the training images.
+      const auto = { cut: 'auto' };
+      const fa = await trainTransfer(task.train, { out: out('frozen-auto'), backbone: pretrained, backboneOptions: auto, mode: 'frozen', valSplit, hyper: { seed }, featureCache: false });
+      add(`${k}|frozen, --cut auto`, await test(out('frozen-auto')), fa.timings.totalSeconds, fa.timings.featureSeconds, fa.timings.headSeconds);
+      cuts.push(`k=${k} seed ${seed}: ${fa.backbone.cut}/${fa.backbone.pool} (${fa.cutSearch!.seconds.toFixed(1)} s)`);
+      const ft = await trainTransfer(task.train, { out: out('finetune'), backbone: pretrained, backboneOptions: auto, mode: 'finetune', valSplit, hyper: { seed }, featureCache: false });
+      add(`${k}|finetune, --cut auto`, await test(out('finetune')), ft.timings.totalSeconds, ft.timings.featureSeconds, ft.timings.headSeconds);
+      log(`k=${k} seed=${seed}: ${[...rows].filter(([key]) => key.startsWith(`${k}|`)).map(([key, r]) => `${key.split('|')[1]} ${r.acc.at(-1)!.toFixed(3)}`).join(', ')}`);
     }
   }
   console.log(`Scarce-FMNIST transfer: backbone ${arch} pretrained on classes 0–4 (${pretrainEpochs} epochs${pretrainSeconds ? `, ${pretrainSeconds.toFixed(0)} s` : ''}); target classes 5–9, test accuracy (%), seeds ${seeds.join(',')}; backend ${info.name}`);
@@ -59,6 +66,9 @@ async function main(): Promise<void> {
     const isTransfer = method !== 'scratch';
     console.log(`| ${k} | ${method} | ${fmt(r.acc)} | ${median(r.secs).toFixed(1)} | ${isTransfer ? median(r.extract).toFixed(2) : '-'} | ${isTransfer ? median(r.head).toFixed(2) : '-'} |`);
   }
+  console.log(`\nCuts chosen by --cut auto (layer/pooling, search time): ${cuts.join('; ')}`);
+  console.log('\nPer seed (test accuracy %):');
+  for (const [key, r] of rows) console.log(`  k=${key.replace('|', ' ')}: ${r.acc.map((a) => (a * 100).toFixed(1)).join(', ')}`);
 }
 
 await main();

@@ -1,12 +1,13 @@
 import * as path from 'node:path';
 import { promises as fsp } from 'node:fs';
-import { FrugalError } from '../util/errors.js';
 import { writeJsonAtomic, writeFileAtomic, exists } from '../util/fs.js';
 import { openRunState } from '../util/run-state.js';
 import { readModelMeta, copyModelDir } from '../models/model-dir.js';
 import { loadBackbone, type BackboneOptions } from '../models/backbones/load.js';
-import { trainFromScratch, DEFAULT_HYPER, type DataOptions, type TrainHyper } from '../train/train.js';
+import { trainFromScratch, type DataOptions, type TrainHyper } from '../train/train.js';
 import { trainTransfer } from '../train/transfer.js';
+import { loadableOptions } from '../train/cut-search.js';
+import type { FeaturePool } from '../models/backbones/pooling.js';
 import { searchAugmentation, type SearchResult } from '../train/augment-search.js';
 import { selfTrain } from '../distill/self-train.js';
 import { distill } from '../distill/distill.js';
@@ -109,17 +110,23 @@ export async function auto(source: string, o: AutoOptions): Promise<AutoResult> 
 
   // 1. The starting model: transfer learning when there is a backbone, else from scratch.
   let trainable = false;
+  let backboneOptions = o.backboneOptions;
   if (o.backbone) {
-    const bb = await loadBackbone(o.backbone, o.backboneOptions);
+    const bb = await loadBackbone(o.backbone, loadableOptions(o.backboneOptions));
     trainable = !!bb.trunk;
     bb.dispose();
+    // Layers backbones are cut where cross-validation on the training images says (unless --cut is given).
+    const firstOptions = { ...o.backboneOptions, cut: o.backboneOptions?.cut ?? (trainable ? 'auto' : undefined) };
     await run('transfer: frozen trunk + new head', async () => {
-      const r = await trainTransfer(source, { ...common, out: stageDir('1-frozen'), backbone: o.backbone!, backboneOptions: o.backboneOptions, mode: 'frozen', hyper: hyper() });
-      return { accuracy: r.accuracy, dir: r.out };
+      const r = await trainTransfer(source, { ...common, out: stageDir('1-frozen'), backbone: o.backbone!, backboneOptions: firstOptions, mode: 'frozen', hyper: hyper() });
+      return { accuracy: r.accuracy, dir: r.out, note: r.cutSearch ? `cut at ${r.backbone.cut}, pooled ${r.backbone.pool}` : undefined };
     });
+    // Later stages use the cut the first stage chose (read back from its model directory, so resuming works).
+    const chosen = (await readModelMeta(stageDir('1-frozen'))).backbone;
+    backboneOptions = { ...o.backboneOptions, cut: chosen?.cut, pool: chosen?.pool as FeaturePool | undefined };
     if (trainable) {
       await run('transfer: fine-tuned trunk', async () => {
-        const r = await trainTransfer(source, { ...common, out: stageDir('2-finetune'), backbone: o.backbone!, backboneOptions: o.backboneOptions, mode: 'finetune', hyper: hyper(), finetuneHyper: { epochs: Math.max(2, Math.round(epochs / 2)) } });
+        const r = await trainTransfer(source, { ...common, out: stageDir('2-finetune'), backbone: o.backbone!, backboneOptions, mode: 'finetune', hyper: hyper(), finetuneHyper: { epochs: Math.max(2, Math.round(epochs / 2)) } });
         return { accuracy: r.accuracy, dir: r.out, note: r.accuracy > state.rows[0]!.accuracy ? 'helps: kept' : 'does not help on validation' };
       });
     }
@@ -141,14 +148,14 @@ export async function auto(source: string, o: AutoOptions): Promise<AutoResult> 
     state.search = await searchAugmentation(source, {
       ...data,
       backbone: feat,
-      backboneOptions: o.backbone ? o.backboneOptions : undefined,
+      backboneOptions: o.backbone ? backboneOptions : undefined,
       grid: tight ? { n: [1, 2], m: [5, 9, 15] } : { n: [1, 2, 3], m: [5, 10, 15, 20] },
       mode: 'halving',
       maxBudget: tight ? 2 : 4,
       hyper: { seed },
       out: searchDir,
     });
-    state.policy = state.search.best.accuracy > state.search.baseline ? state.search.best.policy : 'basic';
+    state.policy = state.search.recommended;
     await writeFileAtomic(path.join(searchDir, 'preview.png'), await previewPng(source, state.policy, { rows: 6, variants: 7, seed }));
     await writeJsonAtomic(path.join(searchDir, 'preview.json'), { policy: state.policy, rows: 6, variants: 7 });
     state.searchSeconds = (performance.now() - ts) / 1000;
@@ -157,10 +164,14 @@ export async function auto(source: string, o: AutoOptions): Promise<AutoResult> 
   }
   await run('augmentation policy', async () => {
     const policy = state.policy;
+    if (policy === 'none') {
+      const prev = best();
+      return { accuracy: prev.accuracy, dir: prev.dir, note: 'no setting beat no augmentation in the search: nothing retrained' };
+    }
     const dir = path.join(searchDir, 'model');
     if (o.backbone) {
       const finetuneWon = state.rows.length > 1 && state.rows[1]!.accuracy > state.rows[0]!.accuracy;
-      const r = await trainTransfer(source, { ...common, out: dir, backbone: o.backbone, backboneOptions: o.backboneOptions, mode: finetuneWon ? 'finetune' : 'frozen', augment: policy, hyper: hyper(), finetuneHyper: { epochs: Math.max(2, Math.round(epochs / 2)) } });
+      const r = await trainTransfer(source, { ...common, out: dir, backbone: o.backbone, backboneOptions, mode: finetuneWon ? 'finetune' : 'frozen', augment: policy, hyper: hyper(), finetuneHyper: { epochs: Math.max(2, Math.round(epochs / 2)) } });
       return { accuracy: r.accuracy, dir: r.out, note: policy };
     }
     const r = await trainFromScratch(source, { ...common, out: dir, arch, augment: policy, hyper: hyper({ epochs }) });
@@ -179,7 +190,7 @@ export async function auto(source: string, o: AutoOptions): Promise<AutoResult> 
         const student = meta.arch
           ? { kind: 'arch' as const, arch: meta.arch, dropout: 0.3, dropPath: 0.1 }
           : o.backbone && trainable
-            ? { kind: 'backbone' as const, backbone: o.backbone, backboneOptions: o.backboneOptions, dropout: 0.3 }
+            ? { kind: 'backbone' as const, backbone: o.backbone, backboneOptions, dropout: 0.3 }
             : { kind: 'arch' as const, arch, dropout: 0.3, dropPath: 0.1 };
         const res = await selfTrain(source, {
           ...common,

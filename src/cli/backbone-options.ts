@@ -2,10 +2,12 @@ import type { Command } from 'commander';
 import type { BackboneOptions } from '../models/backbones/load.js';
 import { stringList } from './options.js';
 import { InvalidArgumentError } from 'commander';
+import { parsePool, POOL_HELP, type FeaturePool } from '../models/backbones/pooling.js';
 
 export interface BackboneFlags {
   backbone?: string;
   cut?: string;
+  pool?: FeaturePool;
   inputName?: string;
   layout?: 'NCHW' | 'NHWC';
   mean?: number[];
@@ -29,7 +31,14 @@ function numbers(name: string) {
 export function addBackboneOptions(cmd: Command): Command {
   return cmd
     .option('--backbone <dir|url|onnx|name>', 'pretrained backbone: a Frugal model dir, a TF.js model dir/model.json/URL, an .onnx file, or a registry name')
-    .option('--cut <layer>', 'layer (or graph node / ONNX output) whose output is the feature vector; default: the layer before the classifier')
+    .option('--cut <layer|auto>', 'layer (or graph node / ONNX output) whose output is the feature vector; auto: chosen by cross-validation on the training images among the last blocks (layers backbones); default: the layer before the classifier')
+    .option('--pool <pool>', `how a spatial cut output becomes a vector: ${POOL_HELP}`, (v: string) => {
+      try {
+        return parsePool(v);
+      } catch (err) {
+        throw new InvalidArgumentError((err as Error).message);
+      }
+    })
     .option('--input-name <name>', 'ONNX input name (default: the first input)')
     .option('--layout <NCHW|NHWC>', 'ONNX input layout (default NCHW)', (v: string) => {
       if (v !== 'NCHW' && v !== 'NHWC') throw new InvalidArgumentError(`--layout must be NCHW or NHWC, got "${v}"`);
@@ -43,6 +52,7 @@ export function addBackboneOptions(cmd: Command): Command {
 export function backboneOptionsFrom(f: BackboneFlags): BackboneOptions {
   return {
     cut: f.cut,
+    pool: f.pool,
     inputName: f.inputName,
     layout: f.layout,
     mean: f.mean,

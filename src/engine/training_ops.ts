@@ -28,7 +28,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import { simdFor, type MaskCmp } from './simd.js';
 import { overrideWasmKernel, type WasmBackendLike } from './wasm_fast.js';
 
-type Args = Parameters<tf.KernelFunc>[0];
 const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 const onWasm = () => tf.getBackend() === 'wasm';
 

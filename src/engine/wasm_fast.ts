@@ -54,7 +54,6 @@ export function overrideWasmKernel(
   overridden.add(name);
 }
 
-const isTensor = (t: unknown): t is tf.Tensor => t instanceof tf.Tensor;
 const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 const wasm = (args: Args) => args.backend as unknown as WasmBackendLike;
 

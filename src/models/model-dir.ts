@@ -33,6 +33,7 @@ const metaSchema = z.object({
       source: z.string(),
       sha256: z.string().optional(),
       cut: z.string().optional(),
+      pool: z.string().regex(/^(avg|max|grid[1-8])$/).optional(),
       inputName: z.string().optional(),
       layout: z.enum(['NCHW', 'NHWC']).optional(),
       input: z.object({ height: z.number(), width: z.number(), channels: z.union([z.literal(1), z.literal(3)]), resize: z.enum(RESIZE_POLICIES as [string, ...string[]]) }),

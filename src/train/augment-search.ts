@@ -3,23 +3,24 @@ import { promises as fsp } from 'node:fs';
 import sharp from 'sharp';
 import { FrugalError } from '../util/errors.js';
 import { writeJsonAtomic, writeFileAtomic } from '../util/fs.js';
-import { Rng } from '../util/rng.js';
 import { loadBackbone, type BackboneOptions } from '../models/backbones/load.js';
 import type { Backbone } from '../models/backbones/types.js';
-import { buildHead } from '../models/head.js';
 import { initWeights } from '../models/init.js';
 import { getArch } from '../models/zoo/index.js';
 import { fitPreprocessing } from '../models/preprocess.js';
 import { classificationReport } from '../evaluate/metrics.js';
 import { renderSvg, searchHeatmap } from '../report/charts.js';
 import { extractFeatures } from './features.js';
-import { featureEncoder, pixelEncoder, predictProbs } from './loop.js';
+import { pixelEncoder, predictProbs } from './loop.js';
 import { prepareData, fitOnData, subset, DEFAULT_HYPER, type DataOptions, type TrainHyper } from './train.js';
-import { headTrainable } from './transfer.js';
+import { HEAD_HYPER } from './transfer.js';
+import { crossValidateHead, stratifiedFolds } from './head-cv.js';
+import { loadableOptions, resolveCut, type CutChoice } from './cut-search.js';
+import type { FeaturePool } from '../models/backbones/pooling.js';
 import { wholeModel } from './trainable.js';
 import { augmentTransform, augmentedViews, policyFrom } from './augmentation.js';
 import { concatBatches, type DecodedBatch } from '../data/loader.js';
-import { samplePerClass, indicesByClass } from '../data/split.js';
+import { samplePerClass } from '../data/split.js';
 
 export type SearchMode = 'grid' | 'halving';
 
@@ -64,6 +65,10 @@ export interface SearchResult {
   best: { n: number; m: number; policy: string; accuracy: number };
   /** The same scoring with no augmentation. */
   baseline: number;
+  /** What to use: the best setting when it scores above the baseline, else `none`. */
+  recommended: string;
+  /** With `--cut auto`: where the backbone was cut for scoring. */
+  cut?: { cut: string; pool: FeaturePool };
   /** Budget units spent (views × settings, or epochs × settings). */
   cost: number;
   seconds: number;
@@ -78,47 +83,17 @@ type Scorer = (policy: string, budget: number) => Promise<number>;
 /** Frozen-trunk scoring: K-fold cross-validation of a head trained on features of the originals + K augmented views. */
 async function frozenScorer(backbone: Backbone, data: DecodedBatch, numClasses: number, folds: number, hyper: TrainHyper, cache: boolean | string | undefined): Promise<Scorer> {
   const base = await extractFeatures(backbone, data.pixels, data.count, { cache });
-  const rng = new Rng(hyper.seed);
-  // Stratified folds: shuffle within each class, deal round-robin.
-  const fold = new Int32Array(data.count);
-  for (const [, idx] of indicesByClass(data.labels)) rng.shuffle(idx).forEach((i, j) => (fold[i] = j % folds));
   const dim = backbone.featureDim;
-  const enc = featureEncoder(dim);
+  const cv = { features: base.features, labels: data.labels, count: data.count, dim, numClasses, folds: stratifiedFolds(data.labels, folds, hyper.seed) };
   return async (policyText, views) => {
     const policy = policyFrom(policyText);
-    let viewFeatures: Float32Array = new Float32Array(0);
+    const extra: Float32Array[] = [];
     if (views > 0 && policy.spec.stages.length) {
       const px = augmentedViews(policy, data.pixels, data.count, backbone.spec, views, hyper.seed);
-      viewFeatures = (await extractFeatures(backbone, px, data.count * views, { cache })).features;
+      const f = (await extractFeatures(backbone, px, data.count * views, { cache })).features;
+      for (let v = 0; v < views; v++) extra.push(f.subarray(v * data.count * dim, (v + 1) * data.count * dim));
     }
-    const v = viewFeatures.length ? views : 0;
-    let correct = 0;
-    for (let f = 0; f < folds; f++) {
-      const trainIdx: number[] = [];
-      const testIdx: number[] = [];
-      for (let i = 0; i < data.count; i++) (fold[i] === f ? testIdx : trainIdx).push(i);
-      const rows = trainIdx.length * (v + 1);
-      const inputs = new Float32Array(rows * dim);
-      const labels = new Int32Array(rows);
-      for (let c = 0; c <= v; c++) {
-        trainIdx.forEach((src, j) => {
-          const from = c === 0 ? base.features.subarray(src * dim, (src + 1) * dim) : viewFeatures.subarray(((c - 1) * data.count + src) * dim, ((c - 1) * data.count + src + 1) * dim);
-          inputs.set(from, (c * trainIdx.length + j) * dim);
-          labels[c * trainIdx.length + j] = data.labels[src]!;
-        });
-      }
-      const head = buildHead(dim, numClasses);
-      initWeights(head, hyper.seed + f);
-      const t = headTrainable(head);
-      // Same seed for every setting: differences come from the augmentation, not the draw.
-      await fitOnData(t, { inputs, labels, count: rows }, null, enc, numClasses, { hyper: { ...hyper, seed: hyper.seed + f } });
-      const test = new Float32Array(testIdx.length * dim);
-      testIdx.forEach((src, j) => test.set(base.features.subarray(src * dim, (src + 1) * dim), j * dim));
-      const probs = predictProbs(t, { inputs: test, count: testIdx.length }, enc);
-      correct += classificationReport(probs, testIdx.map((i) => data.labels[i]!), Array.from({ length: numClasses }, (_, i) => String(i))).accuracy * testIdx.length;
-      head.dispose();
-    }
-    return correct / data.count;
+    return crossValidateHead({ ...cv, extra }, hyper);
   };
 }
 
@@ -155,18 +130,21 @@ export async function searchAugmentation(source: string, o: AugmentSearchOptions
   const grid = o.grid ?? DEFAULT_GRID;
   const mode = o.mode ?? 'grid';
   const eta = o.eta ?? 3;
-  const backbone = typeof o.backbone === 'string' ? await loadBackbone(o.backbone, o.backboneOptions) : o.backbone;
-  const frozen = !!backbone;
-  const hyper: TrainHyper = { ...DEFAULT_HYPER, ...(frozen ? { epochs: 15, batchSize: 64, lr: 5e-3, schedule: 'cosine' as const, labelSmoothing: 0.1 } : { epochs: 6 }), ...o.hyper };
+  const loaded = typeof o.backbone === 'string' ? await loadBackbone(o.backbone, loadableOptions(o.backboneOptions)) : o.backbone;
+  const frozen = !!loaded;
+  const hyper: TrainHyper = { ...DEFAULT_HYPER, ...(frozen ? { ...HEAD_HYPER, epochs: 15, batchSize: 64 } : { epochs: 6 }), ...o.hyper };
   const maxBudget = o.maxBudget ?? (frozen ? 4 : hyper.epochs);
-  const data = await prepareData(source, { ...o, spec: backbone?.spec, seed: hyper.seed });
+  const data = await prepareData(source, { ...o, spec: loaded?.spec, seed: hyper.seed });
   const numClasses = data.classes.length;
   let scorer: Scorer;
-  if (backbone) {
+  let cutSearch: CutChoice | null = null;
+  if (loaded) {
     let all = concatBatches(data.spec, [data.train, data.val]);
     const cap = o.maxImages ?? 600;
     if (all.count > cap) all = subset(all, samplePerClass(all.labels, Math.max(2, Math.floor(cap / numClasses)), hyper.seed));
-    scorer = await frozenScorer(backbone, all, numClasses, o.folds ?? 3, hyper, o.featureCache);
+    const resolved = await resolveCut(loaded, o.backboneOptions, all, numClasses, { hyper, cache: o.featureCache });
+    cutSearch = resolved.cutSearch;
+    scorer = await frozenScorer(resolved.backbone, all, numClasses, o.folds ?? 3, hyper, o.featureCache);
   } else {
     scorer = scratchScorer(o.arch ?? (Math.max(data.spec.height, data.spec.width) <= 64 ? 'cnn-small' : 'mobilenetv2-0.35'), data.train, data.val, numClasses, hyper);
   }
@@ -215,6 +193,8 @@ export async function searchAugmentation(source: string, o: AugmentSearchOptions
     evaluations,
     best: { n: top.n, m: top.m, policy: top.policy, accuracy: top.accuracy },
     baseline,
+    recommended: top.accuracy > baseline ? top.policy : 'none',
+    cut: cutSearch ? { cut: cutSearch.cut, pool: cutSearch.pool } : undefined,
     cost,
     seconds: (performance.now() - t0) / 1000,
     files: [],
@@ -227,7 +207,7 @@ export async function searchAugmentation(source: string, o: AugmentSearchOptions
     result.files = ['search.json', 'heatmap.svg', 'heatmap.png'].map((f) => path.join(o.out!, f));
     await writeJsonAtomic(path.join(o.out, 'search.json'), result);
   }
-  if (typeof o.backbone === 'string') backbone?.dispose();
+  if (typeof o.backbone === 'string') loaded?.dispose();
   return result;
 }
 

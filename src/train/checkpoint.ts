@@ -11,8 +11,8 @@ export interface CheckpointState {
   /** The model's weights (all of them, BatchNorm statistics included), in `model.weights` order. */
   weights: Float32Array[];
   optimizer: { t: number; slots: Float32Array[] };
-  /** Best epoch so far, with its weights (best-model keeping). */
-  best: { epoch: number; score: number; weights: Float32Array[] } | null;
+  /** Best epoch so far (validation accuracy, then validation loss), with its weights (best-model keeping). */
+  best: { epoch: number; score: number; loss?: number; weights: Float32Array[] } | null;
   /** Per-epoch logs so far, early-stopping counter and anything else the caller needs. */
   info: Record<string, unknown>;
 }
@@ -27,7 +27,7 @@ export async function writeCheckpoint(file: string, state: CheckpointState): Pro
   const header = {
     epoch: state.epoch,
     t: state.optimizer.t,
-    best: state.best ? { epoch: state.best.epoch, score: state.best.score } : null,
+    best: state.best ? { epoch: state.best.epoch, score: state.best.score, loss: state.best.loss } : null,
     info: state.info,
     lengths: Object.fromEntries(groups.map(([name, arrays]) => [name, arrays.map((a) => a.length)])),
   };
@@ -61,7 +61,7 @@ export async function readCheckpoint(file: string): Promise<CheckpointState> {
   let header: {
     epoch: number;
     t: number;
-    best: { epoch: number; score: number } | null;
+    best: { epoch: number; score: number; loss?: number } | null;
     info: Record<string, unknown>;
     lengths: Record<string, number[]>;
   };

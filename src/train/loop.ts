@@ -159,6 +159,15 @@ export function predictProbs(t: Trainable, set: { inputs: InputData; count: numb
   return out;
 }
 
+/**
+ * Best-model keeping: higher validation accuracy wins; at equal accuracy, lower validation loss. (Small
+ * validation sets tie often; keeping the first epoch that reached a tied accuracy kept barely trained models.)
+ */
+export function isBetter(v: { accuracy: number; loss: number }, best: { score: number; loss?: number } | null): boolean {
+  if (best === null || v.accuracy > best.score) return true;
+  return v.accuracy === best.score && best.loss !== undefined && v.loss < best.loss;
+}
+
 function evaluateSet(t: Trainable, set: EvalSet, enc: InputEncoder, numClasses: number): { loss: number; accuracy: number } {
   const probs = predictProbs(t, set, enc);
   let correct = 0;
@@ -239,8 +248,8 @@ export async function fit(t: Trainable, source: BatchSource, val: EvalSet | null
         imagesPerSecond: seen / trainSeconds,
       };
       history.push(log);
-      if (v && (best === null || v.accuracy > best.score)) {
-        best = { epoch: epoch + 1, score: v.accuracy, weights: keepBest ? readWeights(t) : [] };
+      if (v && isBetter(v, best)) {
+        best = { epoch: epoch + 1, score: v.accuracy, loss: v.loss, weights: keepBest ? readWeights(t) : [] };
         sinceBest = 0;
       } else if (v) {
         sinceBest++;

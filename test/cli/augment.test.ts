@@ -56,12 +56,16 @@ test('augment search: grid and successive halving with frozen features; halving 
   assert.equal(grid.status, 0, grid.stderr);
   const g = JSON.parse(grid.stdout);
   assert.equal(g.trials.length, 6);
-  assert.match(g.policy, /^randaugment:n=[12],m=(5|10|15)$/);
+  assert.match(g.best.policy, /^randaugment:n=[12],m=(5|10|15)$/);
+  // `policy` is the recommendation: the best setting only when it beats no augmentation.
+  if (g.best.accuracy > g.baseline) assert.deepEqual([g.policy, g.accuracy], [g.best.policy, g.best.accuracy]);
+  else assert.deepEqual([g.policy, g.accuracy], ['none', g.baseline]);
   assert.ok(g.accuracy > 0 && g.accuracy <= 1);
   assert.ok((await fsp.stat(path.join(dir, 'grid', 'heatmap.png'))).size > 1000);
-  const halving = runCli(args('halving', path.join(dir, 'halving')), env);
+  const halving = runCli([...args('halving', path.join(dir, 'halving')), '--cut', 'auto'], env);
   assert.equal(halving.status, 0, halving.stderr);
   const h = JSON.parse(halving.stdout);
+  assert.ok(h.cut && ['avg', 'grid2'].includes(h.cut.pool), JSON.stringify(h.cut));
   assert.ok(h.cost < g.cost, `halving cost ${h.cost} vs grid ${g.cost}`);
   assert.equal(h.trials.length, 6);
 });

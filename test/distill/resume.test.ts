@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { promises as fsp } from 'node:fs';
-import { tempDir, runCli, FIXTURE, CLI } from '../helpers.js';
+import { tempDir, runCli, CLI } from '../helpers.js';
 import { writeToyFolder } from '../synthetic.js';
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {

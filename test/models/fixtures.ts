@@ -65,7 +65,11 @@ export async function makeOnnxModel(file: string): Promise<{ file: string; w: Fl
     ],
     initializers: [{ name: 'w', dims: [4, 3, 1, 1], values: w }],
     inputs: [{ name: 'image', dims: ['N', 3, 8, 8] }],
-    outputs: [{ name: 'features', dims: ['N', 4, 1, 1] }],
+    // `r`, the ReLU map before pooling, is a second output (a spatial cut).
+    outputs: [
+      { name: 'features', dims: ['N', 4, 1, 1] },
+      { name: 'r', dims: ['N', 4, 8, 8] },
+    ],
   });
   await fsp.mkdir(path.dirname(file), { recursive: true });
   await fsp.writeFile(file, bytes);

@@ -1,6 +1,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
+import { promises as fsp } from 'node:fs';
 import { initBackend } from '../../src/engine/backend.js';
 import { trainTransfer, HEAD_HYPER, FINETUNE_HYPER, headTrainable } from '../../src/train/transfer.js';
 import { trainFromScratch, prepareData, fitOnData, DEFAULT_HYPER } from '../../src/train/train.js';
@@ -10,6 +11,7 @@ import { extractFeatures } from '../../src/train/features.js';
 import { buildHead } from '../../src/models/head.js';
 import { initWeights } from '../../src/models/init.js';
 import { featureEncoder } from '../../src/train/loop.js';
+import { featureStats, standardize, foldStandardization } from '../../src/train/standardize.js';
 import { tempDir, runCli } from '../helpers.js';
 import { writeToyFolder } from '../synthetic.js';
 import { makeOnnxModel } from '../models/fixtures.js';
@@ -76,7 +78,11 @@ test('fine-tuning with trunk multiplier 0 equals frozen training of the head', a
   const fv = await extractFeatures(bb, prepared.val.pixels, prepared.val.count, { cache: false });
   const set = { inputs: f.features, labels: prepared.train.labels, count: prepared.train.count };
   const val = { inputs: fv.features, labels: prepared.val.labels, count: prepared.val.count };
-  await fitOnData(headTrainable(head), set, val, enc, 3, { hyper: { ...DEFAULT_HYPER, ...HEAD_HYPER, ...hyper } });
+  // Phase 1 on standardised features, the standardisation folded into the head; phase 2 on raw features.
+  const stats = featureStats(set.inputs, set.count, bb.featureDim);
+  const z = (s: typeof set) => ({ ...s, inputs: standardize(s.inputs, stats) });
+  await fitOnData(headTrainable(head), z(set), z(val), enc, 3, { hyper: { ...DEFAULT_HYPER, ...HEAD_HYPER, ...hyper } });
+  foldStandardization(head, stats);
   await fitOnData(headTrainable(head), set, val, enc, 3, { hyper: { ...DEFAULT_HYPER, ...FINETUNE_HYPER, seed: 3, ...ft } });
   const reference = weightsByName(head);
   for (const name of ['logits/kernel', 'logits/bias']) {
@@ -107,4 +113,40 @@ test('an ONNX backbone gives a head-only model directory that evaluate and predi
   assert.equal(ev.status, 0, ev.stderr);
   assert.equal(JSON.parse(ev.stdout).count, 120);
   await assert.rejects(trainTransfer(data, { out: path.join(root, 'x'), backbone: file, mode: 'finetune' }), /frozen-only/);
+});
+
+test('--cut auto: every candidate cut and pooling scored by cross-validation on the training images, the best one used and recorded', async () => {
+  const out = path.join(root, 'auto-cut');
+  const res = runCli(['train', data, '--backbone', pretrained, '--cut', 'auto', '--out', out, '--epochs', '5', '--seed', '2', '--json'], { FRUGAL_CACHE: process.env.FRUGAL_CACHE! });
+  assert.equal(res.status, 0, res.stderr);
+  const r = JSON.parse(res.stdout);
+  // cnn-tiny: the default cut `features`, then s1a_relu, s0_pool, s0b_relu; each pooled avg and grid2.
+  assert.deepEqual(
+    r.cutSearch.map((t: { cut: string; pool: string }) => `${t.cut}/${t.pool}`),
+    ['features/avg', 'features/grid2', 's1a_relu/avg', 's1a_relu/grid2', 's0_pool/avg', 's0_pool/grid2', 's0b_relu/avg', 's0b_relu/grid2'],
+  );
+  const top = Math.max(...r.cutSearch.map((t: { accuracy: number }) => t.accuracy));
+  const first = r.cutSearch.find((t: { accuracy: number }) => t.accuracy === top);
+  assert.deepEqual([r.backbone.cut, r.backbone.pool], [first.cut, first.pool]);
+  const meta = JSON.parse(await fsp.readFile(path.join(out, 'frugal.json'), 'utf8'));
+  assert.equal(meta.backbone.cut, first.cut);
+  assert.equal(meta.training.cutSearch.trials.length, 8);
+  const ev = runCli(['evaluate', out, data, '--json'], { FRUGAL_CACHE: process.env.FRUGAL_CACHE! });
+  assert.equal(ev.status, 0, ev.stderr);
+  // Frozen-only backbones cannot be cut elsewhere: a clear error, exit 1.
+  const { file } = await makeOnnxModel(path.join(root, 'onnx-auto', 'net.onnx'));
+  const bad = runCli(['train', data, '--backbone', file, '--cut', 'auto', '--out', path.join(root, 'bad-auto')]);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /--cut auto needs a TF\.js layers backbone/);
+  assert.doesNotMatch(bad.stderr, /\n\s+at /);
+});
+
+test('a head-only model on a pooled ONNX cut (--pool grid2) reloads its backbone with that pooling', async () => {
+  const { file } = await makeOnnxModel(path.join(root, 'onnx-grid', 'net.onnx'));
+  const out = path.join(root, 'onnx-grid-model');
+  const res = await trainTransfer(data, { out, backbone: file, backboneOptions: { cut: 'r', pool: 'grid2' }, hyper: { epochs: 5, seed: 1 } });
+  assert.equal(res.backbone.featureDim, 16);
+  const ev = runCli(['evaluate', out, data, '--json'], { FRUGAL_CACHE: process.env.FRUGAL_CACHE! });
+  assert.equal(ev.status, 0, ev.stderr);
+  assert.equal(JSON.parse(ev.stdout).count, 120);
 });

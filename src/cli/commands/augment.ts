@@ -118,10 +118,14 @@ Examples:
       out: f.out,
       onTrial: (t: Trial) => quiet || process.stderr.write(`  n=${t.n} m=${String(t.m).padEnd(2)} budget ${t.budget}: ${(t.accuracy * 100).toFixed(1)}% (${t.seconds.toFixed(1)} s)\n`),
     });
-    if (f.json) return printJson({ ...res, policy: res.best.policy, accuracy: res.best.accuracy });
+    // `policy` is what to use: the best setting only when it beats no augmentation.
+    const accuracy = res.recommended === 'none' ? res.baseline : res.best.accuracy;
+    if (f.json) return printJson({ ...res, policy: res.recommended, accuracy });
     process.stdout.write(
       `${res.mode} search (${res.scoring}), held-out accuracy % by (N, M)${res.mode === 'halving' ? ' @ budget' : ''}; * = best\n${gridTable(res)}\n\n` +
         `best: ${res.best.policy} (${(res.best.accuracy * 100).toFixed(1)}%), no augmentation: ${(res.baseline * 100).toFixed(1)}%\n` +
+        `recommended: --augment ${res.recommended}${res.recommended === 'none' ? ' (no setting beat no augmentation)' : ''}\n` +
+        (res.cut ? `backbone cut at ${res.cut.cut}, pooled ${res.cut.pool} (--cut auto)\n` : '') +
         `${res.evaluations.length} trials, cost ${res.cost} budget units, ${res.seconds.toFixed(0)} s; heatmap in ${f.out}\n`,
     );
   });

@@ -77,6 +77,7 @@ Examples:
   $ frugal train ./photos --out ./model --resume          # after Ctrl-C or a crash
   $ frugal train labels.csv --out ./model --val ./held-out --json
   $ frugal train ./photos --out ./model --backbone ./pretrained-model            # frozen trunk + new head
+  $ frugal train ./photos --out ./model --backbone ./pretrained-model --cut auto # cut where cross-validation says
   $ frugal train ./photos --out ./model --backbone mobilenet-v1-0.25-224 --mode finetune --unfreeze 2
   $ frugal train ./photos --out ./model --backbone resnet50.onnx --size 224 --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225
 
@@ -198,6 +199,7 @@ async function transferAction(cmd: Command, data: string, f: TrainFlags, backend
     mode: res.mode,
     frozenAccuracy: res.frozenAccuracy,
     backbone: res.backbone,
+    cutSearch: res.cutSearch?.trials ?? null,
     params: res.params,
     classes: res.classes,
     trainImages: res.trainImages,
@@ -215,7 +217,10 @@ async function transferAction(cmd: Command, data: string, f: TrainFlags, backend
   const t = res.timings;
   process.stdout.write(
     `held-out accuracy ${(res.accuracy * 100).toFixed(1)}% on ${res.valImages} validation images (${res.mode}; frozen head ${(res.frozenAccuracy * 100).toFixed(1)}%)\n` +
-      `backbone ${res.backbone.kind} ${res.backbone.source} cut at ${res.backbone.cut} (${res.backbone.featureDim} features)\n` +
+      `backbone ${res.backbone.kind} ${res.backbone.source} cut at ${res.backbone.cut}, pooled ${res.backbone.pool} (${res.backbone.featureDim} features)\n` +
+      (res.cutSearch
+        ? `cut chosen by ${res.cutSearch.trials.length}-candidate cross-validation: ${res.cutSearch.trials.map((c) => `${c.cut}/${c.pool} ${(c.accuracy * 100).toFixed(0)}%`).join(', ')}\n`
+        : '') +
       `time: decode ${t.decodeSeconds.toFixed(1)} s, features ${t.featureSeconds.toFixed(1)} s (${res.featureCacheHits} cached), head ${t.headSeconds.toFixed(1)} s` +
       (res.finetune ? `, fine-tune ${t.finetuneSeconds.toFixed(1)} s` : '') +
       `\nmodel written to ${res.out}\n`,

@@ -3,9 +3,10 @@ import * as tfconv from '@tensorflow/tfjs-converter';
 import { FrugalError } from '../../util/errors.js';
 import { toInputTensor } from '../preprocess.js';
 import type { Backbone, BackboneRef } from './types.js';
+import { poolMap, type FeaturePool } from './pooling.js';
 
 /** A frozen backbone over a TF.js graph model (e.g. a TF Hub feature-vector model). */
-export async function graphBackbone(artifacts: tf.io.ModelArtifacts, ref: Omit<BackboneRef, 'kind'>, digest: string, cut?: string): Promise<Backbone> {
+export async function graphBackbone(artifacts: tf.io.ModelArtifacts, ref: Omit<BackboneRef, 'kind'>, digest: string, cut?: string, pool?: FeaturePool): Promise<Backbone> {
   let model: tfconv.GraphModel;
   try {
     model = await tfconv.loadGraphModel(tf.io.fromMemory(artifacts));
@@ -13,11 +14,13 @@ export async function graphBackbone(artifacts: tf.io.ModelArtifacts, ref: Omit<B
     throw new FrugalError(`${ref.source}: cannot load the graph model (${(err as Error).message})`);
   }
   const output = cut ?? ref.cut ?? model.outputs[0]!.name;
+  const poolName = pool ?? ref.pool ?? 'avg';
   const { height, width, channels } = ref.input;
   const size = height * width * channels;
   const run = (x: tf.Tensor) => {
     let y = model.execute(x, output) as tf.Tensor;
-    if (y.rank === 4) y = tf.mean(y, [1, 2]);
+    if (y.rank === 4) y = poolMap(y as tf.Tensor4D, poolName);
+    else if (poolName !== 'avg') throw new FrugalError(`--pool ${poolName}: output "${output}" is not a spatial map`);
     if (y.rank !== 2) y = tf.reshape(y, [y.shape[0]!, -1]);
     return y;
   };
@@ -26,12 +29,13 @@ export async function graphBackbone(artifacts: tf.io.ModelArtifacts, ref: Omit<B
   probe.dispose();
   return {
     kind: 'graph',
-    id: `graph-${digest.slice(0, 16)}-${output.replace(/[^\w.-]/g, '_')}`,
-    ref: { ...ref, kind: 'graph', cut: output },
+    id: `graph-${digest.slice(0, 16)}-${output.replace(/[^\w.-]/g, '_')}${poolName === 'avg' ? '' : `-${poolName}`}`,
+    ref: { ...ref, kind: 'graph', cut: output, ...(poolName === 'avg' ? {} : { pool: poolName }) },
     spec: ref.input,
     preprocessing: ref.preprocessing,
     featureDim,
     cut: output,
+    pool: poolName,
     async extract(pixels, count) {
       const out = new Float32Array(count * featureDim);
       for (let s = 0; s < count; s += 32) {

@@ -4,8 +4,10 @@ import { FrugalError } from '../../util/errors.js';
 import { toInputTensor } from '../preprocess.js';
 import { FEATURES } from '../zoo/registry.js';
 import type { Backbone, BackboneRef } from './types.js';
+import { poolLayers, type FeaturePool } from './pooling.js';
 
-const POOLING = new Set(['GlobalAveragePooling2D', 'GlobalMaxPooling2D', 'Flatten']);
+const GLOBAL_POOLING = new Set(['GlobalAveragePooling2D', 'GlobalMaxPooling2D']);
+const POOLING = new Set([...GLOBAL_POOLING, 'Flatten']);
 
 /** The default cut: a layer named `features`, else the last global pooling / flatten, else the input of the last dense layer. */
 export function defaultCut(model: tfl.LayersModel): string {
@@ -19,23 +21,59 @@ export function defaultCut(model: tfl.LayersModel): string {
   throw new FrugalError(`cannot find where the classifier starts in model "${model.name}"; give --cut <layer>`);
 }
 
-/** The trunk: input → the cut layer's output (global-average-pooled when spatial). */
-export function trunkModel(model: tfl.LayersModel, cut: string): tfl.LayersModel {
-  const layer = model.layers.find((l) => l.name === cut);
+/**
+ * The trunk: input → the cut layer's output, pooled when spatial (`pool`, default global average). When the
+ * cut is itself a global pooling layer (the default cut) and another pooling is asked for, the map that
+ * layer pools is used instead.
+ */
+export function trunkModel(model: tfl.LayersModel, cut: string, pool: FeaturePool = 'avg'): tfl.LayersModel {
+  let layer = model.layers.find((l) => l.name === cut);
   if (!layer) {
     throw new FrugalError(`--cut ${cut}: no such layer (layers: ${model.layers.slice(-12).map((l) => l.name).join(', ')}${model.layers.length > 12 ? ', …' : ''})`);
   }
+  if (pool !== 'avg' && GLOBAL_POOLING.has(layer.getClassName())) layer = layer.inboundNodes[0]!.inboundLayers[0]!;
   let out = layer.output as tfl.SymbolicTensor;
   if (Array.isArray(out)) throw new FrugalError(`--cut ${cut}: the layer has several outputs`);
-  if (out.shape.length === 4) out = tfl.layers.globalAveragePooling2d({ name: `${cut}_gap` }).apply(out) as tfl.SymbolicTensor;
+  if (out.shape.length === 4) out = poolLayers(out, pool, layer.name);
   else if (out.shape.length !== 2) throw new FrugalError(`--cut ${cut}: output of rank ${out.shape.length}, expected 2 or 4`);
+  else if (pool !== 'avg') throw new FrugalError(`--pool ${pool}: layer "${layer.name}" already gives a feature vector, not a spatial map`);
   return tfl.model({ inputs: model.inputs, outputs: out, name: 'trunk' });
 }
 
 /** A backbone over a TF.js layers model (trainable: fine-tuning works on it). */
-export function layersBackbone(model: tfl.LayersModel, ref: Omit<BackboneRef, 'kind'>, digest: string, cut?: string): Backbone {
+/**
+ * Candidate cut points for `--cut auto`: the default cut, then the outputs of the last `blocks` blocks that end
+ * in a spatial map, from the top down (a block: consecutive layers with the same name prefix, see `blockOf`).
+ */
+export function cutCandidates(model: tfl.LayersModel, blocks = 3): string[] {
+  const top = defaultCut(model);
+  // The map a global pooling cut pools is the same features again: not a separate candidate.
+  const topLayer = model.layers.find((l) => l.name === top)!;
+  const pooled = GLOBAL_POOLING.has(topLayer.getClassName()) ? topLayer.inboundNodes[0]?.inboundLayers[0]?.name : undefined;
+  const ends: string[] = [];
+  let current: string | null = null;
+  for (const layer of model.layers) {
+    if (layer.name === top) break;
+    const out = layer.output as tfl.SymbolicTensor;
+    if (Array.isArray(out) || out.shape.length !== 4 || layer.getClassName() === 'InputLayer') continue;
+    const block = blockOf(layer.name);
+    if (block === current) ends[ends.length - 1] = layer.name;
+    else ends.push(layer.name);
+    current = block;
+  }
+  return [top, ...ends.filter((name) => name !== pooled).reverse().slice(0, blocks)];
+}
+
+/** Block of a layer, from its name: `s1b0_a_conv` → `s1b0`, `b3_1_expand` → `b3_1`, `block_13_expand` → `block_13`. */
+export function blockOf(layerName: string): string {
+  const parts = layerName.split('_');
+  return parts.length > 1 && /^\d+$/.test(parts[1]!) ? `${parts[0]}_${parts[1]}` : parts[0]!;
+}
+
+export function layersBackbone(model: tfl.LayersModel, ref: Omit<BackboneRef, 'kind'>, digest: string, cut?: string, pool?: FeaturePool, owned = true): Backbone {
   const cutName = cut ?? ref.cut ?? defaultCut(model);
-  const trunk = trunkModel(model, cutName);
+  const poolName = pool ?? ref.pool ?? 'avg';
+  const trunk = trunkModel(model, cutName, poolName);
   const shape = model.inputs[0]!.shape;
   const { height, width, channels } = ref.input;
   if ((shape[1] != null && shape[1] !== height) || (shape[2] != null && shape[2] !== width) || (shape[3] != null && shape[3] !== channels)) {
@@ -45,13 +83,15 @@ export function layersBackbone(model: tfl.LayersModel, ref: Omit<BackboneRef, 'k
   const batch = 32;
   return {
     kind: 'layers',
-    id: `layers-${digest.slice(0, 16)}-${cutName}`,
-    ref: { ...ref, kind: 'layers', cut: cutName },
+    id: `layers-${digest.slice(0, 16)}-${cutName}${poolName === 'avg' ? '' : `-${poolName}`}`,
+    ref: { ...ref, kind: 'layers', cut: cutName, ...(poolName === 'avg' ? {} : { pool: poolName }) },
     spec: ref.input,
     preprocessing: ref.preprocessing,
     featureDim,
     cut: cutName,
+    pool: poolName,
     trunk,
+    recut: (c, p) => layersBackbone(model, { ...ref, cut: undefined, pool: undefined }, digest, c, p, false),
     async extract(pixels, count) {
       const size = height * width * channels;
       const out = new Float32Array(count * featureDim);
@@ -64,7 +104,7 @@ export function layersBackbone(model: tfl.LayersModel, ref: Omit<BackboneRef, 'k
       return out;
     },
     dispose() {
-      model.dispose();
+      if (owned) model.dispose();
     },
   };
 }

@@ -15,10 +15,13 @@ import { graphBackbone } from './graph.js';
 import { onnxBackbone } from './onnx.js';
 import { getPretrained, listPretrained } from './registry.js';
 import type { Backbone, BackboneRef } from './types.js';
+import type { FeaturePool } from './pooling.js';
 
 /** What the command line (or a sidecar JSON) can say about a backbone. */
 export interface BackboneOptions {
   cut?: string;
+  /** How a spatial cut output becomes a vector: avg (default), max, gridN. */
+  pool?: FeaturePool;
   size?: number;
   height?: number;
   width?: number;
@@ -46,6 +49,7 @@ const sidecarSchema = z.object({
   inputName: z.string().optional(),
   layout: z.enum(['NCHW', 'NHWC']).optional(),
   cut: z.string().optional(),
+  pool: z.string().regex(/^(avg|max|grid[1-8])$/, 'must be avg, max or grid1 … grid8').optional(),
 });
 
 async function readSidecar(file: string): Promise<BackboneOptions> {
@@ -120,7 +124,7 @@ async function loadLocal(target: string, options: BackboneOptions, source: strin
     const o = { ...side, ...defined(options) };
     const input = inputOf(o);
     const ref: Omit<BackboneRef, 'kind'> = { source: /^https?:/.test(source) ? source : path.resolve(target), input, preprocessing: preprocessingOf(o, input.channels, DEFAULT_PRE), inputName: o.inputName, layout: o.layout, sha256: options.sha256 };
-    return onnxBackbone(target, ref, await fileDigest(target), o.cut);
+    return onnxBackbone(target, ref, await fileDigest(target), o.cut, o.pool);
   }
   const dir = stat.isDirectory() ? target : path.dirname(target);
   const modelJson = stat.isDirectory() ? path.join(dir, MODEL_FILE) : target;
@@ -136,7 +140,7 @@ async function loadLocal(target: string, options: BackboneOptions, source: strin
       preprocessing: meta.preprocessing,
       sha256: options.sha256,
     };
-    return layersBackbone(model, ref, files.digest, o.cut);
+    return layersBackbone(model, ref, files.digest, o.cut, o.pool);
   }
   if (!(await exists(modelJson))) throw new FrugalError(`${target}: no ${MODEL_FILE} (expected a TF.js model, a Frugal model directory or an .onnx file)`);
   const files = await readTfjsModel(modelJson);
@@ -145,7 +149,7 @@ async function loadLocal(target: string, options: BackboneOptions, source: strin
   const resolvedSource = /^https?:/.test(source) || getPretrained(source) ? source : path.resolve(modelJson);
   if (isGraph) {
     const input = inputOf(o);
-    return graphBackbone(files.artifacts, { source: resolvedSource, input, preprocessing: preprocessingOf(o, input.channels, DEFAULT_PRE), sha256: options.sha256 }, files.digest, o.cut);
+    return graphBackbone(files.artifacts, { source: resolvedSource, input, preprocessing: preprocessingOf(o, input.channels, DEFAULT_PRE), sha256: options.sha256 }, files.digest, o.cut, o.pool);
   }
   let model: tfl.LayersModel;
   try {
@@ -155,13 +159,14 @@ async function loadLocal(target: string, options: BackboneOptions, source: strin
   }
   const shape = model.inputs[0]!.shape;
   const input = inputOf(o, { height: shape[1], width: shape[2], channels: shape[3] });
-  return layersBackbone(model, { source: resolvedSource, input, preprocessing: preprocessingOf(o, input.channels, DEFAULT_PRE), sha256: options.sha256 }, files.digest, o.cut);
+  return layersBackbone(model, { source: resolvedSource, input, preprocessing: preprocessingOf(o, input.channels, DEFAULT_PRE), sha256: options.sha256 }, files.digest, o.cut, o.pool);
 }
 
 /** Reload a backbone from the reference stored in a model directory. */
 export async function loadBackboneRef(ref: BackboneRef): Promise<Backbone> {
   return loadBackbone(ref.source, {
     cut: ref.cut,
+    pool: ref.pool,
     height: ref.input.height,
     width: ref.input.width,
     channels: ref.input.channels,

@@ -1,12 +1,14 @@
 import * as ort from 'onnxruntime-node';
+import * as tf from '@tensorflow/tfjs-core';
 import { FrugalError } from '../../util/errors.js';
 import type { Backbone, BackboneRef } from './types.js';
+import { poolMap, type FeaturePool } from './pooling.js';
 
 /**
  * A frozen backbone run by onnxruntime-node. Pixels are normalised with the given mean/std and fed
- * in NCHW or NHWC layout; a spatial output is global-average-pooled into a feature vector.
+ * in NCHW or NHWC layout; a spatial output is pooled into a feature vector (`pool`, default global average).
  */
-export async function onnxBackbone(file: string, ref: Omit<BackboneRef, 'kind'>, digest: string, cut?: string): Promise<Backbone> {
+export async function onnxBackbone(file: string, ref: Omit<BackboneRef, 'kind'>, digest: string, cut?: string, pool?: FeaturePool): Promise<Backbone> {
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(file, { intraOpNumThreads: 1, interOpNumThreads: 1 });
@@ -37,22 +39,22 @@ export async function onnxBackbone(file: string, ref: Omit<BackboneRef, 'kind'>,
     return new ort.Tensor('float32', data, layout === 'NCHW' ? [n, c, h, w] : [n, h, w, c]);
   };
 
-  const pool = (t: ort.Tensor, n: number): Float32Array => {
+  const poolName = pool ?? ref.pool ?? 'avg';
+  const toVectors = (t: ort.Tensor): Float32Array => {
     const dims = t.dims;
     const data = t.data as Float32Array;
-    if (dims.length === 2) return data;
-    if (dims.length !== 4) return data.slice(); // flatten whatever else
-    // NCHW or NHWC spatial map: average the spatial positions.
-    const [, a, b, d] = dims as [number, number, number, number];
-    const nchw = layout === 'NCHW';
-    const ch = nchw ? a : d;
-    const spatial = nchw ? b * d : a * b;
-    const out = new Float32Array(n * ch);
-    for (let i = 0; i < n; i++) {
-      for (let s = 0; s < spatial; s++) {
-        for (let k = 0; k < ch; k++) out[i * ch + k] += data[nchw ? (i * ch + k) * spatial + s : (i * spatial + s) * ch + k]! / spatial;
-      }
+    if (dims.length !== 4) {
+      if (poolName !== 'avg') throw new FrugalError(`--pool ${poolName}: output "${outputName}" is not a spatial map`);
+      return dims.length === 2 ? data : data.slice(); // flatten whatever else
     }
+    // A spatial map, in the input's layout.
+    const [n, a, b, d] = dims as [number, number, number, number];
+    const pooled = tf.tidy(() => {
+      const map = layout === 'NCHW' ? tf.transpose(tf.tensor4d(data, [n, a, b, d]), [0, 2, 3, 1]) : tf.tensor4d(data, [n, a, b, d]);
+      return poolMap(map as tf.Tensor4D, poolName);
+    });
+    const out = pooled.dataSync() as Float32Array;
+    pooled.dispose();
     return out;
   };
 
@@ -63,18 +65,19 @@ export async function onnxBackbone(file: string, ref: Omit<BackboneRef, 'kind'>,
     } catch (err) {
       throw new FrugalError(`${file}: inference failed (${(err as Error).message.split('\n')[0]}); check --size, --channels and --layout`);
     }
-    return pool(result[outputName]!, n);
+    return toVectors(result[outputName]!);
   };
   const probe = await runBatch(new Uint8Array(h * w * c), 1);
   const featureDim = probe.length;
   return {
     kind: 'onnx',
-    id: `onnx-${digest.slice(0, 16)}-${outputName.replace(/[^\w.-]/g, '_')}-${layout}-${mean.join('_')}-${std.join('_')}`,
-    ref: { ...ref, kind: 'onnx', inputName, layout, cut: outputName },
+    id: `onnx-${digest.slice(0, 16)}-${outputName.replace(/[^\w.-]/g, '_')}-${layout}-${mean.join('_')}-${std.join('_')}${poolName === 'avg' ? '' : `-${poolName}`}`,
+    ref: { ...ref, kind: 'onnx', inputName, layout, cut: outputName, ...(poolName === 'avg' ? {} : { pool: poolName }) },
     spec: ref.input,
     preprocessing: ref.preprocessing,
     featureDim,
     cut: outputName,
+    pool: poolName,
     async extract(pixels, count) {
       const out = new Float32Array(count * featureDim);
       const size = h * w * c;

@@ -1,6 +1,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ImageSpec } from '../../data/decode.js';
 import type { Preprocessing } from '../preprocess.js';
+import type { FeaturePool } from './pooling.js';
 
 export type BackboneKind = 'layers' | 'graph' | 'onnx';
 
@@ -11,6 +12,8 @@ export interface BackboneRef {
   source: string;
   sha256?: string;
   cut?: string;
+  /** How a spatial cut output becomes a vector (default `avg`). */
+  pool?: FeaturePool;
   inputName?: string;
   layout?: 'NCHW' | 'NHWC';
   input: ImageSpec;
@@ -28,9 +31,13 @@ export interface Backbone {
   featureDim: number;
   /** Name of the layer / node / output the features come from. */
   cut: string;
+  /** How the cut's spatial output is pooled. */
+  pool: FeaturePool;
   /** Features (count × featureDim) for `count` images of the spec's size, inference mode. */
   extract(pixels: Uint8Array, count: number): Promise<Float32Array>;
   /** Layers backbones only: the trunk (image → features) as a trainable model. */
   trunk?: tfl.LayersModel;
+  /** Layers backbones only: the same weights cut elsewhere (shares the model; disposing the original frees both). */
+  recut?(cut: string, pool: FeaturePool): Backbone;
   dispose(): void;
 }

@@ -1,0 +1,75 @@
+import { Rng } from '../util/rng.js';
+import { indicesByClass } from '../data/split.js';
+import { buildHead } from '../models/head.js';
+import { initWeights } from '../models/init.js';
+import { featureEncoder, predictProbs } from './loop.js';
+import { fitOnData, type TrainHyper } from './train.js';
+import { headTrainable } from './transfer.js';
+import { featureStats, standardize } from './standardize.js';
+
+/** Stratified fold of each image: shuffled within each class, dealt round-robin. */
+export function stratifiedFolds(labels: Int32Array, folds: number, seed: number): Int32Array {
+  const rng = new Rng(seed);
+  const fold = new Int32Array(labels.length);
+  for (const [, idx] of indicesByClass(labels)) rng.shuffle(idx).forEach((i, j) => (fold[i] = j % folds));
+  return fold;
+}
+
+export interface HeadCvData {
+  /** count × dim features of the images. */
+  features: Float32Array;
+  labels: Int32Array;
+  count: number;
+  dim: number;
+  numClasses: number;
+  /** Fold of each image (stratifiedFolds). */
+  folds: Int32Array;
+  /** More training rows per image (count × dim each, e.g. features of augmented views): used in training folds only. */
+  extra?: Float32Array[];
+}
+
+/**
+ * K-fold cross-validated accuracy of a new head trained on frozen features (standardised, as
+ * `trainTransfer` trains its heads): each fold's images are scored by a head trained on the other folds.
+ * The same seeds for every call, so two feature sets (or augmentation policies) differ only by their features.
+ */
+export async function crossValidateHead(d: HeadCvData, hyper: TrainHyper): Promise<number> {
+  const { dim, count } = d;
+  const folds = Math.max(...d.folds) + 1;
+  const sources = [d.features, ...(d.extra ?? [])];
+  const enc = featureEncoder(dim);
+  let correct = 0;
+  for (let f = 0; f < folds; f++) {
+    const trainIdx: number[] = [];
+    const testIdx: number[] = [];
+    for (let i = 0; i < count; i++) (d.folds[i] === f ? testIdx : trainIdx).push(i);
+    if (testIdx.length === 0 || trainIdx.length === 0) continue;
+    const rows = trainIdx.length * sources.length;
+    const inputs = new Float32Array(rows * dim);
+    const labels = new Int32Array(rows);
+    sources.forEach((src, c) => {
+      trainIdx.forEach((i, j) => {
+        inputs.set(src.subarray(i * dim, (i + 1) * dim), (c * trainIdx.length + j) * dim);
+        labels[c * trainIdx.length + j] = d.labels[i]!;
+      });
+    });
+    const test = new Float32Array(testIdx.length * dim);
+    testIdx.forEach((i, j) => test.set(d.features.subarray(i * dim, (i + 1) * dim), j * dim));
+    const stats = featureStats(inputs, rows, dim);
+    const head = buildHead(dim, d.numClasses);
+    initWeights(head, hyper.seed + f);
+    const t = headTrainable(head);
+    try {
+      await fitOnData(t, { inputs: standardize(inputs, stats), labels, count: rows }, null, enc, d.numClasses, { hyper: { ...hyper, seed: hyper.seed + f } });
+      const probs = predictProbs(t, { inputs: standardize(test, stats), count: testIdx.length }, enc);
+      testIdx.forEach((i, j) => {
+        let best = 0;
+        for (let c = 1; c < d.numClasses; c++) if (probs[j * d.numClasses + c]! > probs[j * d.numClasses + best]!) best = c;
+        if (best === d.labels[i]) correct++;
+      });
+    } finally {
+      head.dispose();
+    }
+  }
+  return correct / count;
+}
