@@ -1,5 +1,4 @@
 import { AugmentPool, buildPolicy, augmentBatch, type Policy } from '../augment/index.js';
-import { PolicyParseError } from '../augment/policies/index.js';
 import type { RawImage } from '../data/image.js';
 import type { ImageSpec } from '../data/decode.js';
 import { UsageError } from '../util/errors.js';
@@ -10,7 +9,8 @@ export function policyFrom(text: string, flag = '--augment'): Policy {
   try {
     return buildPolicy(text);
   } catch (err) {
-    if (err instanceof PolicyParseError || err instanceof Error) throw new UsageError(`${flag} ${text}: ${err.message}`);
+    // Parse errors and out-of-range parameters (RangeError) are both usage errors.
+    if (err instanceof Error) throw new UsageError(`${flag} ${text}: ${err.message}`);
     throw err;
   }
 }
