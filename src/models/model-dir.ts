@@ -8,6 +8,7 @@ import { RESIZE_POLICIES, type ImageSpec } from '../data/decode.js';
 import { serializeModel, deserializeModel, WEIGHTS_FILE, type LayersArtifacts } from './io.js';
 import type { Preprocessing } from './preprocess.js';
 import type { BackboneRef } from './backbones/types.js';
+import { POOL_PATTERN } from './backbones/pooling.js';
 
 export const META_FILE = 'frugal.json';
 export const MODEL_FILE = 'model.json';
@@ -33,7 +34,7 @@ const metaSchema = z.object({
       source: z.string(),
       sha256: z.string().optional(),
       cut: z.string().optional(),
-      pool: z.string().regex(/^(avg|max|grid[1-8])$/).optional(),
+      pool: z.string().regex(POOL_PATTERN).optional(),
       inputName: z.string().optional(),
       layout: z.enum(['NCHW', 'NHWC']).optional(),
       input: z.object({ height: z.number(), width: z.number(), channels: z.union([z.literal(1), z.literal(3)]), resize: z.enum(RESIZE_POLICIES as [string, ...string[]]) }),

@@ -2,7 +2,7 @@ import { Rng } from '../util/rng.js';
 import { indicesByClass } from '../data/split.js';
 import { buildHead } from '../models/head.js';
 import { initWeights } from '../models/init.js';
-import { featureEncoder, predictProbs } from './loop.js';
+import { argmaxRows, featureEncoder, predictProbs } from './loop.js';
 import { fitOnData, type TrainHyper } from './train.js';
 import { headTrainable } from './transfer.js';
 import { featureStats, standardize } from './standardize.js';
@@ -61,11 +61,9 @@ export async function crossValidateHead(d: HeadCvData, hyper: TrainHyper): Promi
     const t = headTrainable(head);
     try {
       await fitOnData(t, { inputs: standardize(inputs, stats), labels, count: rows }, null, enc, d.numClasses, { hyper: { ...hyper, seed: hyper.seed + f } });
-      const probs = predictProbs(t, { inputs: standardize(test, stats), count: testIdx.length }, enc);
+      const predicted = argmaxRows(predictProbs(t, { inputs: standardize(test, stats), count: testIdx.length }, enc), d.numClasses);
       testIdx.forEach((i, j) => {
-        let best = 0;
-        for (let c = 1; c < d.numClasses; c++) if (probs[j * d.numClasses + c]! > probs[j * d.numClasses + best]!) best = c;
-        if (best === d.labels[i]) correct++;
+        if (predicted[j] === d.labels[i]) correct++;
       });
     } finally {
       head.dispose();

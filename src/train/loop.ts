@@ -125,7 +125,8 @@ function batchTensors(b: Batch, numClasses: number): BatchTensors {
   };
 }
 
-function argmaxRows(values: Float32Array, k: number): Int32Array {
+/** Index of the largest of each row of k values. */
+export function argmaxRows(values: Float32Array, k: number): Int32Array {
   const n = values.length / k;
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) {

@@ -3,7 +3,7 @@ import * as tfconv from '@tensorflow/tfjs-converter';
 import { FrugalError } from '../../util/errors.js';
 import { toInputTensor } from '../preprocess.js';
 import type { Backbone, BackboneRef } from './types.js';
-import { poolMap, type FeaturePool } from './pooling.js';
+import { poolMap, poolRef, poolTag, type FeaturePool } from './pooling.js';
 
 /** A frozen backbone over a TF.js graph model (e.g. a TF Hub feature-vector model). */
 export async function graphBackbone(artifacts: tf.io.ModelArtifacts, ref: Omit<BackboneRef, 'kind'>, digest: string, cut?: string, pool?: FeaturePool): Promise<Backbone> {
@@ -29,8 +29,8 @@ export async function graphBackbone(artifacts: tf.io.ModelArtifacts, ref: Omit<B
   probe.dispose();
   return {
     kind: 'graph',
-    id: `graph-${digest.slice(0, 16)}-${output.replace(/[^\w.-]/g, '_')}${poolName === 'avg' ? '' : `-${poolName}`}`,
-    ref: { ...ref, kind: 'graph', cut: output, ...(poolName === 'avg' ? {} : { pool: poolName }) },
+    id: `graph-${digest.slice(0, 16)}-${output.replace(/[^\w.-]/g, '_')}${poolTag(poolName)}`,
+    ref: { ...ref, kind: 'graph', cut: output, ...poolRef(poolName) },
     spec: ref.input,
     preprocessing: ref.preprocessing,
     featureDim,

@@ -4,7 +4,7 @@ import { FrugalError } from '../../util/errors.js';
 import { toInputTensor } from '../preprocess.js';
 import { FEATURES } from '../zoo/registry.js';
 import type { Backbone, BackboneRef } from './types.js';
-import { poolLayers, type FeaturePool } from './pooling.js';
+import { poolLayers, poolRef, poolTag, type FeaturePool } from './pooling.js';
 
 const GLOBAL_POOLING = new Set(['GlobalAveragePooling2D', 'GlobalMaxPooling2D']);
 const POOLING = new Set([...GLOBAL_POOLING, 'Flatten']);
@@ -21,6 +21,11 @@ export function defaultCut(model: tfl.LayersModel): string {
   throw new FrugalError(`cannot find where the classifier starts in model "${model.name}"; give --cut <layer>`);
 }
 
+/** The layer a global pooling layer pools (undefined for any other layer). */
+function pooledInput(layer: tfl.layers.Layer): tfl.layers.Layer | undefined {
+  return GLOBAL_POOLING.has(layer.getClassName()) ? layer.inboundNodes[0]?.inboundLayers[0] : undefined;
+}
+
 /**
  * The trunk: input → the cut layer's output, pooled when spatial (`pool`, default global average). When the
  * cut is itself a global pooling layer (the default cut) and another pooling is asked for, the map that
@@ -31,7 +36,7 @@ export function trunkModel(model: tfl.LayersModel, cut: string, pool: FeaturePoo
   if (!layer) {
     throw new FrugalError(`--cut ${cut}: no such layer (layers: ${model.layers.slice(-12).map((l) => l.name).join(', ')}${model.layers.length > 12 ? ', …' : ''})`);
   }
-  if (pool !== 'avg' && GLOBAL_POOLING.has(layer.getClassName())) layer = layer.inboundNodes[0]!.inboundLayers[0]!;
+  if (pool !== 'avg') layer = pooledInput(layer) ?? layer;
   let out = layer.output as tfl.SymbolicTensor;
   if (Array.isArray(out)) throw new FrugalError(`--cut ${cut}: the layer has several outputs`);
   if (out.shape.length === 4) out = poolLayers(out, pool, layer.name);
@@ -40,7 +45,6 @@ export function trunkModel(model: tfl.LayersModel, cut: string, pool: FeaturePoo
   return tfl.model({ inputs: model.inputs, outputs: out, name: 'trunk' });
 }
 
-/** A backbone over a TF.js layers model (trainable: fine-tuning works on it). */
 /**
  * Candidate cut points for `--cut auto`: the default cut, then the outputs of the last `blocks` blocks that end
  * in a spatial map, from the top down (a block: consecutive layers with the same name prefix, see `blockOf`).
@@ -48,8 +52,7 @@ export function trunkModel(model: tfl.LayersModel, cut: string, pool: FeaturePoo
 export function cutCandidates(model: tfl.LayersModel, blocks = 3): string[] {
   const top = defaultCut(model);
   // The map a global pooling cut pools is the same features again: not a separate candidate.
-  const topLayer = model.layers.find((l) => l.name === top)!;
-  const pooled = GLOBAL_POOLING.has(topLayer.getClassName()) ? topLayer.inboundNodes[0]?.inboundLayers[0]?.name : undefined;
+  const pooled = pooledInput(model.layers.find((l) => l.name === top)!)?.name;
   const ends: string[] = [];
   let current: string | null = null;
   for (const layer of model.layers) {
@@ -70,6 +73,7 @@ export function blockOf(layerName: string): string {
   return parts.length > 1 && /^\d+$/.test(parts[1]!) ? `${parts[0]}_${parts[1]}` : parts[0]!;
 }
 
+/** A backbone over a TF.js layers model (trainable: fine-tuning works on it). */
 export function layersBackbone(model: tfl.LayersModel, ref: Omit<BackboneRef, 'kind'>, digest: string, cut?: string, pool?: FeaturePool, owned = true): Backbone {
   const cutName = cut ?? ref.cut ?? defaultCut(model);
   const poolName = pool ?? ref.pool ?? 'avg';
@@ -83,8 +87,8 @@ export function layersBackbone(model: tfl.LayersModel, ref: Omit<BackboneRef, 'k
   const batch = 32;
   return {
     kind: 'layers',
-    id: `layers-${digest.slice(0, 16)}-${cutName}${poolName === 'avg' ? '' : `-${poolName}`}`,
-    ref: { ...ref, kind: 'layers', cut: cutName, ...(poolName === 'avg' ? {} : { pool: poolName }) },
+    id: `layers-${digest.slice(0, 16)}-${cutName}${poolTag(poolName)}`,
+    ref: { ...ref, kind: 'layers', cut: cutName, ...poolRef(poolName) },
     spec: ref.input,
     preprocessing: ref.preprocessing,
     featureDim,

@@ -15,7 +15,7 @@ import { graphBackbone } from './graph.js';
 import { onnxBackbone } from './onnx.js';
 import { getPretrained, listPretrained } from './registry.js';
 import type { Backbone, BackboneRef } from './types.js';
-import type { FeaturePool } from './pooling.js';
+import { POOL_PATTERN, type FeaturePool } from './pooling.js';
 
 /** What the command line (or a sidecar JSON) can say about a backbone. */
 export interface BackboneOptions {
@@ -49,7 +49,7 @@ const sidecarSchema = z.object({
   inputName: z.string().optional(),
   layout: z.enum(['NCHW', 'NHWC']).optional(),
   cut: z.string().optional(),
-  pool: z.string().regex(/^(avg|max|grid[1-8])$/, 'must be avg, max or grid1 … grid8').optional(),
+  pool: z.string().regex(POOL_PATTERN, 'must be avg, max or grid1 … grid8').optional(),
 });
 
 async function readSidecar(file: string): Promise<BackboneOptions> {

@@ -2,7 +2,7 @@ import * as ort from 'onnxruntime-node';
 import * as tf from '@tensorflow/tfjs-core';
 import { FrugalError } from '../../util/errors.js';
 import type { Backbone, BackboneRef } from './types.js';
-import { poolMap, type FeaturePool } from './pooling.js';
+import { poolMap, poolRef, poolTag, type FeaturePool } from './pooling.js';
 
 /**
  * A frozen backbone run by onnxruntime-node. Pixels are normalised with the given mean/std and fed
@@ -71,8 +71,8 @@ export async function onnxBackbone(file: string, ref: Omit<BackboneRef, 'kind'>,
   const featureDim = probe.length;
   return {
     kind: 'onnx',
-    id: `onnx-${digest.slice(0, 16)}-${outputName.replace(/[^\w.-]/g, '_')}-${layout}-${mean.join('_')}-${std.join('_')}${poolName === 'avg' ? '' : `-${poolName}`}`,
-    ref: { ...ref, kind: 'onnx', inputName, layout, cut: outputName, ...(poolName === 'avg' ? {} : { pool: poolName }) },
+    id: `onnx-${digest.slice(0, 16)}-${outputName.replace(/[^\w.-]/g, '_')}-${layout}-${mean.join('_')}-${std.join('_')}${poolTag(poolName)}`,
+    ref: { ...ref, kind: 'onnx', inputName, layout, cut: outputName, ...poolRef(poolName) },
     spec: ref.input,
     preprocessing: ref.preprocessing,
     featureDim,

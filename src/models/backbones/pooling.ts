@@ -16,11 +16,22 @@ export type FeaturePool = 'avg' | 'max' | `grid${number}`;
 
 export const POOL_HELP = 'avg (global average, default), max (global max), or gridN (average over an N×N grid, flattened; N 1–8)';
 
+/** The valid pooling names (also checked in sidecar JSON and frugal.json). */
+export const POOL_PATTERN = /^(avg|max|grid[1-8])$/;
+
 export function parsePool(text: string): FeaturePool {
-  if (text === 'avg' || text === 'max') return text;
-  const m = /^grid([1-8])$/.exec(text);
-  if (m) return `grid${Number(m[1])}`;
+  if (POOL_PATTERN.test(text)) return text as FeaturePool;
   throw new FrugalError(`--pool must be ${POOL_HELP}; got "${text}"`);
+}
+
+/** Suffix of a backbone id for its pooling (none for the default), so each pooling has its own feature cache. */
+export function poolTag(pool: FeaturePool): string {
+  return pool === 'avg' ? '' : `-${pool}`;
+}
+
+/** The pooling as stored in a backbone reference (omitted for the default). */
+export function poolRef(pool: FeaturePool): { pool?: FeaturePool } {
+  return pool === 'avg' ? {} : { pool };
 }
 
 /** Window and stride of the N×N grid on a height×width map. */
