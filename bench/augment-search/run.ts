@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { tmpdir } from 'node:os';
 import { initBackend } from '../../src/engine/backend.js';
 import { searchAugmentation } from '../../src/train/augment-search.js';
-import { trainTransfer } from '../../src/train/transfer.js';
+import { AUGMENT_VIEWS, trainTransfer } from '../../src/train/transfer.js';
 import { evaluateModel } from '../../src/evaluate/evaluate.js';
 import type { BackboneOptions } from '../../src/models/backbones/load.js';
 import { scarceFmnist, pretrainedSource, fmt, median, arg } from '../lib/scarce-fmnist.js';
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     // The search cuts the backbone where cross-validation says (--cut auto); the heads use the same cut.
     let cut: { cut: string; pool: string } | undefined;
     const run = (name: string, augment: string) =>
-      trainTransfer(task.train, { out: path.join(work, 'runs', `augsearch-k${k}-s${seed}-${name}`), backbone, backboneOptions: cut as BackboneOptions, mode: 'frozen', augment, augmentViews: 4, hyper: { seed }, featureCache: path.join(work, 'features') });
+      trainTransfer(task.train, { out: path.join(work, 'runs', `augsearch-k${k}-s${seed}-${name}`), backbone, backboneOptions: cut as BackboneOptions, mode: 'frozen', augment, hyper: { seed }, featureCache: path.join(work, 'features') });
     for (const mode of ['grid', 'halving'] as const) {
       const r = await searchAugmentation(task.train, { backbone, backboneOptions: { cut: 'auto' }, mode, hyper: { seed }, featureCache: false, out: path.join(work, 'runs', `augsearch-k${k}-s${seed}-${mode}-search`) });
       cut = r.cut;
@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     acc.none!.push(await test((await run('none', 'none')).out));
     cuts.push(`${cut?.cut}/${cut?.pool}`);
   }
-  console.log(`RandAugment search on Scarce-FMNIST, k=${k}/class: frozen cnn-small backbone (pretrained on classes 0–4) cut by --cut auto (${cuts.join(', ')}), head on originals + 4 augmented views; test accuracy, seeds ${seeds.join(',')}; backend ${info.name}`);
+  console.log(`RandAugment search on Scarce-FMNIST, k=${k}/class: frozen cnn-small backbone (pretrained on classes 0–4) cut by --cut auto (${cuts.join(', ')}), head on originals + ${AUGMENT_VIEWS} augmented views; test accuracy, seeds ${seeds.join(',')}; backend ${info.name}`);
   console.log('| policy | returned (per seed) | test accuracy % (mean ± std) | search wall time s (median) | search cost (views × settings, median) |');
   console.log('|---|---|---|---|---|');
   console.log(`| none | – | ${fmt(acc.none!)} | – | – |`);

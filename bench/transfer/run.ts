@@ -1,7 +1,8 @@
 /**
  * Scarce-FMNIST transfer benchmark: pretrain a backbone on the source classes, then on the target
  * classes with k labels per class compare training from scratch, a frozen trunk + new head (at the default
- * cut, and at the cut `--cut auto` chooses by cross-validation on the training images), and fine-tuning.
+ * cut; at the single best cut by cross-validation on the training images, `--cut auto:1`; and with `--cut auto`,
+ * an ensemble of heads on the 3 best cut points), and fine-tuning.
  * Three seeds each; mean ± std held-out (target test) accuracy and wall time.
  *
  *   npm run build && node dist/bench/transfer/run.js [--work /tmp/scarce-fmnist] [--ks 5,20,100] [--seeds 0,1,2]
@@ -48,13 +49,16 @@ async function main(): Promise<void> {
       add(`${k}|scratch`, await test(out('scratch')), (performance.now() - t0) / 1000);
       const frozen = await trainTransfer(task.train, { out: out('frozen'), backbone: pretrained, mode: 'frozen', valSplit, hyper: { seed }, featureCache: false });
       add(`${k}|frozen, default cut`, await test(out('frozen')), frozen.timings.totalSeconds, frozen.timings.featureSeconds, frozen.timings.headSeconds);
-      // --cut auto: the cut (and pooling) chosen by cross-validation on the training images.
+      // --cut auto:1: the single best cut (and pooling) by cross-validation on the training images.
+      const f1 = await trainTransfer(task.train, { out: out('frozen-auto1'), backbone: pretrained, backboneOptions: { cut: 'auto:1' }, mode: 'frozen', valSplit, hyper: { seed }, featureCache: false });
+      add(`${k}|frozen, --cut auto:1 (best cut)`, await test(out('frozen-auto1')), f1.timings.totalSeconds, f1.timings.featureSeconds, f1.timings.headSeconds);
+      // --cut auto: the 3 best cut points, one head each, probabilities averaged.
       const auto = { cut: 'auto' };
       const fa = await trainTransfer(task.train, { out: out('frozen-auto'), backbone: pretrained, backboneOptions: auto, mode: 'frozen', valSplit, hyper: { seed }, featureCache: false });
-      add(`${k}|frozen, --cut auto`, await test(out('frozen-auto')), fa.timings.totalSeconds, fa.timings.featureSeconds, fa.timings.headSeconds);
-      cuts.push(`k=${k} seed ${seed}: ${fa.backbone.cut}/${fa.backbone.pool} (${fa.cutSearch!.seconds.toFixed(1)} s)`);
+      add(`${k}|frozen, --cut auto (3 heads)`, await test(out('frozen-auto')), fa.timings.totalSeconds, fa.timings.featureSeconds, fa.timings.headSeconds);
+      cuts.push(`k=${k} seed ${seed}: auto:1 ${f1.backbone.cut}/${f1.backbone.pool}; auto ${fa.backbone.cut} (${fa.cutSearch!.seconds.toFixed(1)} s)`);
       const ft = await trainTransfer(task.train, { out: out('finetune'), backbone: pretrained, backboneOptions: auto, mode: 'finetune', valSplit, hyper: { seed }, featureCache: false });
-      add(`${k}|finetune, --cut auto`, await test(out('finetune')), ft.timings.totalSeconds, ft.timings.featureSeconds, ft.timings.headSeconds);
+      add(`${k}|finetune, --cut auto (3 heads)`, await test(out('finetune')), ft.timings.totalSeconds, ft.timings.featureSeconds, ft.timings.headSeconds);
       log(`k=${k} seed=${seed}: ${[...rows].filter(([key]) => key.startsWith(`${k}|`)).map(([key, r]) => `${key.split('|')[1]} ${r.acc.at(-1)!.toFixed(3)}`).join(', ')}`);
     }
   }
@@ -66,9 +70,13 @@ async function main(): Promise<void> {
     const isTransfer = method !== 'scratch';
     console.log(`| ${k} | ${method} | ${fmt(r.acc)} | ${median(r.secs).toFixed(1)} | ${isTransfer ? median(r.extract).toFixed(2) : '-'} | ${isTransfer ? median(r.head).toFixed(2) : '-'} |`);
   }
-  console.log(`\nCuts chosen by --cut auto (layer/pooling, search time): ${cuts.join('; ')}`);
-  console.log('\nPer seed (test accuracy %):');
-  for (const [key, r] of rows) console.log(`  k=${key.replace('|', ' ')}: ${r.acc.map((a) => (a * 100).toFixed(1)).join(', ')}`);
+  console.log(`\nCuts chosen by cross-validation (search time): ${cuts.join('; ')}`);
+  console.log('\nPer seed (test accuracy %; Δ vs scratch on the same seed, points):');
+  for (const [key, r] of rows) {
+    const scratch = rows.get(`${key.split('|')[0]}|scratch`)!.acc;
+    const delta = key.endsWith('|scratch') ? '' : ` (Δ ${r.acc.map((a, i) => ((a - scratch[i]!) * 100).toFixed(1)).join(', ')})`;
+    console.log(`  k=${key.replace('|', ' ')}: ${r.acc.map((a) => (a * 100).toFixed(1)).join(', ')}${delta}`);
+  }
 }
 
 await main();

@@ -13,6 +13,7 @@ import { selfTrain } from '../distill/self-train.js';
 import { distill } from '../distill/distill.js';
 import { previewPng } from '../augment/preview.js';
 import type { EpochLog, FitOptions } from '../train/loop.js';
+import { describeCut } from '../models/backbones/layers.js';
 
 export interface AutoOptions extends DataOptions {
   out: string;
@@ -119,7 +120,7 @@ export async function auto(source: string, o: AutoOptions): Promise<AutoResult> 
     const firstOptions = { ...o.backboneOptions, cut: o.backboneOptions?.cut ?? (trainable ? 'auto' : undefined) };
     await run('transfer: frozen trunk + new head', async () => {
       const r = await trainTransfer(source, { ...common, out: stageDir('1-frozen'), backbone: o.backbone!, backboneOptions: firstOptions, mode: 'frozen', hyper: hyper() });
-      return { accuracy: r.accuracy, dir: r.out, note: r.cutSearch ? `cut at ${r.backbone.cut}, pooled ${r.backbone.pool}` : undefined };
+      return { accuracy: r.accuracy, dir: r.out, note: r.cutSearch ? describeCut(r.backbone) : undefined };
     });
     // Later stages use the cut the first stage chose (read back from its model directory, so resuming works).
     const chosen = (await readModelMeta(stageDir('1-frozen'))).backbone;
@@ -166,7 +167,7 @@ export async function auto(source: string, o: AutoOptions): Promise<AutoResult> 
     const policy = state.policy;
     if (policy === 'none') {
       const prev = best();
-      return { accuracy: prev.accuracy, dir: prev.dir, note: 'no setting beat no augmentation in the search: nothing retrained' };
+      return { accuracy: prev.accuracy, dir: prev.dir, note: 'no augmentation did better than the best setting in the search: nothing retrained' };
     }
     const dir = path.join(searchDir, 'model');
     if (o.backbone) {

@@ -48,7 +48,7 @@ export async function resolveStudent(s: StudentSpec, defaultSpec: ImageSpec): Pr
     spec: backbone.spec,
     describe: `${backbone.kind} backbone ${backbone.ref.source}`,
     build(numClasses, _trainPixels, seed) {
-      const head = buildHead(backbone.featureDim, numClasses, { hidden: s.hidden, dropout: s.dropout });
+      const head = buildHead(backbone.parts, numClasses, { hidden: s.hidden, dropout: s.dropout });
       initWeights(head, seed);
       const trainable = fineTunable(backbone.trunk!, head, { unfreeze: s.unfreeze, trunkLrMult: s.trunkLrMult ?? 0.1 });
       return { trainable, preprocessing: backbone.preprocessing, backbone: backbone.ref };

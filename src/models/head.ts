@@ -8,28 +8,61 @@ export interface HeadOptions {
   dropout?: number;
 }
 
-/** The new classifier head: [dense(hidden) + ReLU], [dropout], dense `logits`, softmax `probs`. */
-export function buildHead(featureDim: number, numClasses: number, o: HeadOptions = {}): tfl.LayersModel {
-  const input = tfl.input({ shape: [featureDim], name: 'head_input' });
-  const out = applyHead(input, numClasses, o);
-  return tfl.model({ inputs: input, outputs: out, name: 'head' });
+/**
+ * The new classifier head: [dense(hidden) + ReLU], [dropout], dense `logits`, softmax `probs`.
+ * With several feature parts (a cut list: one part per cut point), an ensemble of one such head per part
+ * whose probabilities are averaged (`ensembleHeads`).
+ */
+export function buildHead(featureDim: number | number[], numClasses: number, o: HeadOptions = {}): tfl.LayersModel {
+  if (Array.isArray(featureDim)) {
+    if (featureDim.length === 1) return buildHead(featureDim[0]!, numClasses, o);
+    return ensembleHeads(featureDim.map((dim, i) => buildPartHead(dim, numClasses, o, i + 1)));
+  }
+  return branchHead(featureDim, numClasses, o, '');
+}
+
+function branchHead(featureDim: number, numClasses: number, o: HeadOptions, suffix: string): tfl.LayersModel {
+  const input = tfl.input({ shape: [featureDim], name: `head_input${suffix}` });
+  const out = applyHead(input, numClasses, o, suffix);
+  return tfl.model({ inputs: input, outputs: out, name: `head${suffix}` });
+}
+
+/** One head per feature part, each for its part of an ensemble (layer names end in `_<part>`, from 1). */
+export function buildPartHead(featureDim: number, numClasses: number, o: HeadOptions, part: number): tfl.LayersModel {
+  return branchHead(featureDim, numClasses, o, `_${part}`);
 }
 
 /** Apply new head layers to a feature tensor (symbolic). */
-export function applyHead(x: tfl.SymbolicTensor, numClasses: number, o: HeadOptions = {}): tfl.SymbolicTensor {
+export function applyHead(x: tfl.SymbolicTensor, numClasses: number, o: HeadOptions = {}, suffix = ''): tfl.SymbolicTensor {
   let y = x;
-  if (o.hidden) y = tfl.layers.dense({ units: o.hidden, activation: 'relu', name: 'head_hidden' }).apply(y) as tfl.SymbolicTensor;
-  if (o.dropout) y = dropout(o.dropout, 'head_dropout').apply(y) as tfl.SymbolicTensor;
-  y = tfl.layers.dense({ units: numClasses, name: LOGITS }).apply(y) as tfl.SymbolicTensor;
-  return tfl.layers.activation({ activation: 'softmax', name: PROBS }).apply(y) as tfl.SymbolicTensor;
+  if (o.hidden) y = tfl.layers.dense({ units: o.hidden, activation: 'relu', name: `head_hidden${suffix}` }).apply(y) as tfl.SymbolicTensor;
+  if (o.dropout) y = dropout(o.dropout, `head_dropout${suffix}`).apply(y) as tfl.SymbolicTensor;
+  y = tfl.layers.dense({ units: numClasses, name: `${LOGITS}${suffix}` }).apply(y) as tfl.SymbolicTensor;
+  return tfl.layers.activation({ activation: 'softmax', name: `${PROBS}${suffix}` }).apply(y) as tfl.SymbolicTensor;
 }
 
-/** Reuse a trained head's layers on top of a trunk's output: one model, image → probabilities. */
+/**
+ * Heads (each: feature part → probabilities, trained apart) as one model with one input per head whose
+ * output, `probs`, is the mean of their probabilities. Shares the heads' layers.
+ */
+export function ensembleHeads(heads: tfl.LayersModel[]): tfl.LayersModel {
+  if (heads.length === 1) return heads[0]!;
+  const mean = tfl.layers.average({ name: PROBS }).apply(heads.map((h) => h.outputs[0]!)) as tfl.SymbolicTensor;
+  return tfl.model({ inputs: heads.map((h) => h.inputs[0]!), outputs: mean, name: 'head' });
+}
+
+/**
+ * Reuse a trained head's layers on top of a trunk's output(s): one model, image → probabilities. The head's
+ * inputs take the trunk's outputs in order (one each; several for a cut list and an ensemble head).
+ */
 export function stackHead(trunk: tfl.LayersModel, head: tfl.LayersModel): tfl.LayersModel {
-  let y = trunk.outputs[0]!;
+  if (head.inputs.length !== trunk.outputs.length) throw new Error(`head "${head.name}" takes ${head.inputs.length} inputs, the trunk gives ${trunk.outputs.length}`);
+  const mapped = new Map<string, tfl.SymbolicTensor>();
+  head.inputs.forEach((input, i) => mapped.set(input.sourceLayer.name, trunk.outputs[i]!));
   for (const layer of head.layers) {
     if (layer.getClassName() === 'InputLayer') continue;
-    y = layer.apply(y) as tfl.SymbolicTensor;
+    const inputs = layer.inboundNodes[0]!.inboundLayers.map((l) => mapped.get(l.name)!);
+    mapped.set(layer.name, layer.apply(inputs.length === 1 ? inputs[0]! : inputs) as tfl.SymbolicTensor);
   }
-  return tfl.model({ inputs: trunk.inputs, outputs: y, name: 'classifier' });
+  return tfl.model({ inputs: trunk.inputs, outputs: mapped.get(head.outputs[0]!.sourceLayer.name)!, name: 'classifier' });
 }

@@ -8,13 +8,12 @@ import type { Backbone } from '../models/backbones/types.js';
 import { initWeights } from '../models/init.js';
 import { getArch } from '../models/zoo/index.js';
 import { fitPreprocessing } from '../models/preprocess.js';
-import { classificationReport } from '../evaluate/metrics.js';
 import { renderSvg, searchHeatmap } from '../report/charts.js';
 import { extractFeatures } from './features.js';
-import { pixelEncoder, predictProbs } from './loop.js';
+import { argmaxRows, pixelEncoder, predictProbs } from './loop.js';
 import { prepareData, fitOnData, subset, DEFAULT_HYPER, type DataOptions, type TrainHyper } from './train.js';
-import { HEAD_HYPER } from './transfer.js';
-import { crossValidateHead, stratifiedFolds } from './head-cv.js';
+import { AUGMENT_VIEWS, HEAD_HYPER } from './transfer.js';
+import { crossValidateHead, pairedComparison, stratifiedFolds } from './head-cv.js';
 import { loadableOptions, resolveCut, type CutChoice } from './cut-search.js';
 import type { FeaturePool } from '../models/backbones/pooling.js';
 import { wholeModel } from './trainable.js';
@@ -52,6 +51,8 @@ export interface Trial {
   policy: string;
   budget: number;
   accuracy: number;
+  /** Held-out loss (frozen scoring: cross-validated mean negative log-likelihood; from scratch: null). Breaks accuracy ties. */
+  loss: number | null;
   seconds: number;
 }
 
@@ -62,10 +63,19 @@ export interface SearchResult {
   trials: Trial[];
   /** Every evaluation, in order. */
   evaluations: Trial[];
-  best: { n: number; m: number; policy: string; accuracy: number };
+  best: { n: number; m: number; policy: string; accuracy: number; loss: number | null };
   /** The same scoring with no augmentation. */
   baseline: number;
-  /** What to use: the best setting when it scores above the baseline, else `none`. */
+  baselineLoss: number | null;
+  /**
+   * The best setting against the baseline on the same held-out images: right only with the best setting,
+   * right only without augmentation, and the sign-test probability of the latter count if neither were better.
+   */
+  versusBaseline: { onlyBest: number; onlyBaseline: number; p: number };
+  /**
+   * What to use: the best setting, unless no augmentation scored better beyond chance (`versusBaseline.p` <
+   * 0.05); then `none`.
+   */
   recommended: string;
   /** With `--cut auto`: where the backbone was cut for scoring. */
   cut?: { cut: string; pool: FeaturePool };
@@ -77,14 +87,24 @@ export interface SearchResult {
 
 export const DEFAULT_GRID = { n: [1, 2, 3], m: [5, 10, 15, 20, 25] };
 
-/** A function scoring augmentation policy `policy` at budget `budget`: mean held-out accuracy. */
-type Scorer = (policy: string, budget: number) => Promise<number>;
+/** A function scoring augmentation policy `policy` at budget `budget`: held-out accuracy (and loss, when known), and which held-out images were right. */
+type Scorer = (policy: string, budget: number) => Promise<{ accuracy: number; loss: number | null; right: Uint8Array }>;
 
-/** Frozen-trunk scoring: K-fold cross-validation of a head trained on features of the originals + K augmented views. */
-async function frozenScorer(backbone: Backbone, data: DecodedBatch, numClasses: number, folds: number, hyper: TrainHyper, cache: boolean | string | undefined): Promise<Scorer> {
+/** Higher accuracy wins; at equal accuracy, the lower loss (when both have one). */
+function better(a: { accuracy: number; loss: number | null }, b: { accuracy: number; loss: number | null }): boolean {
+  return a.accuracy > b.accuracy || (a.accuracy === b.accuracy && a.loss !== null && b.loss !== null && a.loss < b.loss);
+}
+
+/**
+ * Frozen-trunk scoring: K-fold cross-validation of a head trained on features of the originals + K augmented
+ * views. A smaller budget (fewer views) also trains the heads for proportionally fewer steps (at least 100), so
+ * the cheap first rungs of successive halving are cheap in time too; at the largest budget, and for the
+ * baseline, heads get `hyper.minSteps`.
+ */
+async function frozenScorer(backbone: Backbone, data: DecodedBatch, numClasses: number, folds: number, hyper: TrainHyper, maxViews: number, cache: boolean | string | undefined): Promise<Scorer> {
   const base = await extractFeatures(backbone, data.pixels, data.count, { cache });
   const dim = backbone.featureDim;
-  const cv = { features: base.features, labels: data.labels, count: data.count, dim, numClasses, folds: stratifiedFolds(data.labels, folds, hyper.seed) };
+  const cv = { features: base.features, labels: data.labels, count: data.count, dim, parts: backbone.parts, numClasses, folds: stratifiedFolds(data.labels, folds, hyper.seed) };
   return async (policyText, views) => {
     const policy = policyFrom(policyText);
     const extra: Float32Array[] = [];
@@ -93,7 +113,9 @@ async function frozenScorer(backbone: Backbone, data: DecodedBatch, numClasses: 
       const f = (await extractFeatures(backbone, px, data.count * views, { cache })).features;
       for (let v = 0; v < views; v++) extra.push(f.subarray(v * data.count * dim, (v + 1) * data.count * dim));
     }
-    return crossValidateHead({ ...cv, extra }, hyper);
+    const full = hyper.minSteps ?? 0;
+    const minSteps = Math.min(full, Math.max(100, Math.round(full * Math.min(1, views / maxViews))));
+    return crossValidateHead({ ...cv, extra }, { ...hyper, minSteps });
   };
 }
 
@@ -112,7 +134,8 @@ function scratchScorer(arch: string, train: DecodedBatch, val: DecodedBatch, num
     try {
       await fitOnData(t, { inputs: train.pixels, labels: train.labels, count: train.count }, null, enc, numClasses, { hyper: { ...hyper, epochs, minSteps: 0 }, transform: aug?.transform });
       const probs = predictProbs(t, { inputs: val.pixels, count: val.count }, enc);
-      return classificationReport(probs, val.labels, Array.from({ length: numClasses }, (_, i) => String(i))).accuracy;
+      const right = Uint8Array.from(argmaxRows(probs, numClasses), (p, i) => (p === val.labels[i] ? 1 : 0));
+      return { accuracy: right.reduce((a, b) => a + b, 0) / val.count, loss: null, right };
     } finally {
       await aug?.close();
       model.dispose();
@@ -133,7 +156,7 @@ export async function searchAugmentation(source: string, o: AugmentSearchOptions
   const loaded = typeof o.backbone === 'string' ? await loadBackbone(o.backbone, loadableOptions(o.backboneOptions)) : o.backbone;
   const frozen = !!loaded;
   const hyper: TrainHyper = { ...DEFAULT_HYPER, ...(frozen ? { ...HEAD_HYPER, epochs: 15, batchSize: 64 } : { epochs: 6 }), ...o.hyper };
-  const maxBudget = o.maxBudget ?? (frozen ? 4 : hyper.epochs);
+  const maxBudget = o.maxBudget ?? (frozen ? AUGMENT_VIEWS : hyper.epochs);
   const data = await prepareData(source, { ...o, spec: loaded?.spec, seed: hyper.seed });
   const numClasses = data.classes.length;
   let scorer: Scorer;
@@ -144,18 +167,22 @@ export async function searchAugmentation(source: string, o: AugmentSearchOptions
     if (all.count > cap) all = subset(all, samplePerClass(all.labels, Math.max(2, Math.floor(cap / numClasses)), hyper.seed));
     const resolved = await resolveCut(loaded, o.backboneOptions, all, numClasses, { hyper, cache: o.featureCache });
     cutSearch = resolved.cutSearch;
-    scorer = await frozenScorer(resolved.backbone, all, numClasses, o.folds ?? 3, hyper, o.featureCache);
+    scorer = await frozenScorer(resolved.backbone, all, numClasses, o.folds ?? 3, hyper, maxBudget, o.featureCache);
   } else {
     scorer = scratchScorer(o.arch ?? (Math.max(data.spec.height, data.spec.width) <= 64 ? 'cnn-small' : 'mobilenetv2-0.35'), data.train, data.val, numClasses, hyper);
   }
+  // Best first: accuracy, then the lower loss, then fewer and milder ops.
+  const rank = (a: Trial, b: Trial) => (better(a, b) ? -1 : better(b, a) ? 1 : a.n - b.n || a.m - b.m);
   const settings = grid.n.flatMap((n) => grid.m.map((m) => ({ n, m, policy: `randaugment:n=${n},m=${m}` })));
   if (settings.length === 0) throw new FrugalError('empty search grid');
   const evaluations: Trial[] = [];
   let cost = 0;
+  const rights = new Map<string, Uint8Array>(); // held-out correctness at the largest budget, by policy
   const score = async (s: { n: number; m: number; policy: string }, budget: number): Promise<Trial> => {
     const ts = performance.now();
-    const accuracy = await scorer(s.policy, budget);
-    const t: Trial = { ...s, budget, accuracy, seconds: (performance.now() - ts) / 1000 };
+    const { accuracy, loss, right } = await scorer(s.policy, budget);
+    if (budget === maxBudget) rights.set(s.policy, right);
+    const t: Trial = { ...s, budget, accuracy, loss, seconds: (performance.now() - ts) / 1000 };
     evaluations.push(t);
     cost += budget;
     o.onTrial?.(t);
@@ -178,22 +205,26 @@ export async function searchAugmentation(source: string, o: AugmentSearchOptions
       if (alive.length === 1 || budget >= maxBudget) {
         break;
       }
-      results.sort((a, b) => b.accuracy - a.accuracy || a.n - b.n || a.m - b.m);
+      results.sort(rank);
       alive = results.slice(0, Math.max(1, Math.ceil(alive.length / eta))).map(({ n, m, policy }) => ({ n, m, policy }));
       budget = Math.min(maxBudget, budget * eta);
     }
   }
   const trials = settings.map((s) => last.get(s.policy)!);
-  // The best at the largest budget reached; ties go to fewer, milder ops.
-  const top = [...trials].sort((a, b) => b.budget - a.budget || b.accuracy - a.accuracy || a.n - b.n || a.m - b.m)[0]!;
+  // The best at the largest budget reached, against no augmentation on the same images.
+  const top = [...trials].sort((a, b) => b.budget - a.budget || rank(a, b))[0]!;
+  const paired = pairedComparison(rights.get(top.policy) ?? baseline.right, baseline.right);
+  const versusBaseline = { onlyBest: paired.onlyA, onlyBaseline: paired.onlyB, p: paired.p };
   const result: SearchResult = {
     mode,
     scoring: frozen ? 'frozen-features' : 'from-scratch',
     trials,
     evaluations,
-    best: { n: top.n, m: top.m, policy: top.policy, accuracy: top.accuracy },
-    baseline,
-    recommended: top.accuracy > baseline ? top.policy : 'none',
+    best: { n: top.n, m: top.m, policy: top.policy, accuracy: top.accuracy, loss: top.loss },
+    baseline: baseline.accuracy,
+    baselineLoss: baseline.loss,
+    versusBaseline,
+    recommended: versusBaseline.onlyBaseline > versusBaseline.onlyBest && versusBaseline.p < 0.05 ? 'none' : top.policy,
     cut: cutSearch ? { cut: cutSearch.cut, pool: cutSearch.pool } : undefined,
     cost,
     seconds: (performance.now() - t0) / 1000,

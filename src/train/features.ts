@@ -89,3 +89,16 @@ export async function cachedPerImage(
   if (missing.length === 0) o.onProgress?.(count, count);
   return { features: out, dim, count, hits: count - missing.length, extractSeconds };
 }
+
+/** Each part's columns of a count × Σparts feature matrix (a cut list's features, one part per cut point). */
+export function splitParts(features: Float32Array, count: number, parts: number[]): Float32Array[] {
+  if (parts.length === 1) return [features];
+  const dim = parts.reduce((a, b) => a + b, 0);
+  let start = 0;
+  return parts.map((width) => {
+    const out = new Float32Array(count * width);
+    for (let i = 0; i < count; i++) out.set(features.subarray(i * dim + start, i * dim + start + width), i * width);
+    start += width;
+    return out;
+  });
+}

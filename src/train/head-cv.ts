@@ -6,6 +6,7 @@ import { argmaxRows, featureEncoder, predictProbs } from './loop.js';
 import { fitOnData, type TrainHyper } from './train.js';
 import { headTrainable } from './transfer.js';
 import { featureStats, standardize } from './standardize.js';
+import { splitParts } from './features.js';
 
 /** Stratified fold of each image: shuffled within each class, dealt round-robin. */
 export function stratifiedFolds(labels: Int32Array, folds: number, seed: number): Int32Array {
@@ -21,6 +22,8 @@ export interface HeadCvData {
   labels: Int32Array;
   count: number;
   dim: number;
+  /** Widths of the feature parts (a cut list): one head per part, probabilities averaged. Default: one part. */
+  parts?: number[];
   numClasses: number;
   /** Fold of each image (stratifiedFolds). */
   folds: Int32Array;
@@ -30,15 +33,17 @@ export interface HeadCvData {
 
 /**
  * K-fold cross-validated accuracy of a new head trained on frozen features (standardised, as
- * `trainTransfer` trains its heads): each fold's images are scored by a head trained on the other folds.
- * The same seeds for every call, so two feature sets (or augmentation policies) differ only by their features.
+ * `trainTransfer` trains its heads; one head per feature part, averaged, as for a cut list): each fold's
+ * images are scored by a head trained on the other folds. The same seeds for every call, so two feature
+ * sets (or augmentation policies) differ only by their features.
  */
-export async function crossValidateHead(d: HeadCvData, hyper: TrainHyper): Promise<number> {
+export async function crossValidateHead(d: HeadCvData, hyper: TrainHyper): Promise<CvScore> {
   const { dim, count } = d;
   const folds = Math.max(...d.folds) + 1;
   const sources = [d.features, ...(d.extra ?? [])];
-  const enc = featureEncoder(dim);
-  let correct = 0;
+  const parts = d.parts ?? [dim];
+  const right = new Uint8Array(count);
+  let nll = 0;
   for (let f = 0; f < folds; f++) {
     const trainIdx: number[] = [];
     const testIdx: number[] = [];
@@ -55,19 +60,61 @@ export async function crossValidateHead(d: HeadCvData, hyper: TrainHyper): Promi
     });
     const test = new Float32Array(testIdx.length * dim);
     testIdx.forEach((i, j) => test.set(d.features.subarray(i * dim, (i + 1) * dim), j * dim));
-    const stats = featureStats(inputs, rows, dim);
-    const head = buildHead(dim, d.numClasses);
-    initWeights(head, hyper.seed + f);
-    const t = headTrainable(head);
-    try {
-      await fitOnData(t, { inputs: standardize(inputs, stats), labels, count: rows }, null, enc, d.numClasses, { hyper: { ...hyper, seed: hyper.seed + f } });
-      const predicted = argmaxRows(predictProbs(t, { inputs: standardize(test, stats), count: testIdx.length }, enc), d.numClasses);
-      testIdx.forEach((i, j) => {
-        if (predicted[j] === d.labels[i]) correct++;
-      });
-    } finally {
-      head.dispose();
+    const trainParts = splitParts(inputs, rows, parts);
+    const testParts = splitParts(test, testIdx.length, parts);
+    const probs = new Float32Array(testIdx.length * d.numClasses);
+    for (const [p, width] of parts.entries()) {
+      const stats = featureStats(trainParts[p]!, rows, width);
+      const enc = featureEncoder(width);
+      const head = buildHead(width, d.numClasses);
+      initWeights(head, hyper.seed + f);
+      const t = headTrainable(head);
+      try {
+        await fitOnData(t, { inputs: standardize(trainParts[p]!, stats), labels, count: rows }, null, enc, d.numClasses, { hyper: { ...hyper, seed: hyper.seed + f } });
+        predictProbs(t, { inputs: standardize(testParts[p]!, stats), count: testIdx.length }, enc).forEach((v, i) => (probs[i]! += v));
+      } finally {
+        head.dispose();
+      }
     }
+    const predicted = argmaxRows(probs, d.numClasses);
+    testIdx.forEach((i, j) => {
+      if (predicted[j] === d.labels[i]) right[i] = 1;
+      nll -= Math.log(Math.max(1e-7, probs[j * d.numClasses + d.labels[i]!]! / parts.length));
+    });
   }
-  return correct / count;
+  return { accuracy: right.reduce((a, b) => a + b, 0) / count, loss: nll / count, right };
+}
+
+/** A cross-validated score: accuracy, the mean negative log-likelihood of the true class (lower is better), and which images were right. */
+export interface CvScore {
+  accuracy: number;
+  loss: number;
+  /** 1 where the image (in input order) was classified right when held out. */
+  right: Uint8Array;
+}
+
+/** P(X ≥ k) for X ~ Binomial(n, ½): the one-sided sign test. */
+export function signTestP(k: number, n: number): number {
+  let p = 0;
+  let comb = 1; // C(n, i)
+  for (let i = 0; i <= n; i++) {
+    if (i >= k) p += comb;
+    comb = (comb * (n - i)) / (i + 1);
+  }
+  return p / 2 ** n;
+}
+
+/**
+ * How two classifiers scored on the same images: `onlyA` right only for A, `onlyB` right only for B, and `p`,
+ * the sign-test (McNemar) probability of B being right at least `onlyB` times out of the images they disagree on
+ * if neither were better. A small `p` says B is better than A beyond chance.
+ */
+export function pairedComparison(a: Uint8Array, b: Uint8Array): { onlyA: number; onlyB: number; p: number } {
+  let onlyA = 0;
+  let onlyB = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] && !b[i]) onlyA++;
+    else if (!a[i] && b[i]) onlyB++;
+  }
+  return { onlyA, onlyB, p: signTestP(onlyB, onlyA + onlyB) };
 }

@@ -29,20 +29,46 @@ export function decays(w: tfl.LayerVariable): boolean {
  */
 export function logitsModel(model: tfl.LayersModel): tfl.LayersModel {
   const out = model.outputs[0]!;
-  const isSoftmax = out.sourceLayer.getClassName() === 'Activation' && (out.sourceLayer.getConfig()['activation'] === 'softmax');
-  if (!isSoftmax || out.inputs.length !== 1) {
+  if (!isSoftmax(out) || out.inputs.length !== 1) {
     if (model.layers.some((l) => l.name === LOGITS)) throw new Error(`model "${model.name}" does not end in a softmax over its logits`);
     return model;
   }
   return tfl.model({ inputs: model.inputs, outputs: out.inputs[0]! });
 }
 
+function isSoftmax(t: tfl.SymbolicTensor): boolean {
+  return t.sourceLayer.getClassName() === 'Activation' && t.sourceLayer.getConfig()['activation'] === 'softmax';
+}
+
+/** Input(s) → logits of a classifier, in training or inference mode. */
+export type LogitsForward = (x: tf.Tensor | tf.Tensor[], training: boolean) => tf.Tensor2D;
+
+/**
+ * The forward pass to logits of a classifier. For an ensemble (`probs` = the mean of several softmaxes,
+ * see `ensembleHeads`) the logits are log(mean of the members' probabilities), computed stably as
+ * logsumexp over the members' log-softmaxes − log n: their softmax is the ensemble's output.
+ */
+export function logitsForward(model: tfl.LayersModel): LogitsForward {
+  const out = model.outputs[0]!;
+  const members = out.sourceLayer.getClassName() === 'Average' ? out.inputs : [];
+  if (members.length > 1 && members.every(isSoftmax)) {
+    const logits = tfl.model({ inputs: model.inputs, outputs: members.map((m) => m.inputs[0]!) });
+    return (x, training) =>
+      tf.tidy(() => {
+        const zs = logits.apply(x, { training }) as tf.Tensor2D[];
+        return tf.sub(tf.logSumExp(tf.stack(zs.map((z) => tf.logSoftmax(z))), 0), Math.log(zs.length)) as tf.Tensor2D;
+      });
+  }
+  const logits = logitsModel(model);
+  return (x, training) => logits.apply(x, { training }) as tf.Tensor2D;
+}
+
 /** Train every weight of a classifier (from scratch). */
 export function wholeModel(model: tfl.LayersModel): Trainable {
-  const logits = logitsModel(model);
+  const forward = logitsForward(model);
   return {
     model,
-    forward: (x, training) => logits.apply(x, { training }) as tf.Tensor2D,
+    forward: (x, training) => forward(x, training),
     params: model.trainableWeights.map((w) => ({ variable: variableOf(w), lrMult: 1, decay: decays(w) })),
   };
 }

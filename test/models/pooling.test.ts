@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../../src/engine/backend.js';
 import { loadBackbone } from '../../src/models/backbones/load.js';
-import { cutCandidates } from '../../src/models/backbones/layers.js';
+import { cutCandidates, describeCut, formatCutList, parseCutList } from '../../src/models/backbones/layers.js';
 import { parsePool } from '../../src/models/backbones/pooling.js';
 import { getArch } from '../../src/models/zoo/index.js';
 import { loadModelDir } from '../../src/models/model-dir.js';
@@ -122,4 +122,34 @@ test('cut candidates: the default cut, then the ends of the last blocks with a s
   assert.equal(c.length, 4);
   model.dispose();
   resnet.dispose();
+});
+
+test('a cut list: each point pooled as asked, features side by side in order, own cache id; parse errors name the entry', async () => {
+  const dir = await makeFrugalModel(path.join(tempDir(), 'm'));
+  const px = pixels(3, 256, 6);
+  const a = await loadBackbone(dir, { cut: 's1b_relu', pool: 'grid2' });
+  const b = await loadBackbone(dir, { cut: 's0_pool' });
+  const list = await loadBackbone(dir, { cut: 's1b_relu:grid2,s0_pool' });
+  assert.equal(list.cut, 's1b_relu:grid2,s0_pool:avg');
+  assert.deepEqual(list.parts, [a.featureDim, b.featureDim]);
+  assert.equal(list.featureDim, a.featureDim + b.featureDim);
+  assert.equal(list.trunk!.outputs.length, 2);
+  const fa = await a.extract(px, 3);
+  const fb = await b.extract(px, 3);
+  const want: number[] = [];
+  for (let i = 0; i < 3; i++) want.push(...fa.subarray(i * a.featureDim, (i + 1) * a.featureDim), ...fb.subarray(i * b.featureDim, (i + 1) * b.featureDim));
+  close(await list.extract(px, 3), want);
+  assert.ok(![a.id, b.id].includes(list.id));
+  assert.doesNotMatch(list.id, /[:,]/);
+  // A single entry with its own pooling is the same as --cut + --pool.
+  assert.equal((await loadBackbone(dir, { cut: 's1b_relu:grid2' })).id, a.id);
+  assert.deepEqual(parseCutList('x,y:max', 'grid2'), [{ layer: 'x', pool: 'grid2' }, { layer: 'y', pool: 'max' }]);
+  assert.equal(formatCutList([{ layer: 'x', pool: 'grid2' }]), 'x');
+  assert.throws(() => parseCutList('x,x'), /x:avg is listed twice/);
+  assert.throws(() => parseCutList('x:grid2:max'), /each entry is <layer> or <layer>:<pool>/);
+  assert.throws(() => parseCutList('x:mean'), /--pool must be/);
+  await assert.rejects(loadBackbone(dir, { cut: 's1b_relu,nope' }), /--cut nope: no such layer/);
+  assert.match(describeCut(list), /^cut at 2 points \(s1b_relu\/grid2, s0_pool\/avg\), one head each/);
+  assert.equal(describeCut(a), 'cut at s1b_relu, pooled grid2');
+  assert.equal(describeCut({ kind: 'onnx', cut: 'out:0', pool: 'avg' }), 'cut at out:0, pooled avg');
 });

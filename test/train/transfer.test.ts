@@ -115,30 +115,72 @@ test('an ONNX backbone gives a head-only model directory that evaluate and predi
   await assert.rejects(trainTransfer(data, { out: path.join(root, 'x'), backbone: file, mode: 'finetune' }), /frozen-only/);
 });
 
-test('--cut auto: every candidate cut and pooling scored by cross-validation on the training images, the best one used and recorded', async () => {
+test('--cut auto: every candidate scored by cross-validation on the training images; the best 3 layers become an ensemble of heads, recorded and reloadable', async () => {
   const out = path.join(root, 'auto-cut');
   const res = runCli(['train', data, '--backbone', pretrained, '--cut', 'auto', '--out', out, '--epochs', '5', '--seed', '2', '--json'], { FRUGAL_CACHE: process.env.FRUGAL_CACHE! });
   assert.equal(res.status, 0, res.stderr);
   const r = JSON.parse(res.stdout);
+  type T = { cut: string; pool: string; accuracy: number; loss: number };
+  const trials: T[] = r.cutSearch.trials;
   // cnn-tiny: the default cut `features`, then s1a_relu, s0_pool, s0b_relu; each pooled avg and grid2.
   assert.deepEqual(
-    r.cutSearch.map((t: { cut: string; pool: string }) => `${t.cut}/${t.pool}`),
+    trials.map((t) => `${t.cut}/${t.pool}`),
     ['features/avg', 'features/grid2', 's1a_relu/avg', 's1a_relu/grid2', 's0_pool/avg', 's0_pool/grid2', 's0b_relu/avg', 's0b_relu/grid2'],
   );
-  const top = Math.max(...r.cutSearch.map((t: { accuracy: number }) => t.accuracy));
-  const first = r.cutSearch.find((t: { accuracy: number }) => t.accuracy === top);
-  assert.deepEqual([r.backbone.cut, r.backbone.pool], [first.cut, first.pool]);
+  // The points: the best-scoring pooling of each layer, the 3 best layers, best first (accuracy, then the lower
+  // cross-validated loss, then the earlier candidate).
+  const order = (a: T, b: T) => b.accuracy - a.accuracy || a.loss - b.loss;
+  assert.ok(trials.every((t) => t.loss > 0 && Number.isFinite(t.loss)));
+  const bestOf = new Map<string, T>();
+  for (const t of trials) if (!bestOf.has(t.cut) || order(t, bestOf.get(t.cut)!) < 0) bestOf.set(t.cut, t);
+  const want = [...bestOf.values()].sort(order).slice(0, 3);
+  assert.deepEqual(r.cutSearch.points, want.map((t) => ({ layer: t.cut, pool: t.pool })));
+  const cut = want.map((t) => `${t.cut}:${t.pool}`).join(',');
+  assert.equal(r.backbone.cut, cut);
+  assert.ok(r.cutSearch.ensembleAccuracy > 0 && r.cutSearch.ensembleAccuracy <= 1);
   const meta = JSON.parse(await fsp.readFile(path.join(out, 'frugal.json'), 'utf8'));
-  assert.equal(meta.backbone.cut, first.cut);
+  assert.equal(meta.backbone.cut, cut);
   assert.equal(meta.training.cutSearch.trials.length, 8);
+  assert.equal(meta.training.head.bestEpoch.length, 3);
+  // The saved model is trunk → 3 pooled cut points → 3 heads → their mean; evaluate reproduces the held-out accuracy.
+  const { model } = await loadModelDir(out);
+  assert.equal(model.layers.filter((l) => l.getClassName() === 'Dense').length, 3);
   const ev = runCli(['evaluate', out, data, '--json'], { FRUGAL_CACHE: process.env.FRUGAL_CACHE! });
   assert.equal(ev.status, 0, ev.stderr);
+  // auto:1 keeps the single best candidate (what --cut auto did before ensembles).
+  const one = await trainTransfer(data, { out: path.join(root, 'auto-cut-1'), backbone: pretrained, backboneOptions: { cut: 'auto:1' }, hyper: { epochs: 5, seed: 2 } });
+  assert.deepEqual([one.backbone.cut, one.backbone.pool], [want[0]!.cut, want[0]!.pool]);
+  assert.equal(one.cutSearch!.ensembleAccuracy, null);
   // Frozen-only backbones cannot be cut elsewhere: a clear error, exit 1.
   const { file } = await makeOnnxModel(path.join(root, 'onnx-auto', 'net.onnx'));
   const bad = runCli(['train', data, '--backbone', file, '--cut', 'auto', '--out', path.join(root, 'bad-auto')]);
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /--cut auto needs a TF\.js layers backbone/);
   assert.doesNotMatch(bad.stderr, /\n\s+at /);
+});
+
+test('a cut list trains one head per cut point on frozen features; fine-tuning trains the ensemble through the trunk; both reload', async () => {
+  const cut = 's1a_relu:grid2,s0_pool';
+  const frozen = await trainTransfer(data, { out: path.join(root, 'list-frozen'), backbone: pretrained, backboneOptions: { cut }, mode: 'frozen', hyper: { epochs: 10, seed: 3 } });
+  assert.equal(frozen.backbone.cut, 's1a_relu:grid2,s0_pool:avg');
+  assert.ok(frozen.accuracy > 0.6, `accuracy ${frozen.accuracy}`);
+  const before = weightsByName((await loadModelDir(pretrained)).model);
+  const after = weightsByName((await loadModelDir(path.join(root, 'list-frozen'))).model);
+  for (const [name, values] of after) if (before.has(name)) assert.deepEqual(values, before.get(name), `trunk weight ${name} changed`);
+  const ft = await trainTransfer(data, { out: path.join(root, 'list-ft'), backbone: pretrained, backboneOptions: { cut }, mode: 'finetune', hyper: { epochs: 10, seed: 3 }, finetuneHyper: { epochs: 2 } });
+  assert.ok(ft.finetune!.history.length >= 2);
+  assert.ok(ft.finetune!.history.every((e) => Number.isFinite(e.loss)));
+  // Fine-tuning moved the trunk.
+  const tuned = weightsByName((await loadModelDir(path.join(root, 'list-ft'))).model);
+  assert.ok([...tuned].some(([name, values]) => before.has(name) && values.some((v, i) => v !== before.get(name)![i])));
+  for (const [dir, res] of [['list-frozen', frozen], ['list-ft', ft]] as const) {
+    const ev = runCli(['evaluate', path.join(root, dir), data, '--json'], { FRUGAL_CACHE: process.env.FRUGAL_CACHE! });
+    assert.equal(ev.status, 0, ev.stderr);
+    assert.ok(JSON.parse(ev.stdout).accuracy > 0.5, `${dir}: ${ev.stdout} (held-out ${res.accuracy})`);
+  }
+  const bad = runCli(['train', data, '--backbone', pretrained, '--cut', 's1a_relu,s1a_relu', '--out', path.join(root, 'bad-list')]);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /s1a_relu:avg is listed twice/);
 });
 
 test('a head-only model on a pooled ONNX cut (--pool grid2) reloads its backbone with that pooling', async () => {

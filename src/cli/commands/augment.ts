@@ -11,6 +11,7 @@ import { writeFileAtomic } from '../../util/fs.js';
 import { int, intList, printJson } from '../options.js';
 import { addBackendOption, startBackend } from '../common.js';
 import { addBackboneOptions, backboneOptionsFrom, type BackboneFlags } from '../backbone-options.js';
+import { describeCut } from '../../models/backbones/layers.js';
 
 export function augmentCommand(): Command {
   const cmd = new Command('augment').description('data augmentation: apply one op, preview a policy, search RandAugment\'s (N, M)');
@@ -123,13 +124,19 @@ Examples:
     if (f.json) return printJson({ ...res, policy: res.recommended, accuracy });
     process.stdout.write(
       `${res.mode} search (${res.scoring}), held-out accuracy % by (N, M)${res.mode === 'halving' ? ' @ budget' : ''}; * = best\n${gridTable(res)}\n\n` +
-        `best: ${res.best.policy} (${(res.best.accuracy * 100).toFixed(1)}%), no augmentation: ${(res.baseline * 100).toFixed(1)}%\n` +
-        `recommended: --augment ${res.recommended}${res.recommended === 'none' ? ' (no setting beat no augmentation)' : ''}\n` +
-        (res.cut ? `backbone cut at ${res.cut.cut}, pooled ${res.cut.pool} (--cut auto)\n` : '') +
+        `best: ${res.best.policy} (${pctLoss(res.best.accuracy, res.best.loss)}), no augmentation: ${pctLoss(res.baseline, res.baselineLoss)}\n` +
+        `against no augmentation on the same images: right only with it ${res.versusBaseline.onlyBest}, only without ${res.versusBaseline.onlyBaseline} (sign test p = ${res.versusBaseline.p.toFixed(2)})\n` +
+        `recommended: --augment ${res.recommended}${res.recommended === 'none' ? ' (no augmentation did better beyond chance)' : ''}\n` +
+        (res.cut ? `backbone ${describeCut({ kind: 'layers', ...res.cut })} (--cut auto)\n` : '') +
         `${res.evaluations.length} trials, cost ${res.cost} budget units, ${res.seconds.toFixed(0)} s; heatmap in ${f.out}\n`,
     );
   });
   return cmd;
+}
+
+/** `94.0%` or, when the scoring gives a loss (it breaks accuracy ties), `94.0%, loss 0.123`. */
+function pctLoss(accuracy: number, loss: number | null): string {
+  return `${(accuracy * 100).toFixed(1)}%${loss === null ? '' : `, loss ${loss.toFixed(3)}`}`;
 }
 
 function parseGrid(axes: string[]): { n: number[]; m: number[] } {

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { trainFromScratch, type TrainResult } from '../../train/train.js';
-import { trainTransfer, type TransferResult } from '../../train/transfer.js';
+import { AUGMENT_VIEWS, trainTransfer, type TransferResult } from '../../train/transfer.js';
 import { listPretrained } from '../../models/backbones/registry.js';
 import { listArchs } from '../../models/zoo/index.js';
 import { printJson, float, int } from '../options.js';
@@ -10,6 +10,7 @@ import { progressBar } from '../progress.js';
 import { note } from '../progress.js';
 import { UsageError } from '../../util/errors.js';
 import { policyFrom } from '../../train/augmentation.js';
+import { describeCut } from '../../models/backbones/layers.js';
 
 interface TrainFlags extends HyperFlags, BackboneFlags {
   augment: string;
@@ -52,7 +53,7 @@ export function trainCommand(): Command {
     .option('--drop-path <p>', 'stochastic depth rate (residual architectures)', float('--drop-path', 0, 0.95))
     .option('--resume', 'continue from the checkpoint in --out')
     .option('--augment <policy>', 'augmentation: none, basic, trivial, randaugment:n=2,m=9, combinable with +mixup=0.2 / +cutmix=1', 'none')
-    .option('--augment-views <k>', 'with --backbone in frozen mode: augmented views per training image for the head', int('--augment-views', 0, 64), 4)
+    .option('--augment-views <k>', 'with --backbone in frozen mode: augmented views per training image for the head', int('--augment-views', 0, 64), AUGMENT_VIEWS)
     .option('--mode <mode>', 'with --backbone: frozen (train only a new head on cached features) or finetune (then train the trunk too, at a smaller rate); default: frozen with ≤ 50 images per class')
     .option('--unfreeze <all|N>', 'fine-tune all of the trunk or its last N blocks', 'all')
     .option('--trunk-lr-mult <m>', 'trunk learning rate = --lr × this when fine-tuning', float('--trunk-lr-mult', 0, 10), 0.1)
@@ -77,7 +78,8 @@ Examples:
   $ frugal train ./photos --out ./model --resume          # after Ctrl-C or a crash
   $ frugal train labels.csv --out ./model --val ./held-out --json
   $ frugal train ./photos --out ./model --backbone ./pretrained-model            # frozen trunk + new head
-  $ frugal train ./photos --out ./model --backbone ./pretrained-model --cut auto # cut where cross-validation says
+  $ frugal train ./photos --out ./model --backbone ./pretrained-model --cut auto # heads on the 3 best cut points, averaged
+  $ frugal train ./photos --out ./model --backbone ./pretrained-model --cut s2a_relu:grid2,s1_pool:grid2
   $ frugal train ./photos --out ./model --backbone mobilenet-v1-0.25-224 --mode finetune --unfreeze 2
   $ frugal train ./photos --out ./model --backbone resnet50.onnx --size 224 --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225
 
@@ -199,7 +201,7 @@ async function transferAction(cmd: Command, data: string, f: TrainFlags, backend
     mode: res.mode,
     frozenAccuracy: res.frozenAccuracy,
     backbone: res.backbone,
-    cutSearch: res.cutSearch?.trials ?? null,
+    cutSearch: res.cutSearch ? { cut: res.cutSearch.cut, points: res.cutSearch.points, ensembleAccuracy: res.cutSearch.ensembleAccuracy, trials: res.cutSearch.trials } : null,
     params: res.params,
     classes: res.classes,
     trainImages: res.trainImages,
@@ -217,9 +219,11 @@ async function transferAction(cmd: Command, data: string, f: TrainFlags, backend
   const t = res.timings;
   process.stdout.write(
     `held-out accuracy ${(res.accuracy * 100).toFixed(1)}% on ${res.valImages} validation images (${res.mode}; frozen head ${(res.frozenAccuracy * 100).toFixed(1)}%)\n` +
-      `backbone ${res.backbone.kind} ${res.backbone.source} cut at ${res.backbone.cut}, pooled ${res.backbone.pool} (${res.backbone.featureDim} features)\n` +
+      `backbone ${res.backbone.kind} ${res.backbone.source} ${describeCut(res.backbone)} (${res.backbone.featureDim} features)\n` +
       (res.cutSearch
-        ? `cut chosen by ${res.cutSearch.trials.length}-candidate cross-validation: ${res.cutSearch.trials.map((c) => `${c.cut}/${c.pool} ${(c.accuracy * 100).toFixed(0)}%`).join(', ')}\n`
+        ? `cut chosen by ${res.cutSearch.trials.length}-candidate cross-validation: ${res.cutSearch.trials.map((c) => `${c.cut}/${c.pool} ${(c.accuracy * 100).toFixed(0)}%`).join(', ')}` +
+          (res.cutSearch.ensembleAccuracy !== null ? `; the best ${res.cutSearch.points.length} together ${(res.cutSearch.ensembleAccuracy * 100).toFixed(0)}%` : '') +
+          '\n'
         : '') +
       `time: decode ${t.decodeSeconds.toFixed(1)} s, features ${t.featureSeconds.toFixed(1)} s (${res.featureCacheHits} cached), head ${t.headSeconds.toFixed(1)} s` +
       (res.finetune ? `, fine-tune ${t.finetuneSeconds.toFixed(1)} s` : '') +

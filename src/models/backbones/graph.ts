@@ -34,6 +34,7 @@ export async function graphBackbone(artifacts: tf.io.ModelArtifacts, ref: Omit<B
     spec: ref.input,
     preprocessing: ref.preprocessing,
     featureDim,
+    parts: [featureDim],
     cut: output,
     pool: poolName,
     async extract(pixels, count) {

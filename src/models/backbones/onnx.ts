@@ -76,6 +76,7 @@ export async function onnxBackbone(file: string, ref: Omit<BackboneRef, 'kind'>,
     spec: ref.input,
     preprocessing: ref.preprocessing,
     featureDim,
+    parts: [featureDim],
     cut: outputName,
     pool: poolName,
     async extract(pixels, count) {

@@ -29,6 +29,11 @@ export interface Backbone {
   spec: ImageSpec;
   preprocessing: Preprocessing;
   featureDim: number;
+  /**
+   * Widths of the feature vector's parts, one per cut point (`[featureDim]` for a single cut). A cut list
+   * (layers backbones) gives several: its features are the concatenation, and a new head is one head per part.
+   */
+  parts: number[];
   /** Name of the layer / node / output the features come from. */
   cut: string;
   /** How the cut's spatial output is pooled. */
