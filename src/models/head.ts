@@ -27,7 +27,7 @@ function branchHead(featureDim: number, numClasses: number, o: HeadOptions, suff
   return tfl.model({ inputs: input, outputs: out, name: `head${suffix}` });
 }
 
-/** One head per feature part, each for its part of an ensemble (layer names end in `_<part>`, from 1). */
+/** The head for feature part `part` (from 1) of an ensemble; its layer names end in `_<part>`. */
 export function buildPartHead(featureDim: number, numClasses: number, o: HeadOptions, part: number): tfl.LayersModel {
   return branchHead(featureDim, numClasses, o, `_${part}`);
 }
