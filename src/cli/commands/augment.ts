@@ -119,7 +119,7 @@ Examples:
       out: f.out,
       onTrial: (t: Trial) => quiet || process.stderr.write(`  n=${t.n} m=${String(t.m).padEnd(2)} budget ${t.budget}: ${(t.accuracy * 100).toFixed(1)}% (${t.seconds.toFixed(1)} s)\n`),
     });
-    // `policy` is what to use: the best setting only when it beats no augmentation.
+    // `policy` is what to use: the best setting unless no augmentation did better beyond chance.
     const accuracy = res.recommended === 'none' ? res.baseline : res.best.accuracy;
     if (f.json) return printJson({ ...res, policy: res.recommended, accuracy });
     process.stdout.write(
