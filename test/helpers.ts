@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after } from 'node:test';
+import assert from 'node:assert/strict';
 
 /** Repository root (tests run from dist/test/...). */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -24,4 +25,10 @@ export function runCli(args: string[], env: Record<string, string> = {}): SpawnS
     env: { ...process.env, FRUGAL_CACHE: process.env.FRUGAL_CACHE ?? path.join(tmpdir(), 'frugal-test-cache'), ...env },
     maxBuffer: 64 * 1024 * 1024,
   });
+}
+
+/** Element-wise closeness: |a − b| ≤ tol · (1 + |b|), or ≤ tol with `relative` false. */
+export function assertClose(a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-4, relative = true): void {
+  assert.equal(a.length, b.length);
+  for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) <= tol * (relative ? 1 + Math.abs(b[i]!) : 1), `[${i}] ${a[i]} vs ${b[i]}`);
 }

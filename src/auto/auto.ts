@@ -167,7 +167,7 @@ export async function auto(source: string, o: AutoOptions): Promise<AutoResult> 
     const policy = state.policy;
     if (policy === 'none') {
       const prev = best();
-      return { accuracy: prev.accuracy, dir: prev.dir, note: 'no augmentation did better than the best setting in the search: nothing retrained' };
+      return { accuracy: prev.accuracy, dir: prev.dir, note: 'no augmentation did better than the best setting beyond chance in the search: nothing retrained' };
     }
     const dir = path.join(searchDir, 'model');
     if (o.backbone) {

@@ -10,7 +10,7 @@ import { getArch } from '../models/zoo/index.js';
 import { fitPreprocessing } from '../models/preprocess.js';
 import { renderSvg, searchHeatmap } from '../report/charts.js';
 import { extractFeatures } from './features.js';
-import { argmaxRows, pixelEncoder, predictProbs } from './loop.js';
+import { argmaxRows, isBetter, pixelEncoder, predictProbs } from './loop.js';
 import { prepareData, fitOnData, subset, DEFAULT_HYPER, type DataOptions, type TrainHyper } from './train.js';
 import { AUGMENT_VIEWS, HEAD_HYPER } from './transfer.js';
 import { crossValidateHead, pairedComparison, stratifiedFolds } from './head-cv.js';
@@ -90,11 +90,6 @@ export const DEFAULT_GRID = { n: [1, 2, 3], m: [5, 10, 15, 20, 25] };
 /** A function scoring augmentation policy `policy` at budget `budget`: held-out accuracy (and loss, when known), and which held-out images were right. */
 type Scorer = (policy: string, budget: number) => Promise<{ accuracy: number; loss: number | null; right: Uint8Array }>;
 
-/** Higher accuracy wins; at equal accuracy, the lower loss (when both have one). */
-function better(a: { accuracy: number; loss: number | null }, b: { accuracy: number; loss: number | null }): boolean {
-  return a.accuracy > b.accuracy || (a.accuracy === b.accuracy && a.loss !== null && b.loss !== null && a.loss < b.loss);
-}
-
 /**
  * Frozen-trunk scoring: K-fold cross-validation of a head trained on features of the originals + K augmented
  * views. A smaller budget (fewer views) also trains the heads for proportionally fewer steps (at least 100), so
@@ -172,7 +167,7 @@ export async function searchAugmentation(source: string, o: AugmentSearchOptions
     scorer = scratchScorer(o.arch ?? (Math.max(data.spec.height, data.spec.width) <= 64 ? 'cnn-small' : 'mobilenetv2-0.35'), data.train, data.val, numClasses, hyper);
   }
   // Best first: accuracy, then the lower loss, then fewer and milder ops.
-  const rank = (a: Trial, b: Trial) => (better(a, b) ? -1 : better(b, a) ? 1 : a.n - b.n || a.m - b.m);
+  const rank = (a: Trial, b: Trial) => (isBetter(a, b) ? -1 : isBetter(b, a) ? 1 : a.n - b.n || a.m - b.m);
   const settings = grid.n.flatMap((n) => grid.m.map((m) => ({ n, m, policy: `randaugment:n=${n},m=${m}` })));
   if (settings.length === 0) throw new FrugalError('empty search grid');
   const evaluations: Trial[] = [];

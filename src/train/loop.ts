@@ -160,13 +160,20 @@ export function predictProbs(t: Trainable, set: { inputs: InputData; count: numb
   return out;
 }
 
+/** A held-out score; the loss (mean negative log-likelihood) may be unknown. */
+export interface HeldOutScore {
+  accuracy: number;
+  loss?: number | null;
+}
+
 /**
- * Best-model keeping: higher validation accuracy wins; at equal accuracy, lower validation loss. (Small
- * validation sets tie often; keeping the first epoch that reached a tied accuracy kept barely trained models.)
+ * Whether `a` scores better than `b` (or there is no `b`): higher accuracy wins; at equal accuracy, the lower
+ * loss when both are known. Small held-out sets tie often: in best-model keeping, keeping the first epoch that
+ * reached a tied accuracy kept barely trained models. The cut search and the augmentation search rank by it too.
  */
-export function isBetter(v: { accuracy: number; loss: number }, best: { score: number; loss?: number } | null): boolean {
-  if (best === null || v.accuracy > best.score) return true;
-  return v.accuracy === best.score && best.loss !== undefined && v.loss < best.loss;
+export function isBetter(a: HeldOutScore, b: HeldOutScore | null): boolean {
+  if (b === null || a.accuracy > b.accuracy) return true;
+  return a.accuracy === b.accuracy && a.loss != null && b.loss != null && a.loss < b.loss;
 }
 
 function evaluateSet(t: Trainable, set: EvalSet, enc: InputEncoder, numClasses: number): { loss: number; accuracy: number } {
@@ -249,7 +256,7 @@ export async function fit(t: Trainable, source: BatchSource, val: EvalSet | null
         imagesPerSecond: seen / trainSeconds,
       };
       history.push(log);
-      if (v && isBetter(v, best)) {
+      if (v && isBetter(v, best && { accuracy: best.score, loss: best.loss })) {
         best = { epoch: epoch + 1, score: v.accuracy, loss: v.loss, weights: keepBest ? readWeights(t) : [] };
         sinceBest = 0;
       } else if (v) {

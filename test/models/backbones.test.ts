@@ -9,7 +9,7 @@ import { loadBackbone } from '../../src/models/backbones/load.js';
 import { registerPretrained } from '../../src/models/backbones/registry.js';
 import { loadModelDir } from '../../src/models/model-dir.js';
 import { toInputTensor } from '../../src/models/preprocess.js';
-import { tempDir } from '../helpers.js';
+import { assertClose as close, tempDir } from '../helpers.js';
 import { makeFrugalModel, makeTfjsLayersDir, makeGraphModel, makeOnnxModel, serveFolder } from './fixtures.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -20,11 +20,6 @@ before(async () => {
 function randomPixels(n: number, size: number, seed: number): Uint8Array {
   const r = new Rng(seed);
   return Uint8Array.from({ length: n * size }, () => r.int(256));
-}
-
-function close(a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-4): void {
-  assert.equal(a.length, b.length);
-  for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) <= tol * (1 + Math.abs(b[i]!)), `[${i}] ${a[i]} vs ${b[i]}`);
 }
 
 test('a Frugal model directory: cut at `features`, its input spec and preprocessing', async () => {

@@ -11,7 +11,7 @@ import { getArch } from '../../src/models/zoo/index.js';
 import { loadModelDir } from '../../src/models/model-dir.js';
 import { toInputTensor } from '../../src/models/preprocess.js';
 import { Rng } from '../../src/util/rng.js';
-import { tempDir } from '../helpers.js';
+import { assertClose as close, tempDir } from '../helpers.js';
 import { makeFrugalModel, makeOnnxModel } from './fixtures.js';
 
 before(async () => {
@@ -22,11 +22,6 @@ const pixels = (n: number, size: number, seed: number) => {
   const r = new Rng(seed);
   return Uint8Array.from({ length: n * size }, () => r.int(256));
 };
-
-function close(a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-4): void {
-  assert.equal(a.length, b.length);
-  for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) <= tol * (1 + Math.abs(b[i]!)), `[${i}] ${a[i]} vs ${b[i]}`);
-}
 
 /** Expected pooling of an NHWC map, computed directly: mean / max over all cells, or means over an n×n grid (window ⌊S/n⌋). */
 function expectPool(map: Float32Array, [b, h, w, c]: number[], pool: string): number[] {

@@ -14,21 +14,14 @@ import { splitParts } from '../../src/train/features.js';
 import { DEFAULT_HYPER } from '../../src/train/train.js';
 import { HEAD_HYPER } from '../../src/train/transfer.js';
 import { Rng } from '../../src/util/rng.js';
-import { tempDir } from '../helpers.js';
+import { assertClose, tempDir } from '../helpers.js';
+import { randomArray } from '../engine/helpers.js';
 
 before(async () => {
   await initBackend('wasm');
 });
 
-function close(a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-5): void {
-  assert.equal(a.length, b.length);
-  for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) <= tol, `[${i}] ${a[i]} vs ${b[i]}`);
-}
-
-const randn = (n: number, seed: number) => {
-  const r = new Rng(seed);
-  return Float32Array.from({ length: n }, () => r.next() * 2 - 1);
-};
+const close = (a: ArrayLike<number>, b: ArrayLike<number>) => assertClose(a, b, 1e-5, false);
 
 test('an ensemble head averages its members’ probabilities; its logits (log of the mean) give them back through softmax', () => {
   const h1 = buildPartHead(4, 3, { hidden: 5 }, 1);
@@ -37,8 +30,8 @@ test('an ensemble head averages its members’ probabilities; its logits (log of
   initWeights(h2, 2);
   const ens = ensembleHeads([h1, h2]);
   assert.equal(ens.inputs.length, 2);
-  const x1 = tf.tensor2d(randn(8 * 4, 3), [8, 4]);
-  const x2 = tf.tensor2d(randn(8 * 6, 4), [8, 6]);
+  const x1 = tf.tensor2d(randomArray(8 * 4, 3), [8, 4]);
+  const x2 = tf.tensor2d(randomArray(8 * 6, 4), [8, 6]);
   const p1 = (h1.predict(x1) as tf.Tensor).dataSync();
   const p2 = (h2.predict(x2) as tf.Tensor).dataSync();
   const got = (ens.predict([x1, x2]) as tf.Tensor).dataSync();
@@ -65,7 +58,7 @@ test('stackHead puts an ensemble head on a trunk with one output per cut point; 
   const head = buildHead([4, 6], 3, { hidden: 7 });
   initWeights(head, 4);
   const full = stackHead(trunk, head);
-  const x = tf.tensor4d(randn(6 * 5, 5), [6, 5, 1, 1]);
+  const x = tf.tensor4d(randomArray(6 * 5, 5), [6, 5, 1, 1]);
   const want = (head.predict(trunk.predict(x) as tf.Tensor[]) as tf.Tensor).dataSync();
   close((full.predict(x) as tf.Tensor).dataSync(), want);
   assert.throws(() => stackHead(trunk, buildHead(4, 3)), /takes 1 inputs, the trunk gives 2/);

@@ -50,10 +50,10 @@ test('folding the standardisation into the head: the head on raw features equals
 
 test('best-model keeping: higher accuracy wins, ties go to the lower validation loss', () => {
   assert.equal(isBetter({ accuracy: 0.5, loss: 1 }, null), true);
-  assert.equal(isBetter({ accuracy: 0.6, loss: 2 }, { score: 0.5, loss: 1 }), true);
-  assert.equal(isBetter({ accuracy: 0.5, loss: 0.9 }, { score: 0.5, loss: 1 }), true);
-  assert.equal(isBetter({ accuracy: 0.5, loss: 1.1 }, { score: 0.5, loss: 1 }), false);
-  assert.equal(isBetter({ accuracy: 0.4, loss: 0.1 }, { score: 0.5, loss: 1 }), false);
+  assert.equal(isBetter({ accuracy: 0.6, loss: 2 }, { accuracy: 0.5, loss: 1 }), true);
+  assert.equal(isBetter({ accuracy: 0.5, loss: 0.9 }, { accuracy: 0.5, loss: 1 }), true);
+  assert.equal(isBetter({ accuracy: 0.5, loss: 1.1 }, { accuracy: 0.5, loss: 1 }), false);
+  assert.equal(isBetter({ accuracy: 0.4, loss: 0.1 }, { accuracy: 0.5, loss: 1 }), false);
   // A checkpoint written before losses were kept: accuracy alone decides.
-  assert.equal(isBetter({ accuracy: 0.5, loss: 0.1 }, { score: 0.5 }), false);
+  assert.equal(isBetter({ accuracy: 0.5, loss: 0.1 }, { accuracy: 0.5 }), false);
 });

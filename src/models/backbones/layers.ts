@@ -74,12 +74,12 @@ function cutOutput(model: tfl.LayersModel, point: CutPoint): tfl.SymbolicTensor 
 }
 
 /**
- * The trunk: input → the cut layer's output, pooled when spatial (`pool`, default global average). When the
- * cut is itself a global pooling layer (the default cut) and another pooling is asked for, the map that
- * layer pools is used instead. A cut list (`parseCutList`) gives a trunk with one output per cut point.
+ * The trunk: input → each cut point's layer output, pooled when spatial (global average by default). When a
+ * cut layer is itself a global pooling layer (the default cut) and another pooling is asked for, the map that
+ * layer pools is used instead. One output per cut point (a cut list, `parseCutList`, has several).
  */
-export function trunkModel(model: tfl.LayersModel, cut: string, pool: FeaturePool = 'avg'): tfl.LayersModel {
-  const outputs = parseCutList(cut, pool).map((point) => cutOutput(model, point));
+export function trunkModel(model: tfl.LayersModel, points: CutPoint[]): tfl.LayersModel {
+  const outputs = points.map((point) => cutOutput(model, point));
   return tfl.model({ inputs: model.inputs, outputs: outputs.length === 1 ? outputs[0]! : outputs, name: 'trunk' });
 }
 
@@ -117,7 +117,7 @@ export function layersBackbone(model: tfl.LayersModel, ref: Omit<BackboneRef, 'k
   const points = parseCutList(cut ?? ref.cut ?? defaultCut(model), pool ?? ref.pool ?? 'avg');
   const cutName = formatCutList(points);
   const poolName = points.length === 1 ? points[0]!.pool : 'avg';
-  const trunk = trunkModel(model, cutName, poolName);
+  const trunk = trunkModel(model, points);
   const shape = model.inputs[0]!.shape;
   const { height, width, channels } = ref.input;
   if ((shape[1] != null && shape[1] !== height) || (shape[2] != null && shape[2] !== width) || (shape[3] != null && shape[3] !== channels)) {
