@@ -95,13 +95,27 @@ export interface CvScore {
 
 /** P(X ≥ k) for X ~ Binomial(n, ½): the one-sided sign test. */
 export function signTestP(k: number, n: number): number {
-  let p = 0;
-  let comb = 1; // C(n, i)
-  for (let i = 0; i <= n; i++) {
-    if (i >= k) p += comb;
-    comb = (comb * (n - i)) / (i + 1);
+  if (k <= 0) return 1;
+  if (k > n) return 0;
+  if (n <= 1000) {
+    // Exact: C(n, i) and 2^n are finite doubles up to n = 1023.
+    let p = 0;
+    let comb = 1; // C(n, i)
+    for (let i = 0; i <= n; i++) {
+      if (i >= k) p += comb;
+      comb = (comb * (n - i)) / (i + 1);
+    }
+    return p / 2 ** n;
   }
-  return p / 2 ** n;
+  // Larger n (e.g. thousands of test images): the terms C(n, i) / 2^n in log space.
+  let logTerm = -n * Math.LN2;
+  for (let j = 1; j <= k; j++) logTerm += Math.log((n - k + j) / j);
+  let p = 0;
+  for (let i = k; i <= n; i++) {
+    p += Math.exp(logTerm);
+    logTerm += Math.log((n - i) / (i + 1));
+  }
+  return Math.min(1, p);
 }
 
 /**

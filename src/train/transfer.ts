@@ -33,6 +33,14 @@ export const HEAD_HYPER: Partial<TrainHyper> = { epochs: 40, lr: 5e-3, batchSize
  * augmentation, 3 seeds) 4 views gave −0.4 to +0.8 points, 12 views +0.4 to +1.5, 24 views +0.5 to +2.6.
  */
 export const AUGMENT_VIEWS = 24;
+/**
+ * The new head's defaults (each overridable; `hidden: 0` or `dropout: 0` turns that part off): a hidden layer of
+ * 64 ReLU units and dropout 0.5 before the classifier. Chosen on Scarce-FMNIST validation tasks (k = 5 and 20,
+ * seeds 3–5, scored on 2,000 images of each task's unlabeled pool, not on the test split; frozen, `--cut auto`):
+ * no hidden layer 83.3 / 89.4 %, dropout 0.5 alone 84.1 / 89.8, hidden 64 + dropout 0.5 85.4 / 91.0,
+ * 128 + 0.5 84.1 / 91.3, 256 + 0.5 84.3 / 91.1, 128 without dropout 85.3 / 89.8 (k = 5 / k = 20, means).
+ */
+export const TRANSFER_HEAD: Required<HeadOptions> = { hidden: 64, dropout: 0.5 };
 /** Fine-tuning the trunk: few epochs, a small learning rate for the trunk. */
 export const FINETUNE_HYPER: Partial<TrainHyper> = { epochs: 6, lr: 1e-3, schedule: 'cosine', warmupEpochs: 1 };
 
@@ -150,6 +158,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
   o.onStage?.('loading backbone');
   const loaded = typeof o.backbone === 'string' ? await loadBackbone(o.backbone, loadableOptions(o.backboneOptions)) : o.backbone;
   const headHyper: TrainHyper = { ...DEFAULT_HYPER, ...HEAD_HYPER, ...o.hyper };
+  const headOptions: HeadOptions = { hidden: o.head?.hidden ?? TRANSFER_HEAD.hidden, dropout: o.head?.dropout ?? TRANSFER_HEAD.dropout };
   const ftHyper: TrainHyper = { ...DEFAULT_HYPER, ...FINETUNE_HYPER, seed: headHyper.seed, ...o.finetuneHyper };
   o.onStage?.('decoding');
   const tDecode = performance.now();
@@ -192,7 +201,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
   const trainParts = splitParts(headTrain.inputs, headTrain.count, backbone.parts);
   const valParts = splitParts(fVal.features, data.val.count, backbone.parts);
   for (const [i, dim] of backbone.parts.entries()) {
-    const part = backbone.parts.length === 1 ? buildHead(dim, numClasses, o.head) : buildPartHead(dim, numClasses, o.head ?? {}, i + 1);
+    const part = backbone.parts.length === 1 ? buildHead(dim, numClasses, headOptions) : buildPartHead(dim, numClasses, headOptions, i + 1);
     initWeights(part, headHyper.seed);
     // Each head trains on standardised features; the standardisation is folded into it afterwards.
     const stats = featureStats(trainParts[i]!, headTrain.count, dim);
@@ -256,7 +265,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
       source: path.resolve(source),
       augment: o.augment ?? 'none',
       augmentViews: policy ? (o.augmentViews ?? AUGMENT_VIEWS) : 0,
-      head: { ...o.head, hyper: headHyper, bestEpoch: headFits.length === 1 ? headFit.bestEpoch : headFits.map((f) => f.bestEpoch) },
+      head: { ...headOptions, hyper: headHyper, bestEpoch: headFits.length === 1 ? headFit.bestEpoch : headFits.map((f) => f.bestEpoch) },
       cutSearch: cutSearch
         ? { cut: cutSearch.cut, pool: cutSearch.pool, ensembleAccuracy: cutSearch.ensembleAccuracy, trials: cutSearch.trials.map(({ cut, pool, accuracy, loss }) => ({ cut, pool, accuracy, loss })) }
         : undefined,

@@ -97,6 +97,15 @@ test('the sign test of a paired comparison (which images only one of two classif
   assert.equal(signTestP(0, 5), 1);
   assert.equal(signTestP(2, 3), 0.5);
   assert.equal(signTestP(0, 0), 1);
+  // Thousands of disagreements (a test split) do not overflow: P(X ≥ k) + P(X ≥ n − k + 1) = 1 by symmetry, and
+  // P(X ≥ n/2) = ½ + C(n, n/2) / 2^(n+1) (≈ 0.5 + 0.00892 for n = 2000).
+  for (const [k, n] of [[1400, 3000], [2600, 5000], [1010, 2000]] as const) {
+    const p = signTestP(k, n);
+    assert.ok(Number.isFinite(p) && p >= 0 && p <= 1, `signTestP(${k}, ${n}) = ${p}`);
+    assertClose([p + signTestP(n - k + 1, n)], [1], 1e-9, false);
+  }
+  assertClose([signTestP(1000, 2000)], [0.5 + 0.0089195], 1e-6, false);
+  assert.ok(signTestP(263, 422) < 1e-5);
   const a = Uint8Array.from([1, 1, 0, 0, 1, 0, 1]);
   const b = Uint8Array.from([1, 0, 1, 1, 1, 1, 0]);
   // only a: images 1 and 6; only b: 2, 3, 5 → P(X ≥ 3 | n = 5) = (10 + 5 + 1) / 32.

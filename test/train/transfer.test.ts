@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { initBackend } from '../../src/engine/backend.js';
-import { trainTransfer, HEAD_HYPER, FINETUNE_HYPER, headTrainable } from '../../src/train/transfer.js';
+import { trainTransfer, HEAD_HYPER, FINETUNE_HYPER, TRANSFER_HEAD, headTrainable } from '../../src/train/transfer.js';
 import { trainFromScratch, prepareData, fitOnData, DEFAULT_HYPER } from '../../src/train/train.js';
 import { loadModelDir } from '../../src/models/model-dir.js';
 import { loadBackbone } from '../../src/models/backbones/load.js';
@@ -68,11 +68,11 @@ test('fine-tuning with trunk multiplier 0 equals frozen training of the head', a
   const original = weightsByName((await loadModelDir(pretrained)).model);
   for (const [name, values] of original) if (!name.startsWith('logits')) assert.deepEqual(tuned.get(name), values, `trunk weight ${name} moved`);
 
-  // The same head, trained on frozen features with the same two phases.
+  // The same head (the default: hidden layer + dropout), trained on frozen features with the same two phases.
   const bb = await loadBackbone(pretrained);
   const prepared = await prepareData(data, { spec: bb.spec, seed: 3 });
   const f = await extractFeatures(bb, prepared.train.pixels, prepared.train.count, { cache: false });
-  const head = buildHead(bb.featureDim, 3);
+  const head = buildHead(bb.featureDim, 3, TRANSFER_HEAD);
   initWeights(head, 3);
   const enc = featureEncoder(bb.featureDim);
   const fv = await extractFeatures(bb, prepared.val.pixels, prepared.val.count, { cache: false });
@@ -85,7 +85,7 @@ test('fine-tuning with trunk multiplier 0 equals frozen training of the head', a
   foldStandardization(head, stats);
   await fitOnData(headTrainable(head), set, val, enc, 3, { hyper: { ...DEFAULT_HYPER, ...FINETUNE_HYPER, seed: 3, ...ft } });
   const reference = weightsByName(head);
-  for (const name of ['logits/kernel', 'logits/bias']) {
+  for (const name of ['head_hidden/kernel', 'head_hidden/bias', 'logits/kernel', 'logits/bias']) {
     const a = tuned.get(name)!;
     const b = reference.get(name)!;
     for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) < 1e-4, `${name}[${i}] ${a[i]} vs ${b[i]}`);
@@ -144,7 +144,8 @@ test('--cut auto: every candidate scored by cross-validation on the training ima
   assert.equal(meta.training.head.bestEpoch.length, 3);
   // The saved model is trunk → 3 pooled cut points → 3 heads → their mean; evaluate reproduces the held-out accuracy.
   const { model } = await loadModelDir(out);
-  assert.equal(model.layers.filter((l) => l.getClassName() === 'Dense').length, 3);
+  // Each head: the default hidden layer, then the classifier.
+  assert.deepEqual(model.layers.filter((l) => l.getClassName() === 'Dense').map((l) => l.name).sort(), ['head_hidden_1', 'head_hidden_2', 'head_hidden_3', 'logits_1', 'logits_2', 'logits_3']);
   const ev = runCli(['evaluate', out, data, '--json'], { FRUGAL_CACHE: process.env.FRUGAL_CACHE! });
   assert.equal(ev.status, 0, ev.stderr);
   // auto:1 keeps the single best candidate (what --cut auto did before ensembles).

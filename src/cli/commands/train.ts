@@ -49,7 +49,7 @@ export function trainCommand(): Command {
     .requiredOption('--out <dir>', 'model directory to write (TF.js model.json + weights + frugal.json)')
     .option('--arch <name>', `architecture from the zoo (${listArchs().map((a) => a.name).join(', ')}); default: cnn-small for ≤ 64 px, else mobilenetv2-0.35`)
     .option('--width <m>', 'width multiplier of the architecture', float('--width', 0.1, 4))
-    .option('--dropout <p>', 'dropout before the classifier', float('--dropout', 0, 0.95))
+    .option('--dropout <p>', 'dropout before the classifier (with --backbone: default 0.5 in the new head)', float('--dropout', 0, 0.95))
     .option('--drop-path <p>', 'stochastic depth rate (residual architectures)', float('--drop-path', 0, 0.95))
     .option('--resume', 'continue from the checkpoint in --out')
     .option('--augment <policy>', 'augmentation: none, basic, trivial, randaugment:n=2,m=9, combinable with +mixup=0.2 / +cutmix=1', 'none')
@@ -59,7 +59,7 @@ export function trainCommand(): Command {
     .option('--trunk-lr-mult <m>', 'trunk learning rate = --lr × this when fine-tuning', float('--trunk-lr-mult', 0, 10), 0.1)
     .option('--lr-decay <d>', 'discriminative rates: each earlier trunk block gets the next one\'s rate × d', float('--lr-decay', 0, 1), 1)
     .option('--train-bn', 'update BatchNorm statistics of the trunk while fine-tuning (default: frozen)')
-    .option('--hidden <units>', 'a hidden dense layer in the new head', int('--hidden', 1, 65536))
+    .option('--hidden <units>', 'units of the new head\'s hidden dense layer (default 64; 0: none)', int('--hidden', 0, 65536))
     .option('--finetune-epochs <n>', 'epochs of the fine-tuning phase', int('--finetune-epochs', 0, 10000))
     .option('--finetune-lr <rate>', 'head learning rate of the fine-tuning phase (trunk: × --trunk-lr-mult)', float('--finetune-lr', 0, 10))
     .option('--no-feature-cache', 'do not read or write the backbone feature cache');

@@ -1,0 +1,67 @@
+/**
+ * How the default head of frozen transfer was chosen: Scarce-FMNIST validation tasks that bench/transfer does not
+ * report (seeds 3–5), each head scored on 2,000 images of the task's own unlabeled pool (target-class training
+ * images, labels known to the benchmark), never on the test split. Frozen trunk, `--cut auto`.
+ *
+ *   npm run build && node dist/bench/transfer-head/run.js [--work /tmp/scarce-fmnist] [--ks 5,20] [--seeds 3,4,5]
+ */
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { tmpdir } from 'node:os';
+import { initBackend } from '../../src/engine/backend.js';
+import { trainTransfer } from '../../src/train/transfer.js';
+import { evaluateModel } from '../../src/evaluate/evaluate.js';
+import type { HeadOptions } from '../../src/models/head.js';
+import { Rng } from '../../src/util/rng.js';
+import { scarceFmnist, pretrainedSource, fmt, arg, type ScarceTask } from '../lib/scarce-fmnist.js';
+
+const HEADS: Record<string, HeadOptions> = {
+  linear: { hidden: 0, dropout: 0 },
+  'dropout 0.5': { hidden: 0, dropout: 0.5 },
+  'hidden 128': { hidden: 128, dropout: 0 },
+  'hidden 64, dropout 0.5': { hidden: 64, dropout: 0.5 },
+  'hidden 128, dropout 0.5': { hidden: 128, dropout: 0.5 },
+  'hidden 256, dropout 0.5': { hidden: 256, dropout: 0.5 },
+};
+
+/** 2,000 pool images of a task as a labeled folder (links): a validation set disjoint from the test split. */
+async function poolValidation(task: ScarceTask, size = 2000): Promise<string> {
+  const dir = path.join(path.dirname(task.pool), 'valpool');
+  await fsp.rm(dir, { recursive: true, force: true });
+  const chosen = new Rng(100 + task.seed).shuffle([...task.poolLabels.keys()].sort()).slice(0, size);
+  for (const p of chosen) {
+    const cls = task.poolLabels.get(p)!;
+    await fsp.mkdir(path.join(dir, cls), { recursive: true });
+    await fsp.symlink(await fsp.realpath(p), path.join(dir, cls, path.basename(p)));
+  }
+  return dir;
+}
+
+async function main(): Promise<void> {
+  const work = arg('work', path.join(tmpdir(), 'scarce-fmnist'));
+  const ks = arg('ks', '5,20').split(',').map(Number);
+  const seeds = arg('seeds', '3,4,5').split(',').map(Number);
+  await initBackend();
+  const log = (m: string) => process.stderr.write(m + '\n');
+  const { dir: backbone } = await pretrainedSource(work, 'cnn-small', Number(arg('pretrain-epochs', '3')), log);
+  const acc = new Map<string, number[]>();
+  for (const k of ks) {
+    for (const seed of seeds) {
+      const task = await scarceFmnist(work, k, seed);
+      const val = await poolValidation(task);
+      for (const [name, head] of Object.entries(HEADS)) {
+        const out = path.join(work, 'runs', `head-k${k}-s${seed}`);
+        await trainTransfer(task.train, { out, backbone, backboneOptions: { cut: 'auto' }, mode: 'frozen', valSplit: 0.2, head, hyper: { seed }, featureCache: false });
+        const a = (await evaluateModel(out, val, { cache: false })).accuracy;
+        acc.set(`${name}|${k}`, [...(acc.get(`${name}|${k}`) ?? []), a]);
+        log(`k=${k} seed=${seed} ${name}: ${(a * 100).toFixed(1)}`);
+      }
+    }
+  }
+  console.log(`Frozen-transfer heads on Scarce-FMNIST validation tasks (seeds ${seeds.join(',')}; accuracy % on 2,000 pool images each)`);
+  console.log(`| head | ${ks.map((k) => `k = ${k}`).join(' | ')} |`);
+  console.log(`|---|${ks.map(() => '---|').join('')}`);
+  for (const name of Object.keys(HEADS)) console.log(`| ${name} | ${ks.map((k) => fmt(acc.get(`${name}|${k}`)!)).join(' | ')} |`);
+}
+
+await main();
