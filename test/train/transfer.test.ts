@@ -58,6 +58,19 @@ test('frozen mode really freezes: trunk weights bit-identical after head trainin
   assert.ok(JSON.parse(ev.stdout).accuracy > 0.6);
 });
 
+test('the new head: a hidden layer and dropout by default, a linear head with hidden 0 and dropout 0', async () => {
+  const denseNames = async (dir: string) => (await loadModelDir(dir)).model.layers.filter((l) => l.getClassName() === 'Dense').map((l) => l.name);
+  const meta = async (dir: string) => JSON.parse(await fsp.readFile(path.join(dir, 'frugal.json'), 'utf8')).training.head;
+  const byDefault = path.join(root, 'head-default');
+  await trainTransfer(data, { out: byDefault, backbone: pretrained, mode: 'frozen', hyper: { epochs: 10, seed: 2 } });
+  assert.deepEqual(await denseNames(byDefault), ['head_hidden', 'logits']);
+  assert.deepEqual((({ hidden, dropout }) => ({ hidden, dropout }))(await meta(byDefault)), TRANSFER_HEAD);
+  const linear = path.join(root, 'head-linear');
+  const res = await trainTransfer(data, { out: linear, backbone: pretrained, mode: 'frozen', head: { hidden: 0, dropout: 0 }, hyper: { epochs: 10, seed: 2 } });
+  assert.deepEqual(await denseNames(linear), ['logits']);
+  assert.ok(res.accuracy > 0.6, `accuracy ${res.accuracy}`);
+});
+
 test('fine-tuning with trunk multiplier 0 equals frozen training of the head', async () => {
   const out = path.join(root, 'ft0');
   const hyper = { epochs: 6, seed: 3 };
