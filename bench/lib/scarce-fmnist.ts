@@ -150,14 +150,21 @@ export async function pretrainedSource(work: string, arch = 'cnn-small', epochs 
   return { dir, seconds: r.seconds };
 }
 
-/** A random subset of a task's pool as a folder of links (keeps benchmark rounds short), with its true labels. */
-export async function poolSubset(task: ScarceTask, size: number, seed: number, name = 'pool'): Promise<{ dir: string; labels: Map<string, string> }> {
+/**
+ * A random subset of a task's pool as a folder of links (keeps benchmark rounds short), with its true labels.
+ * `byClass`: links under `<class>/` folders, a labeled image folder (a validation set from training images).
+ */
+export async function poolSubset(task: ScarceTask, size: number, seed: number, name = 'pool', o: { byClass?: boolean } = {}): Promise<{ dir: string; labels: Map<string, string> }> {
   const dir = path.join(path.dirname(task.pool), `${name}-${size}-s${seed}`);
   const all = [...new Set([...task.poolLabels.keys()].filter((p) => p.startsWith(task.pool + path.sep)))].sort();
   const { Rng } = await import('../../src/util/rng.js');
   const chosen = new Rng(seed).shuffle(all).slice(0, size);
   await fsp.rm(dir, { recursive: true, force: true });
   await fsp.mkdir(dir, { recursive: true });
-  for (const p of chosen) await fsp.symlink(await fsp.realpath(p), path.join(dir, path.basename(p)));
-  return { dir, labels: new Map(chosen.map((p) => [path.join(dir, path.basename(p)), task.poolLabels.get(p)!])) };
+  const link = (p: string) => (o.byClass ? path.join(dir, task.poolLabels.get(p)!, path.basename(p)) : path.join(dir, path.basename(p)));
+  for (const p of chosen) {
+    await fsp.mkdir(path.dirname(link(p)), { recursive: true });
+    await fsp.symlink(await fsp.realpath(p), link(p));
+  }
+  return { dir, labels: new Map(chosen.map((p) => [link(p), task.poolLabels.get(p)!])) };
 }

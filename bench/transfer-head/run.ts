@@ -5,15 +5,13 @@
  *
  *   npm run build && node dist/bench/transfer-head/run.js [--work /tmp/scarce-fmnist] [--ks 5,20] [--seeds 3,4,5]
  */
-import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { tmpdir } from 'node:os';
 import { initBackend } from '../../src/engine/backend.js';
 import { trainTransfer } from '../../src/train/transfer.js';
 import { evaluateModel } from '../../src/evaluate/evaluate.js';
 import type { HeadOptions } from '../../src/models/head.js';
-import { Rng } from '../../src/util/rng.js';
-import { scarceFmnist, pretrainedSource, fmt, arg, type ScarceTask } from '../lib/scarce-fmnist.js';
+import { scarceFmnist, pretrainedSource, poolSubset, fmt, arg } from '../lib/scarce-fmnist.js';
 
 const HEADS: Record<string, HeadOptions> = {
   linear: { hidden: 0, dropout: 0 },
@@ -23,19 +21,6 @@ const HEADS: Record<string, HeadOptions> = {
   'hidden 128, dropout 0.5': { hidden: 128, dropout: 0.5 },
   'hidden 256, dropout 0.5': { hidden: 256, dropout: 0.5 },
 };
-
-/** 2,000 pool images of a task as a labeled folder (links): a validation set disjoint from the test split. */
-async function poolValidation(task: ScarceTask, size = 2000): Promise<string> {
-  const dir = path.join(path.dirname(task.pool), 'valpool');
-  await fsp.rm(dir, { recursive: true, force: true });
-  const chosen = new Rng(100 + task.seed).shuffle([...task.poolLabels.keys()].sort()).slice(0, size);
-  for (const p of chosen) {
-    const cls = task.poolLabels.get(p)!;
-    await fsp.mkdir(path.join(dir, cls), { recursive: true });
-    await fsp.symlink(await fsp.realpath(p), path.join(dir, cls, path.basename(p)));
-  }
-  return dir;
-}
 
 async function main(): Promise<void> {
   const work = arg('work', path.join(tmpdir(), 'scarce-fmnist'));
@@ -48,7 +33,8 @@ async function main(): Promise<void> {
   for (const k of ks) {
     for (const seed of seeds) {
       const task = await scarceFmnist(work, k, seed);
-      const val = await poolValidation(task);
+      // 2,000 pool images as a labeled folder: a validation set disjoint from the test split.
+      const { dir: val } = await poolSubset(task, 2000, 100 + seed, 'valpool', { byClass: true });
       for (const [name, head] of Object.entries(HEADS)) {
         const out = path.join(work, 'runs', `head-k${k}-s${seed}`);
         await trainTransfer(task.train, { out, backbone, backboneOptions: { cut: 'auto' }, mode: 'frozen', valSplit: 0.2, head, hyper: { seed }, featureCache: false });

@@ -10,7 +10,7 @@ import { getArch } from '../models/zoo/index.js';
 import { fitPreprocessing } from '../models/preprocess.js';
 import { renderSvg, searchHeatmap } from '../report/charts.js';
 import { extractFeatures } from './features.js';
-import { argmaxRows, isBetter, pixelEncoder, predictProbs } from './loop.js';
+import { argmaxRows, compareScores, pixelEncoder, predictProbs } from './loop.js';
 import { prepareData, fitOnData, subset, DEFAULT_HYPER, type DataOptions, type TrainHyper } from './train.js';
 import { AUGMENT_VIEWS, HEAD_HYPER } from './transfer.js';
 import { crossValidateHead, pairedComparison, stratifiedFolds } from './head-cv.js';
@@ -167,7 +167,7 @@ export async function searchAugmentation(source: string, o: AugmentSearchOptions
     scorer = scratchScorer(o.arch ?? (Math.max(data.spec.height, data.spec.width) <= 64 ? 'cnn-small' : 'mobilenetv2-0.35'), data.train, data.val, numClasses, hyper);
   }
   // Best first: accuracy, then the lower loss, then fewer and milder ops.
-  const rank = (a: Trial, b: Trial) => (isBetter(a, b) ? -1 : isBetter(b, a) ? 1 : a.n - b.n || a.m - b.m);
+  const rank = (a: Trial, b: Trial) => compareScores(a, b) || a.n - b.n || a.m - b.m;
   const settings = grid.n.flatMap((n) => grid.m.map((m) => ({ n, m, policy: `randaugment:n=${n},m=${m}` })));
   if (settings.length === 0) throw new FrugalError('empty search grid');
   const evaluations: Trial[] = [];

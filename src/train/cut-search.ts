@@ -5,7 +5,7 @@ import type { FeaturePool } from '../models/backbones/pooling.js';
 import type { DecodedBatch } from '../data/loader.js';
 import { extractFeatures } from './features.js';
 import { crossValidateHead, stratifiedFolds } from './head-cv.js';
-import { isBetter } from './loop.js';
+import { compareScores } from './loop.js';
 import type { TrainHyper } from './train.js';
 
 export interface CutTrial {
@@ -93,7 +93,7 @@ export async function chooseCut(
     }
   }
   // Best first: accuracy, then the lower loss; a stable sort keeps the earlier candidate first on full ties.
-  const ranked = [...trials].sort((a, b) => (isBetter(a, b) ? -1 : isBetter(b, a) ? 1 : 0));
+  const ranked = [...trials].sort(compareScores);
   const points: CutPoint[] = [];
   for (const t of ranked) {
     if (points.length < (o.points ?? AUTO_CUT_POINTS) && !points.some((p) => p.layer === t.cut)) points.push({ layer: t.cut, pool: t.pool });

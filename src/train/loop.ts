@@ -176,6 +176,11 @@ export function isBetter(a: HeldOutScore, b: HeldOutScore | null): boolean {
   return a.accuracy === b.accuracy && a.loss != null && b.loss != null && a.loss < b.loss;
 }
 
+/** A sort comparator by `isBetter`: the better score first, 0 on a full tie (a stable sort keeps the earlier). */
+export function compareScores(a: HeldOutScore, b: HeldOutScore): number {
+  return isBetter(a, b) ? -1 : isBetter(b, a) ? 1 : 0;
+}
+
 function evaluateSet(t: Trainable, set: EvalSet, enc: InputEncoder, numClasses: number): { loss: number; accuracy: number } {
   const probs = predictProbs(t, set, enc);
   let correct = 0;

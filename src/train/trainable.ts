@@ -68,7 +68,7 @@ export function wholeModel(model: tfl.LayersModel): Trainable {
   const forward = logitsForward(model);
   return {
     model,
-    forward: (x, training) => forward(x, training),
+    forward,
     params: model.trainableWeights.map((w) => ({ variable: variableOf(w), lrMult: 1, decay: decays(w) })),
   };
 }
