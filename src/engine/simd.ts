@@ -504,8 +504,9 @@ export interface Simd {
   channelAffine(...args: number[]): void;
   convFilterGrad(...args: number[]): void;
   maskedCopy(cmp: MaskCmp, dy: number, x: number, n: number, s: number, out: number): void;
-  /** Heap byte offset of a tensor. */
+  /** Heap byte offset of a tensor (unsigned: the heap may be up to 4 GiB). */
   ptr(t: tf.TensorInfo): number;
+  /** Heap byte offset of a fresh block (unsigned, like ptr). */
   malloc(bytes: number): number;
   free(p: number): void;
 }
@@ -538,12 +539,18 @@ export function simdFor(backend: unknown): Simd {
     channelAffine: ex['channelAffine']!,
     convFilterGrad: ex['convFilterGrad']!,
     maskedCopy: (cmp, ...rest) => ex[`mask_${cmp}`]!(...rest),
+    // Heap addresses are read unsigned (`>>> 0`): wasm32 addresses go up to
+    // 4 GiB, but an i32 result (`_malloc`, or an offset a C++ kernel hands
+    // back to makeOutput) reads as negative in JS from 2 GiB on, and a
+    // negative typed-array offset throws a RangeError. Passing the unsigned
+    // number back into an i32 parameter is fine (ToInt32 wraps to the same
+    // bits, and wasm loads/stores treat addresses as unsigned).
     ptr: (t) => {
       const d = be.dataIdMap.get(t.dataId);
       if (d == null) throw new Error('simd: tensor is not on the wasm backend');
-      return d.memoryOffset;
+      return d.memoryOffset >>> 0;
     },
-    malloc: (n) => be.wasm._malloc(n),
+    malloc: (n) => be.wasm._malloc(n) >>> 0,
     free: (p) => be.wasm._free(p),
   };
   cached = { backend, simd };
