@@ -2,10 +2,14 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { getArch } from '../../src/models/zoo/index.js';
 import { initWeights } from '../../src/models/init.js';
 import { saveModelDir, newMeta } from '../../src/models/model-dir.js';
 import { onnxModel } from '../onnx-writer.js';
+import { serializeModel, WEIGHTS_FILE } from '../../src/models/io.js';
+import { Rng } from '../../src/util/rng.js';
 
 /** A Frugal model directory (cnn-tiny, 16×16×1, 3 classes, seeded random weights). */
 export async function makeFrugalModel(dir: string, seed = 1): Promise<string> {
@@ -114,4 +118,117 @@ export async function serveFolder(root: string): Promise<{ url: string; requests
     requests,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
+}
+
+// ---- Keras-converted TF.js layers models (as the TensorFlow.js converter writes them from Keras 2.x) ----
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type KerasJson = Record<string, any>;
+
+const KERAS_MODELS = new Set(['Sequential', 'Model', 'Functional']);
+
+/** Rewrite a TF.js-serialised layer (or model) configuration the way Keras 2.x writes it. */
+function kerasLayer(layer: KerasJson): void {
+  const cls: string = layer.class_name;
+  const c: KerasJson = layer.config;
+  if (KERAS_MODELS.has(cls)) {
+    const layers: KerasJson[] = Array.isArray(c) ? c : c.layers;
+    layers.forEach(kerasLayer);
+    if (cls === 'Model') layer.class_name = 'Functional';
+    if (cls === 'Sequential' && layers[0]?.config?.batch_input_shape && layers[0].class_name !== 'InputLayer') {
+      // A Keras 2.x Sequential starts with its InputLayer (and its first layer keeps batch_input_shape).
+      layers.unshift({ class_name: 'InputLayer', config: { batch_input_shape: layers[0].config.batch_input_shape, dtype: 'float32', sparse: false, ragged: false, name: `${layers[0].config.name}_input` } });
+    }
+    return;
+  }
+  if (cls === 'InputLayer') {
+    Object.assign(c, { sparse: false, ragged: false });
+    return;
+  }
+  Object.assign(c, { trainable: true, dtype: 'float32' });
+  if (cls === 'Conv2D' || cls === 'DepthwiseConv2D') c.groups = 1;
+  if (cls === 'BatchNormalization') c.axis = [3]; // Keras 2.x writes the axis list it built with
+  if (cls === 'ReLU') Object.assign(c, { negative_slope: 0, threshold: 0 });
+  if (cls === 'GlobalAveragePooling2D') c.keepdims = false;
+  if (c.kernel_initializer) c.kernel_initializer = { module: 'keras.initializers', class_name: 'GlorotUniform', config: { seed: null }, registered_name: null };
+  if (c.depthwise_initializer) c.depthwise_initializer = { class_name: 'LecunNormal', config: { seed: null } }; // TF.js spells it LeCunNormal
+  if (cls === 'Conv2D' || cls === 'Dense') c.kernel_regularizer = { class_name: 'L2', config: { l2: 1e-4 } }; // TF.js has only L1L2
+  layer.module = 'keras.layers';
+  layer.registered_name = null;
+}
+
+/**
+ * Write `model` as the TensorFlow.js converter writes a model converted from Keras 2.x: the topology under
+ * `modelTopology.model_config` beside `keras_version`, `backend` and `training_config`, Keras 2.x layer
+ * configurations, class `Functional` (or `className`, e.g. `Model` as older Keras wrote it); weights.bin beside.
+ * `edit` may change the model configuration before it is written.
+ */
+export async function writeKerasConverted(dir: string, model: tfl.LayersModel, o: { className?: string; edit?: (modelConfig: KerasJson) => void } = {}): Promise<string> {
+  const { modelJson, weights } = await serializeModel(model);
+  const config = structuredClone(modelJson.modelTopology) as KerasJson;
+  delete config.keras_version;
+  delete config.backend;
+  kerasLayer(config);
+  if (o.className && config.class_name !== 'Sequential') config.class_name = o.className;
+  if (!Array.isArray(config.config)) config.config.trainable = true;
+  o.edit?.(config);
+  const json = {
+    format: 'layers-model',
+    generatedBy: 'keras v2.13.1',
+    convertedBy: 'TensorFlow.js Converter v4.22.0',
+    modelTopology: {
+      keras_version: '2.13.1',
+      backend: 'tensorflow',
+      model_config: config,
+      training_config: { loss: 'categorical_crossentropy', metrics: [[{ class_name: 'MeanMetricWrapper', config: { name: 'accuracy', dtype: 'float32', fn: 'categorical_accuracy' } }]], weighted_metrics: null, loss_weights: null, optimizer_config: { class_name: 'Custom>Adam', config: { name: 'Adam', learning_rate: 0.001 } } },
+    },
+    weightsManifest: modelJson.weightsManifest,
+  };
+  await fsp.mkdir(dir, { recursive: true });
+  await fsp.writeFile(path.join(dir, 'model.json'), JSON.stringify(json));
+  await fsp.writeFile(path.join(dir, WEIGHTS_FILE), weights);
+  return dir;
+}
+
+/** Seeded random weights, with batch norm statistics away from the identity (so a misread axis shows). */
+export function randomizeWeights(model: tfl.LayersModel, seed: number): void {
+  initWeights(model, seed);
+  const rng = new Rng(seed + 1);
+  for (const layer of model.layers) {
+    if (layer.getClassName() !== 'BatchNormalization') continue;
+    const values = layer.weights.map((w) => {
+      const short = w.originalName.split('/').pop();
+      const shape = w.shape as number[];
+      const size = shape.reduce((a, b) => a * b, 1);
+      return tf.tensor(Float32Array.from({ length: size }, () => (short === 'moving_variance' || short === 'gamma' ? rng.uniform(0.5, 1.5) : rng.uniform(-0.3, 0.3))), shape);
+    });
+    layer.setWeights(values);
+    tf.dispose(values);
+  }
+}
+
+/**
+ * A small headless trunk named like Keras's MobileNetV2 without its top (no pooling, no dense layer): Conv1 →
+ * bn_Conv1 → Conv1_relu, two inverted residual blocks `block_1_*`, `block_2_*` (each ending in `block_N_add`),
+ * then Conv_1 → Conv_1_bn → out_relu, 8×8×12 on a 16×16×3 input.
+ */
+export function headlessTrunk(seed = 1): tfl.LayersModel {
+  const input = tfl.input({ shape: [16, 16, 3], name: 'input_1' });
+  const apply = (layer: tfl.layers.Layer, x: tfl.SymbolicTensor | tfl.SymbolicTensor[]) => layer.apply(x) as tfl.SymbolicTensor;
+  const conv = (x: tfl.SymbolicTensor, name: string, filters: number, kernelSize: number, strides = 1) =>
+    apply(tfl.layers.conv2d({ name, filters, kernelSize, strides, padding: 'same', useBias: false }), x);
+  const bn = (x: tfl.SymbolicTensor, name: string) => apply(tfl.layers.batchNormalization({ name, epsilon: 1e-3, momentum: 0.999 }), x);
+  const relu = (x: tfl.SymbolicTensor, name: string) => apply(tfl.layers.reLU({ name, maxValue: 6 }), x);
+  let x = relu(bn(conv(input, 'Conv1', 8, 3, 2), 'bn_Conv1'), 'Conv1_relu');
+  for (const n of [1, 2]) {
+    let y = relu(bn(conv(x, `block_${n}_expand`, 16, 1), `block_${n}_expand_BN`), `block_${n}_expand_relu`);
+    y = apply(tfl.layers.depthwiseConv2d({ name: `block_${n}_depthwise`, kernelSize: 3, padding: 'same', useBias: false }), y);
+    y = relu(bn(y, `block_${n}_depthwise_BN`), `block_${n}_depthwise_relu`);
+    y = bn(conv(y, `block_${n}_project`, 8, 1), `block_${n}_project_BN`);
+    x = apply(tfl.layers.add({ name: `block_${n}_add` }), [x, y]);
+  }
+  x = relu(bn(conv(x, 'Conv_1', 12, 1), 'Conv_1_bn'), 'out_relu');
+  const model = tfl.model({ inputs: input, outputs: x, name: 'model' });
+  randomizeWeights(model, seed);
+  return model;
 }

@@ -10,7 +10,7 @@ import { readModelMeta, META_FILE, MODEL_FILE } from '../model-dir.js';
 import type { Preprocessing } from '../preprocess.js';
 import { downloadModel } from './download.js';
 import { readTfjsModel, fileDigest } from './files.js';
-import { layersBackbone } from './layers.js';
+import { layersBackbone, layersModelConfig } from './layers.js';
 import { graphBackbone } from './graph.js';
 import { onnxBackbone } from './onnx.js';
 import { getPretrained, listPretrained } from './registry.js';
@@ -94,7 +94,7 @@ const DEFAULT_PRE: Preprocessing = { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5]
 export async function loadBackbone(spec: string, options: BackboneOptions = {}): Promise<Backbone> {
   const entry = getPretrained(spec);
   if (entry) {
-    const main = await downloadModel(entry.url, { sha256: options.sha256 ?? entry.sha256, cacheDir: options.cacheDir });
+    const main = entry.dir ? await builtinModel(entry.dir, entry.sha256) : await downloadModel(entry.url!, { sha256: options.sha256 ?? entry.sha256, cacheDir: options.cacheDir });
     const o: BackboneOptions = { size: entry.size, channels: entry.channels, mean: entry.preprocessing.mean, std: entry.preprocessing.std, cut: entry.cut, ...defined(options) };
     return loadLocal(main, o, spec);
   }
@@ -111,6 +111,17 @@ export async function loadBackbone(spec: string, options: BackboneOptions = {}):
     if (digest !== options.sha256.toLowerCase()) throw new FrugalError(`${file}: sha256 mismatch (expected ${options.sha256}, got ${digest})`);
   }
   return loadLocal(spec, options, spec);
+}
+
+/** A model shipped inside the package: its model.json, checked against the registry's digest. */
+async function builtinModel(dir: string, sha256?: string): Promise<string> {
+  const main = path.join(dir, MODEL_FILE);
+  if (!(await exists(main))) throw new FrugalError(`${main}: the built-in model is missing (reinstall frugal)`);
+  if (sha256) {
+    const digest = await fileDigest(main);
+    if (digest !== sha256) throw new FrugalError(`${main}: the built-in model was changed (sha256 ${digest}, expected ${sha256}; reinstall frugal)`);
+  }
+  return main;
 }
 
 function defined<T extends object>(o: T): Partial<T> {
@@ -145,7 +156,7 @@ async function loadLocal(target: string, options: BackboneOptions, source: strin
   if (!(await exists(modelJson))) throw new FrugalError(`${target}: no ${MODEL_FILE} (expected a TF.js model, a Frugal model directory or an .onnx file)`);
   const files = await readTfjsModel(modelJson);
   const o = { ...(await readSidecar(path.join(dir, SIDECAR))), ...defined(options) };
-  const isGraph = files.json.format === 'graph-model' || !(files.json.modelTopology as { class_name?: string }).class_name;
+  const isGraph = tfjsModelKind(files.json, modelJson) === 'graph';
   const resolvedSource = /^https?:/.test(source) || getPretrained(source) ? source : path.resolve(modelJson);
   if (isGraph) {
     const input = inputOf(o);
@@ -153,13 +164,34 @@ async function loadLocal(target: string, options: BackboneOptions, source: strin
   }
   let model: tfl.LayersModel;
   try {
-    model = await tfl.loadLayersModel(tf.io.fromMemory(files.artifacts));
+    // Keras-converted topologies (under `model_config`, Keras 2.x configs) are normalised for tfjs-layers first.
+    model = await tfl.loadLayersModel(tf.io.fromMemory({ ...files.artifacts, modelTopology: layersModelConfig(files.json.modelTopology, modelJson) }));
   } catch (err) {
+    if (err instanceof FrugalError) throw err;
     throw new FrugalError(`${modelJson}: cannot build the layers model (${(err as Error).message})`);
   }
   const shape = model.inputs[0]!.shape;
   const input = inputOf(o, { height: shape[1], width: shape[2], channels: shape[3] });
   return layersBackbone(model, { source: resolvedSource, input, preprocessing: preprocessingOf(o, input.channels, DEFAULT_PRE), sha256: options.sha256 }, files.digest, o.cut, o.pool);
+}
+
+/**
+ * Whether a TF.js model.json holds a graph model or a layers model: its `format` when it says, else its topology
+ * (a graph model's has `node` / `versions`; a layers model's has `class_name`, at the top as TF.js writes it or
+ * under `model_config` as the TensorFlow.js converter writes models converted from Keras).
+ */
+function tfjsModelKind(json: { format?: string; modelTopology: unknown }, file: string): 'graph' | 'layers' {
+  const topology = (json.modelTopology ?? {}) as { class_name?: unknown; model_config?: { class_name?: unknown }; node?: unknown; versions?: unknown };
+  const layers = typeof topology.class_name === 'string' || typeof topology.model_config?.class_name === 'string';
+  const graph = Array.isArray(topology.node) || topology.versions !== undefined;
+  if (json.format === 'graph-model') return 'graph';
+  if (json.format === 'layers-model') {
+    if (!layers) throw new FrugalError(`${file}: format "layers-model", but modelTopology has no class_name (at the top or under model_config)`);
+    return 'layers';
+  }
+  if (layers) return 'layers';
+  if (graph) return 'graph';
+  throw new FrugalError(`${file}: neither a TF.js layers model (no class_name in modelTopology or its model_config) nor a graph model (no node list in modelTopology)`);
 }
 
 /** Reload a backbone from the reference stored in a model directory. */
