@@ -14,10 +14,12 @@ import { distill } from '../distill/distill.js';
 import { previewPng } from '../augment/preview.js';
 import type { EpochLog, FitOptions } from '../train/loop.js';
 import { describeCut } from '../models/backbones/layers.js';
+import { resolveBackbone } from '../models/backbones/registry.js';
 
 export interface AutoOptions extends DataOptions {
   out: string;
   unlabeled?: string;
+  /** Pretrained backbone to transfer from; default: the built-in ImageNet trunk; `none`: from scratch. */
   backbone?: string;
   backboneOptions?: BackboneOptions;
   /** Architecture trained from scratch when there is no backbone (and of Noisy Student's students). */
@@ -74,7 +76,8 @@ interface State {
  * validation fraction); the best stage's model is copied into `out`, per-stage artefacts stay in
  * subfolders, and `auto.json` holds the ablation table. Resumable at stage granularity.
  */
-export async function auto(source: string, o: AutoOptions): Promise<AutoResult> {
+export async function auto(source: string, options: AutoOptions): Promise<AutoResult> {
+  const o = { ...options, backbone: resolveBackbone(options.backbone) };
   const seed = o.seed ?? 0;
   const valSplit = o.valSplit ?? 0.2;
   const budget = (o.budgetMinutes ?? Infinity) * 60;

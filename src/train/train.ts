@@ -16,6 +16,7 @@ import { ArraySource, type BatchTransform } from './batches.js';
 import { fit, predictProbs, pixelEncoder, type EpochLog, type FitOptions, type FitResult, type InputEncoder, type LossFn } from './loop.js';
 import { oneHot, smoothTargets, balancedClassWeights } from './losses.js';
 import { readCheckpoint } from './checkpoint.js';
+import { batchSizeForMemory } from './memory.js';
 import { augmentTransform } from './augmentation.js';
 import { wholeModel, type Trainable } from './trainable.js';
 import type { OptimizerKind } from './optimizers.js';
@@ -158,6 +159,8 @@ export interface FitOnDataOptions {
   sampleWeights?: Float32Array;
   /** Identifies the run's settings; a resume with other settings is refused. */
   fingerprint?: Record<string, unknown>;
+  /** Called when the batch size is lowered to fit the memory budget (`batchSizeForMemory`). */
+  onBatchSize?: (used: number, requested: number) => void;
   onBatchEnd?: FitOptions['onBatchEnd'];
   onEpochEnd?: (log: EpochLog) => void | Promise<void>;
 }
@@ -178,8 +181,11 @@ export async function fitOnData(
     const cw = balancedClassWeights(classBalance(train.labels, numClasses).counts);
     weights = Float32Array.from(train.labels, (y, i) => (y >= 0 ? cw[y]! : 1) * (o.sampleWeights?.[i] ?? 1));
   }
+  // Large inputs train in smaller batches, so that a batch's activations stay within the memory budget.
+  const batchSize = batchSizeForMemory(trainable.model, Math.min(h.batchSize, train.count));
+  if (batchSize < Math.min(h.batchSize, train.count)) o.onBatchSize?.(batchSize, h.batchSize);
   const source = new ArraySource(train.inputs, targets, train.count, {
-    batchSize: Math.min(h.batchSize, train.count),
+    batchSize,
     seed: h.seed,
     weights,
     teacher: o.teacher,

@@ -6,6 +6,7 @@ import { FrugalError } from '../util/errors.js';
 import { loadBackbone, type BackboneOptions } from '../models/backbones/load.js';
 import type { Backbone } from '../models/backbones/types.js';
 import { blockOf } from '../models/backbones/layers.js';
+import { BUILTIN_TRUNK } from '../models/backbones/registry.js';
 import type { FeaturePool } from '../models/backbones/pooling.js';
 import { autoCutPoints, loadableOptions, resolveCut, type CutChoice, type CutTrial } from './cut-search.js';
 import { buildHead, buildPartHead, ensembleHeads, stackHead, type HeadOptions } from '../models/head.js';
@@ -46,7 +47,8 @@ export const FINETUNE_HYPER: Partial<TrainHyper> = { epochs: 6, lr: 1e-3, schedu
 
 export interface TransferOptions extends DataOptions {
   out: string;
-  backbone: string | Backbone;
+  /** Default: the built-in ImageNet trunk. */
+  backbone?: string | Backbone;
   backboneOptions?: BackboneOptions;
   /** Default: `frozen` with ≤ 50 labeled images per class or a frozen-only backbone, else `finetune`. */
   mode?: TransferMode;
@@ -156,7 +158,8 @@ export function headTrainable(head: tfl.LayersModel): Trainable {
 export async function trainTransfer(source: string, o: TransferOptions): Promise<TransferResult> {
   const t0 = performance.now();
   o.onStage?.('loading backbone');
-  const loaded = typeof o.backbone === 'string' ? await loadBackbone(o.backbone, loadableOptions(o.backboneOptions)) : o.backbone;
+  const spec = o.backbone ?? BUILTIN_TRUNK;
+  const loaded = typeof spec === 'string' ? await loadBackbone(spec, loadableOptions(o.backboneOptions)) : spec;
   const headHyper: TrainHyper = { ...DEFAULT_HYPER, ...HEAD_HYPER, ...o.hyper };
   const headOptions: HeadOptions = { hidden: o.head?.hidden ?? TRANSFER_HEAD.hidden, dropout: o.head?.dropout ?? TRANSFER_HEAD.dropout };
   const ftHyper: TrainHyper = { ...DEFAULT_HYPER, ...FINETUNE_HYPER, seed: headHyper.seed, ...o.finetuneHyper };
@@ -241,6 +244,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
       runDir: o.out,
       resume: o.resume,
       fingerprint: { source: path.resolve(source), backbone: backbone.id, ftHyper, headHyper, unfreeze: o.unfreeze ?? 'all', mult: o.trunkLrMult ?? 0.1, augment: o.augment ?? 'none' },
+      onBatchSize: (used, requested) => o.onStage?.(`fine-tuning in batches of ${used}, not ${requested}: a larger batch's activations would not fit the training memory budget`),
       onBatchEnd: o.onBatchEnd,
       onEpochEnd: o.onEpochEnd,
     }).finally(() => augmentation?.close());
@@ -294,6 +298,6 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
     finetune: finetuneFit,
     problems: data.problems,
   };
-  if (typeof o.backbone === 'string') loaded.dispose();
+  if (typeof spec === 'string') loaded.dispose();
   return result;
 }

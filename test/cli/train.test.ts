@@ -7,10 +7,10 @@ import { tempDir, runCli, FIXTURE, CLI } from '../helpers.js';
 import { writeToyFolder } from '../synthetic.js';
 import { readCheckpoint } from '../../src/train/checkpoint.js';
 
-test('frugal train on the Fashion-MNIST fixture learns: held-out accuracy ≥ 0.75 (chance 0.10)', async () => {
+test('frugal train --backbone none (from scratch) on the Fashion-MNIST fixture learns: held-out accuracy ≥ 0.75 (chance 0.10)', async () => {
   const out = path.join(tempDir(), 'model');
   const t0 = Date.now();
-  const res = runCli(['train', path.join(FIXTURE, 'train'), '--out', out, '--epochs', '3', '--json']);
+  const res = runCli(['train', path.join(FIXTURE, 'train'), '--out', out, '--backbone', 'none', '--epochs', '3', '--json']);
   assert.equal(res.status, 0, res.stderr);
   const summary = JSON.parse(res.stdout);
   assert.equal(summary.valImages, 400);

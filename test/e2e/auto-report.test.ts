@@ -12,7 +12,7 @@ const run = path.join(root, 'run');
 test('frugal auto on the fixture with an unlabeled pool: a row per stage with real held-out numbers; the kept model is the best row', async () => {
   const res = runCli([
     'auto', path.join(FIXTURE, 'train'), '--unlabeled', path.join(FIXTURE, 'unlabeled'), '--out', run,
-    '--epochs', '2', '--rounds', '1', '--distill', 'cnn-tiny', '--seed', '1', '--json',
+    '--backbone', 'none', '--epochs', '2', '--rounds', '1', '--distill', 'cnn-tiny', '--seed', '1', '--json',
   ]);
   assert.equal(res.status, 0, res.stderr);
   const out = JSON.parse(res.stdout);

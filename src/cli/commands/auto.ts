@@ -4,6 +4,7 @@ import { auto, type AutoResult } from '../../auto/auto.js';
 import { writeReport } from '../../report/report.js';
 import { printJson, int, float } from '../options.js';
 import { addBackendOption, addDataOptions, startBackend, trainingProgress, onInterrupt } from '../common.js';
+import { NO_BACKBONE } from '../../models/backbones/registry.js';
 import { addBackboneOptions, backboneOptionsFrom, type BackboneFlags } from '../backbone-options.js';
 
 export function autoCommand(): Command {
@@ -12,7 +13,7 @@ export function autoCommand(): Command {
     .argument('<data>', 'labeled images: root/<class>/<image>, or a CSV of path,label')
     .requiredOption('--out <dir>', 'run folder: the best model itself, per-stage subfolders, auto.json, report.html')
     .option('--unlabeled <dir>', 'unlabeled images for Noisy Student rounds')
-    .option('--arch <name>', 'architecture trained from scratch when there is no --backbone', 'cnn-small')
+    .option('--arch <name>', 'train from scratch with this architecture (also the Noisy Student students\' when there is no backbone); default: transfer from the built-in trunk', 'cnn-small')
     .option('--distill <arch>', 'finally distil the best model into this small architecture (e.g. cnn-tiny)')
     .option('--budget <minutes>', 'total time budget: shrinks the search and the rounds', float('--budget', 0.1, 100000))
     .option('--rounds <n>', 'most Noisy Student rounds', int('--rounds', 0, 20), 2)
@@ -26,7 +27,8 @@ export function autoCommand(): Command {
   cmd.option('--json', 'print one JSON object');
   cmd.addHelpText('after', `
 Examples:
-  $ frugal auto ./photos --out ./run
+  $ frugal auto ./photos --out ./run                    # transfer from the built-in ImageNet trunk
+  $ frugal auto ./digits --backbone none --out ./run    # from scratch (cnn-small)
   $ frugal auto ./photos --unlabeled ./more-photos --backbone ./pretrained --budget 15 --out ./run
   $ frugal auto ./photos --unlabeled ./more-photos --distill cnn-tiny --out ./run --json`);
   cmd.action(async (data: string, f: BackboneFlags & Record<string, unknown> & { out: string; json?: boolean; report: boolean }) => {
@@ -39,7 +41,8 @@ Examples:
       res = await auto(data, {
         out: f.out,
         unlabeled: f['unlabeled'] as string | undefined,
-        backbone: f.backbone,
+        // An explicit --arch without --backbone asks for training from scratch.
+        backbone: f.backbone ?? (cmd.getOptionValueSource('arch') === 'cli' ? NO_BACKBONE : undefined),
         backboneOptions: backboneOptionsFrom(f),
         arch: f['arch'] as string,
         distillArch: f['distill'] as string | undefined,

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { trainFromScratch, type TrainResult } from '../../train/train.js';
 import { AUGMENT_VIEWS, trainTransfer, type TransferResult } from '../../train/transfer.js';
-import { listPretrained } from '../../models/backbones/registry.js';
+import { BUILTIN_TRUNK, NO_BACKBONE, listPretrained, resolveBackbone } from '../../models/backbones/registry.js';
 import { listArchs } from '../../models/zoo/index.js';
 import { printJson, float, int } from '../options.js';
 import { addBackendOption, addDataOptions, addHyperOptions, hyperFrom, explicitHyper, startBackend, trainingProgress, onInterrupt, type HyperFlags } from '../common.js';
@@ -47,7 +47,7 @@ export function trainCommand(): Command {
     .description('train an image classifier on labeled images and write a model directory')
     .argument('<data>', 'labeled images: root/<class>/<image>, or a CSV of path,label')
     .requiredOption('--out <dir>', 'model directory to write (TF.js model.json + weights + frugal.json)')
-    .option('--arch <name>', `architecture from the zoo (${listArchs().map((a) => a.name).join(', ')}); default: cnn-small for ≤ 64 px, else mobilenetv2-0.35`)
+    .option('--arch <name>', `train from scratch with this architecture from the zoo (${listArchs().map((a) => a.name).join(', ')}); with --backbone none the default is cnn-small for ≤ 64 px, else mobilenetv2-0.35`)
     .option('--width <m>', 'width multiplier of the architecture', float('--width', 0.1, 4))
     .option('--dropout <p>', 'dropout before the classifier (with --backbone: default 0.5 in the new head)', float('--dropout', 0, 0.95))
     .option('--drop-path <p>', 'stochastic depth rate (residual architectures)', float('--drop-path', 0, 0.95))
@@ -72,7 +72,8 @@ export function trainCommand(): Command {
     'after',
     `
 Examples:
-  $ frugal train ./photos --out ./model
+  $ frugal train ./photos --out ./model                  # transfer from the built-in ImageNet trunk (${BUILTIN_TRUNK})
+  $ frugal train ./photos --out ./model --backbone none  # from scratch (default architecture for the image size)
   $ frugal train ./photos --out ./model --arch resnet8 --epochs 30 --lr 0.002 --seed 1
   $ frugal train ./photos --out ./model --augment randaugment:n=2,m=9+mixup=0.2
   $ frugal train ./photos --out ./model --resume          # after Ctrl-C or a crash
@@ -83,14 +84,16 @@ Examples:
   $ frugal train ./photos --out ./model --backbone mobilenet-v1-0.25-224 --mode finetune --unfreeze 2
   $ frugal train ./photos --out ./model --backbone resnet50.onnx --size 224 --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225
 
-Pretrained backbones by name: ${listPretrained().map((e) => e.name).join(', ')}`,
+Pretrained backbones by name: ${listPretrained().map((e) => e.name + (e.dir ? ' (built in, the default)' : '')).join(', ')}`,
   );
   cmd.action(async (data: string, f: TrainFlags) => {
     const quiet = !!f.json;
     policyFrom(f.augment);
+    checkModelFlags(cmd, f);
     const backend = await startBackend(f.backend);
     note(`backend: ${backend.name}${backend.simd ? ' (SIMD)' : ''}`, quiet);
-    if (f.backbone) return transferAction(cmd, data, f, backend.name);
+    const backbone = chooseBackbone(f);
+    if (backbone) return transferAction(cmd, data, { ...f, backbone }, backend.name);
     const progress = trainingProgress(quiet);
     const off = onInterrupt(f.out);
     let res: TrainResult;
@@ -150,6 +153,27 @@ Pretrained backbones by name: ${listPretrained().map((e) => e.name).join(', ')}`
     }
   });
   return cmd;
+}
+
+/** Flags that only mean something with a backbone (or only without one). */
+const BACKBONE_ONLY = ['mode', 'cut', 'pool', 'unfreeze', 'trunkLrMult', 'lrDecay', 'trainBn', 'hidden', 'finetuneEpochs', 'finetuneLr', 'inputName', 'layout', 'mean', 'std', 'sha256'] as const;
+const SCRATCH_ONLY = ['width', 'dropPath'] as const;
+
+function chooseBackbone(f: { backbone?: string; arch?: string }): string | undefined {
+  return resolveBackbone(f.backbone, f.arch);
+}
+
+function checkModelFlags(cmd: Command, f: TrainFlags): void {
+  const given = (name: string) => cmd.getOptionValueSource(name) === 'cli';
+  const flag = (name: string) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  if (f.arch && f.backbone && f.backbone !== NO_BACKBONE) throw new UsageError(`--arch trains from scratch and --backbone transfers from a pretrained trunk: give one of them`);
+  if (!chooseBackbone(f)) {
+    const stray = BACKBONE_ONLY.filter(given);
+    if (stray.length) throw new UsageError(`${stray.map(flag).join(', ')} ${stray.length > 1 ? 'need' : 'needs'} a backbone, but this run trains from scratch (${f.arch ? '--arch' : '--backbone none'})`);
+  } else {
+    const stray = SCRATCH_ONLY.filter(given);
+    if (stray.length) throw new UsageError(`${stray.map(flag).join(', ')} ${stray.length > 1 ? 'apply' : 'applies'} to training from scratch (--arch or --backbone none), not to transfer from a backbone`);
+  }
 }
 
 async function transferAction(cmd: Command, data: string, f: TrainFlags, backendName: string): Promise<void> {

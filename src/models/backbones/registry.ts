@@ -1,11 +1,16 @@
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Preprocessing } from '../preprocess.js';
 
-/** A well-known public pretrained backbone, loadable by name. */
+/** A well-known pretrained backbone, loadable by name: shipped inside the package, or downloaded once and cached. */
 export interface RegistryEntry {
   name: string;
   description: string;
-  /** URL of the TF.js model.json (layers or graph format). */
-  url: string;
+  /** Built in: the model's folder inside the package (loaded with no network). */
+  dir?: string;
+  /** Else: URL of the TF.js model.json (layers or graph format), downloaded into the cache. */
+  url?: string;
   format: 'layers' | 'graph';
   /** sha256 of model.json, when pinned. */
   sha256?: string;
@@ -21,7 +26,32 @@ const MINUS_ONE_TO_ONE: Preprocessing = { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5,
 /** Inputs scaled to [0, 1] (TF Hub image models). */
 const ZERO_TO_ONE: Preprocessing = { mean: [0, 0, 0], std: [1, 1, 1] };
 
+/** The package's `assets/models` folder (found from this file, in `src/` under tsx or in `dist/src/` after tsc). */
+function assetsDir(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const candidate = path.join(dir, 'assets', 'models');
+    if (existsSync(candidate)) return candidate;
+    dir = path.dirname(dir);
+  }
+  throw new Error('frugal: the package has no assets/models folder (a broken install?)');
+}
+
+/** The built-in default trunk of `train` and `auto` (a registry name). */
+export const BUILTIN_TRUNK = 'mobilenetv2-0.35-imagenet';
+
 const entries: RegistryEntry[] = [
+  {
+    name: BUILTIN_TRUNK,
+    description: 'MobileNet V2, width 0.35, ImageNet, headless TF.js layers trunk (fine-tunable), 1280-d; built in (1.6 MB, Apache-2.0)',
+    dir: path.join(assetsDir(), 'mobilenetv2-0.35-imagenet'),
+    format: 'layers',
+    sha256: '0b4632a1fdb411ce91a35ef7c24ceb51d4ea1d278cbc50a75581a7fc85a74873',
+    size: 224,
+    channels: 3,
+    preprocessing: MINUS_ONE_TO_ONE,
+    cut: 'out_relu',
+  },
   {
     name: 'mobilenet-v1-0.25-224',
     description: 'MobileNet V1, width 0.25, ImageNet, TF.js layers model (fine-tunable), 256-d features',
@@ -56,6 +86,24 @@ const registry = new Map(entries.map((e) => [e.name, e]));
 
 export function getPretrained(name: string): RegistryEntry | undefined {
   return registry.get(name);
+}
+
+/** The word that asks a training command for no backbone (training from scratch). */
+export const NO_BACKBONE = 'none';
+
+/**
+ * The backbone a training command transfers from: the one given; `none` means from scratch; when none is
+ * given, the built-in trunk, unless a from-scratch architecture was asked for.
+ */
+export function resolveBackbone(backbone: string | undefined, scratchArch?: string): string | undefined {
+  if (backbone === NO_BACKBONE) return undefined;
+  if (backbone) return backbone;
+  return scratchArch ? undefined : BUILTIN_TRUNK;
+}
+
+/** Whether an entry ships inside the package (no network needed). */
+export function isBuiltin(entry: RegistryEntry): boolean {
+  return entry.dir !== undefined;
 }
 
 export function listPretrained(): RegistryEntry[] {

@@ -1,0 +1,81 @@
+/**
+ * How the built-in trunk's frozen defaults (cut, head) were chosen: real-photo validation tasks that bench/photos
+ * does not report (seeds 3–5), each variant scored on up to `--val-size` images of the rest of the training split
+ * (labels known to the benchmark), never on the published test split.
+ *
+ *   npm run build && node dist/bench/photos-head/run.js [--work /tmp/frugal-photos] [--ks 5,10,20] [--seeds 3,4,5]
+ */
+import * as path from 'node:path';
+import { promises as fsp } from 'node:fs';
+import { initBackend } from '../../src/engine/backend.js';
+import { trainTransfer, type TransferOptions } from '../../src/train/transfer.js';
+import { evaluateModel } from '../../src/evaluate/evaluate.js';
+import { BUILTIN_TRUNK } from '../../src/models/backbones/registry.js';
+import { Rng } from '../../src/util/rng.js';
+import { fmt, arg } from '../lib/scarce-fmnist.js';
+import { photoTask, type PhotoTask } from '../lib/photos.js';
+
+/** A head variant; `allLabels`: no labels held out (the head trains on every labeled image for its fixed steps). */
+type Variant = Pick<TransferOptions, 'head' | 'backboneOptions' | 'hyper'> & { allLabels?: boolean };
+
+const LINEAR = { hidden: 0, dropout: 0 };
+const VARIANTS: Record<string, Variant> = {
+  'out_relu, hidden 64 + dropout 0.5 (before)': {},
+  'out_relu, linear': { head: LINEAR },
+  'out_relu, hidden 64 + dropout 0.5, all labels': { allLabels: true },
+  'out_relu, linear, all labels': { head: LINEAR, allLabels: true },
+  'out_relu, linear, weight decay 1e-2, all labels': { head: LINEAR, hyper: { weightDecay: 1e-2 }, allLabels: true },
+  'block_16_project_BN, hidden 64 + dropout 0.5, all labels': { backboneOptions: { cut: 'block_16_project_BN' }, allLabels: true },
+  '--cut auto (3 heads), hidden 64 + dropout 0.5': { backboneOptions: { cut: 'auto' } },
+  '--cut auto (3 heads), hidden 64 + dropout 0.5, all labels': { backboneOptions: { cut: 'auto' }, allLabels: true },
+};
+
+/** Up to `size` pool images, by class, as a labeled folder of links. */
+async function valFolder(task: PhotoTask, size: number, seed: number): Promise<string> {
+  const dir = path.join(path.dirname(task.train), 'valpool');
+  await fsp.rm(dir, { recursive: true, force: true });
+  const items = new Rng(100 + seed).shuffle([...task.poolLabels]).slice(0, size);
+  for (const [file, label] of items) {
+    await fsp.mkdir(path.join(dir, label), { recursive: true });
+    await fsp.symlink(await fsp.realpath(file), path.join(dir, label, path.basename(file)));
+  }
+  return dir;
+}
+
+async function main(): Promise<void> {
+  const work = arg('work', '/tmp/frugal-photos');
+  const sets = arg('sets', 'hymenoptera,flowers12').split(',');
+  const ks = arg('ks', '5,10,20').split(',').map(Number);
+  const seeds = arg('seeds', '3,4,5').split(',').map(Number);
+  const valSize = Number(arg('val-size', '240'));
+  const names = arg('variants', Object.keys(VARIANTS).join('|')).split('|');
+  await initBackend();
+  const log = (m: string) => process.stderr.write(m + '\n');
+  const acc = new Map<string, number[]>();
+  for (const set of sets) {
+    for (const k of ks) {
+      for (const seed of seeds) {
+        const task = await photoTask(work, set, k, seed);
+        const val = await valFolder(task, valSize, seed);
+        for (const name of names) {
+          const v = VARIANTS[name]!;
+          const out = path.join(work, 'runs', `head-${set}-k${k}-s${seed}`);
+          // All labels: the training images double as the "validation" set (no best-epoch choice on held-out images).
+          const split = v.allLabels ? { valData: task.train } : { valSplit: 0.2 };
+          await trainTransfer(task.train, { out, backbone: BUILTIN_TRUNK, mode: 'frozen', ...split, head: v.head, backboneOptions: v.backboneOptions, hyper: { seed, ...v.hyper } });
+          const a = (await evaluateModel(out, val)).accuracy;
+          const key = `${name}|${set}|${k}`;
+          acc.set(key, [...(acc.get(key) ?? []), a]);
+          log(`${set} k=${k} seed=${seed} ${name}: ${(a * 100).toFixed(1)}`);
+        }
+      }
+    }
+  }
+  const cols = sets.flatMap((s) => ks.map((k) => [s, k] as const));
+  console.log(`Frozen built-in trunk, cut and head variants on real-photo validation tasks (seeds ${seeds.join(',')}; accuracy % on ≤ ${valSize} images of the rest of the training split)`);
+  console.log(`| variant | ${cols.map(([s, k]) => `${s} k = ${k}`).join(' | ')} |`);
+  console.log(`|---|${cols.map(() => '---|').join('')}`);
+  for (const name of names) console.log(`| ${name} | ${cols.map(([s, k]) => fmt(acc.get(`${name}|${s}|${k}`) ?? [])).join(' | ')} |`);
+}
+
+await main();
