@@ -1,4 +1,4 @@
-import type * as tfl from '@tensorflow/tfjs-layers';
+import * as tfl from '@tensorflow/tfjs-layers';
 
 /**
  * Training keeps every layer's output of a batch until the backward pass has used it, and the backward pass makes
@@ -18,11 +18,16 @@ export function trainingMemoryBudgetMB(): number {
   return Number.isFinite(env) && env > 0 ? env : TRAINING_MEMORY_BUDGET_MB;
 }
 
-/** Bytes of all layer outputs of `model` for one input image (float32). */
+/** Bytes of all layer outputs of `model` for one input image (float32), nested models' layers included. */
 export function activationBytesPerImage(model: tfl.LayersModel): number {
   let floats = 0;
   for (const layer of model.layers) {
-    const out = layer.output as tfl.SymbolicTensor | tfl.SymbolicTensor[];
+    if (layer instanceof tfl.LayersModel) {
+      floats += activationBytesPerImage(layer) / 4;
+      continue;
+    }
+    // A layer shared by several models (a head stacked on a trunk twice) has an output per use: one counts.
+    const out = (layer.inboundNodes.length > 1 ? layer.getOutputAt(0) : layer.output) as tfl.SymbolicTensor | tfl.SymbolicTensor[];
     for (const t of Array.isArray(out) ? out : [out]) floats += t.shape.slice(1).reduce<number>((a, b) => a * (b ?? 1), 1);
   }
   return floats * 4;

@@ -52,6 +52,12 @@ export interface TransferOptions extends DataOptions {
   backboneOptions?: BackboneOptions;
   /** Default: `frozen` with ≤ 50 labeled images per class or a frozen-only backbone, else `finetune`. */
   mode?: TransferMode;
+  /**
+   * Frozen mode: after the head is scored on the validation images, train it again on all labeled images (its whole
+   * schedule) and save that one. Default: on when the validation images were split off the labeled
+   * images, off with `valData`.
+   */
+  refit?: boolean;
   head?: HeadOptions;
   /** Fine-tune all of the trunk, or only its last N blocks. */
   unfreeze?: 'all' | number;
@@ -199,39 +205,60 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
   await fsp.mkdir(o.out, { recursive: true });
   const tHead = performance.now();
   // One head per feature part (a cut list), each trained apart; an ensemble averages their probabilities.
-  const heads: tfl.LayersModel[] = [];
-  const headFits: FitResult[] = [];
-  const trainParts = splitParts(headTrain.inputs, headTrain.count, backbone.parts);
-  const valParts = splitParts(fVal.features, data.val.count, backbone.parts);
-  for (const [i, dim] of backbone.parts.entries()) {
-    const part = backbone.parts.length === 1 ? buildHead(dim, numClasses, headOptions) : buildPartHead(dim, numClasses, headOptions, i + 1);
-    initWeights(part, headHyper.seed);
-    // Each head trains on standardised features; the standardisation is folded into it afterwards.
-    const stats = featureStats(trainParts[i]!, headTrain.count, dim);
-    const fit = await fitOnData(
-      headTrainable(part),
-      { ...headTrain, inputs: standardize(trainParts[i]!, stats) },
-      { inputs: standardize(valParts[i]!, stats), labels: data.val.labels, count: data.val.count },
-      featureEncoder(dim),
-      numClasses,
-      { hyper: headHyper, onBatchEnd: o.onBatchEnd, onEpochEnd: o.onEpochEnd },
-    );
-    foldStandardization(part, stats);
-    heads.push(part);
-    headFits.push(fit);
-  }
+  const trainHeads = async (set: { inputs: Float32Array; labels: Int32Array; count: number }, val: { inputs: Float32Array; labels: Int32Array; count: number } | null) => {
+    const heads: tfl.LayersModel[] = [];
+    const fits: FitResult[] = [];
+    const trainParts = splitParts(set.inputs, set.count, backbone.parts);
+    const valParts = val ? splitParts(val.inputs, val.count, backbone.parts) : null;
+    for (const [i, dim] of backbone.parts.entries()) {
+      const part = backbone.parts.length === 1 ? buildHead(dim, numClasses, headOptions) : buildPartHead(dim, numClasses, headOptions, i + 1);
+      initWeights(part, headHyper.seed);
+      // Each head trains on standardised features; the standardisation is folded into it afterwards.
+      const stats = featureStats(trainParts[i]!, set.count, dim);
+      const fit = await fitOnData(
+        headTrainable(part),
+        { ...set, inputs: standardize(trainParts[i]!, stats) },
+        val && valParts ? { inputs: standardize(valParts[i]!, stats), labels: val.labels, count: val.count } : null,
+        featureEncoder(dim),
+        numClasses,
+        { hyper: headHyper, onBatchEnd: o.onBatchEnd, onEpochEnd: o.onEpochEnd },
+      );
+      foldStandardization(part, stats);
+      heads.push(part);
+      fits.push(fit);
+    }
+    return { heads, fits };
+  };
+  const { heads, fits: headFits } = await trainHeads(headTrain, { inputs: fVal.features, labels: data.val.labels, count: data.val.count });
   const head = ensembleHeads(heads);
   const headT = headTrainable(head);
   const fenc = featureEncoder(backbone.featureDim);
   const headFit = headFits[0]!;
-  const headSeconds = (performance.now() - tHead) / 1000;
+  let headSeconds = (performance.now() - tHead) / 1000;
   const frozenProbs = predictProbs(headT, { inputs: fVal.features, count: data.val.count }, fenc);
   const frozenAccuracy = classificationReport(frozenProbs, data.val.labels, data.classes).accuracy;
+  // Refit: the frozen head is trained again on every labeled image (the validation images too), for its whole
+  // schedule. The held-out figures stay those of the head that did not see them (an estimate for the refit). With a
+  // few labels per class the validation split is too small to choose an epoch by (bench/photos-head: the whole
+  // schedule on all labels beat the refit for the best epoch and the head without refit).
+  const refit = mode === 'frozen' && (o.refit ?? !o.valData);
+  let refitHead: tfl.LayersModel | null = null;
+  if (refit) {
+    o.onStage?.('refitting the head on all labeled images');
+    const all = {
+      inputs: Float32Array.from([...headTrain.inputs, ...fVal.features]),
+      labels: Int32Array.from([...headTrain.labels, ...data.val.labels]),
+      count: headTrain.count + data.val.count,
+    };
+    const again = await trainHeads(all, null);
+    refitHead = ensembleHeads(again.heads);
+    headSeconds = (performance.now() - tHead) / 1000;
+  }
 
   let finetuneFit: FitResult | null = null;
   let finetuneSeconds = 0;
   let probs = frozenProbs;
-  let model: tfl.LayersModel | null = backbone.trunk ? stackHead(backbone.trunk, head) : null;
+  let model: tfl.LayersModel | null = backbone.trunk ? stackHead(backbone.trunk, refitHead ?? head) : null;
   if (mode === 'finetune' && backbone.trunk) {
     o.onStage?.('fine-tuning');
     const ft = fineTunable(backbone.trunk, head, o);
@@ -254,7 +281,8 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
   }
   const report = classificationReport(probs, data.val.labels, data.classes);
   const totalSeconds = (performance.now() - t0) / 1000;
-  const saved = model ?? head;
+  const saved = model ?? refitHead ?? head;
+  if (refitHead) head.dispose(); // the head scored on the validation images, replaced by its refit
   const meta = newMeta({
     classes: data.classes,
     input: backbone.spec,
@@ -269,7 +297,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
       source: path.resolve(source),
       augment: o.augment ?? 'none',
       augmentViews: policy ? (o.augmentViews ?? AUGMENT_VIEWS) : 0,
-      head: { ...headOptions, hyper: headHyper, bestEpoch: headFits.length === 1 ? headFit.bestEpoch : headFits.map((f) => f.bestEpoch) },
+      head: { ...headOptions, hyper: headHyper, bestEpoch: headFits.length === 1 ? headFit.bestEpoch : headFits.map((f) => f.bestEpoch), refitImages: refit ? data.train.count + data.val.count : null },
       cutSearch: cutSearch
         ? { cut: cutSearch.cut, pool: cutSearch.pool, ensembleAccuracy: cutSearch.ensembleAccuracy, trials: cutSearch.trials.map(({ cut, pool, accuracy, loss }) => ({ cut, pool, accuracy, loss })) }
         : undefined,
