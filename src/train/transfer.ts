@@ -58,6 +58,11 @@ export interface TransferOptions extends DataOptions {
    * images, off with `valData`.
    */
   refit?: boolean;
+  /**
+   * Fine-tune mode: keep the fine-tuned model only when it beats the frozen head on the validation images, else
+   * save the frozen head (refit as in frozen mode). Default true; false keeps the fine-tuned model whatever it scores.
+   */
+  finetuneMustImprove?: boolean;
   head?: HeadOptions;
   /** Fine-tune all of the trunk, or only its last N blocks. */
   unfreeze?: 'all' | number;
@@ -97,6 +102,11 @@ export interface TransferResult {
   valImages: number;
   /** Held-out accuracy after the head phase (frozen trunk), and after fine-tuning when run. */
   frozenAccuracy: number;
+  /** Images the saved head was refit on (all labeled images), or null when it was not refit. */
+  refitImages: number | null;
+  /** Held-out accuracy of the fine-tuned model (null without fine-tuning), and whether it was kept (it beat the frozen head). */
+  finetuneAccuracy: number | null;
+  finetuneKept: boolean | null;
   timings: { decodeSeconds: number; featureSeconds: number; headSeconds: number; finetuneSeconds: number; totalSeconds: number };
   featureCacheHits: number;
   /** The head's training (with a cut list: the first head's; `heads` has each). */
@@ -241,7 +251,8 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
   // schedule. The held-out figures stay those of the head that did not see them (an estimate for the refit). With a
   // few labels per class the validation split is too small to choose an epoch by (bench/photos-head: the whole
   // schedule on all labels beat the refit for the best epoch and the head without refit).
-  const refit = mode === 'frozen' && (o.refit ?? !o.valData);
+  const mustImprove = o.finetuneMustImprove ?? true;
+  const refit = (mode === 'frozen' || mustImprove) && (o.refit ?? !o.valData);
   let refitHead: tfl.LayersModel | null = null;
   if (refit) {
     o.onStage?.('refitting the head on all labeled images');
@@ -257,10 +268,13 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
 
   let finetuneFit: FitResult | null = null;
   let finetuneSeconds = 0;
+  let finetune: { accuracy: number; kept: boolean } | null = null;
   let probs = frozenProbs;
-  let model: tfl.LayersModel | null = backbone.trunk ? stackHead(backbone.trunk, refitHead ?? head) : null;
+  let model: tfl.LayersModel | null = null;
   if (mode === 'finetune' && backbone.trunk) {
     o.onStage?.('fine-tuning');
+    // Fine-tuning changes the trunk and the head in place: keep their weights to go back to.
+    const before = mustImprove ? [...backbone.trunk.getWeights(), ...head.getWeights()].map((w) => w.clone()) : [];
     const ft = fineTunable(backbone.trunk, head, o);
     const penc = pixelEncoder(backbone.spec, backbone.preprocessing);
     const tFt = performance.now();
@@ -276,9 +290,27 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
       onEpochEnd: o.onEpochEnd,
     }).finally(() => augmentation?.close());
     finetuneSeconds = (performance.now() - tFt) / 1000;
-    probs = predictProbs(ft, asInputs(data.val), penc);
-    model = ft.model;
+    const ftProbs = predictProbs(ft, asInputs(data.val), penc);
+    const accuracy = classificationReport(ftProbs, data.val.labels, data.classes).accuracy;
+    // Kept only when it beats the frozen head on the validation images (a tie keeps the frozen head).
+    const kept = !mustImprove || accuracy > frozenAccuracy;
+    finetune = { accuracy, kept };
+    if (kept) {
+      probs = ftProbs;
+      model = ft.model;
+    } else {
+      o.onStage?.(`fine-tuning reached ${(accuracy * 100).toFixed(1)}% on validation, not more than the frozen head's ${(frozenAccuracy * 100).toFixed(1)}%: keeping the frozen head`);
+      const trunkCount = backbone.trunk.getWeights().length;
+      backbone.trunk.setWeights(before.slice(0, trunkCount));
+      head.setWeights(before.slice(trunkCount));
+    }
+    tf.dispose(before);
   }
+  if (finetune?.kept && refitHead) {
+    refitHead.dispose(); // not needed: the fine-tuned model is saved
+    refitHead = null;
+  }
+  model ??= backbone.trunk ? stackHead(backbone.trunk, refitHead ?? head) : null;
   const report = classificationReport(probs, data.val.labels, data.classes);
   const totalSeconds = (performance.now() - t0) / 1000;
   const saved = model ?? refitHead ?? head;
@@ -297,11 +329,13 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
       source: path.resolve(source),
       augment: o.augment ?? 'none',
       augmentViews: policy ? (o.augmentViews ?? AUGMENT_VIEWS) : 0,
-      head: { ...headOptions, hyper: headHyper, bestEpoch: headFits.length === 1 ? headFit.bestEpoch : headFits.map((f) => f.bestEpoch), refitImages: refit ? data.train.count + data.val.count : null },
+      head: { ...headOptions, hyper: headHyper, bestEpoch: headFits.length === 1 ? headFit.bestEpoch : headFits.map((f) => f.bestEpoch), refitImages: refitHead ? data.train.count + data.val.count : null },
       cutSearch: cutSearch
         ? { cut: cutSearch.cut, pool: cutSearch.pool, ensembleAccuracy: cutSearch.ensembleAccuracy, trials: cutSearch.trials.map(({ cut, pool, accuracy, loss }) => ({ cut, pool, accuracy, loss })) }
         : undefined,
-      finetune: finetuneFit ? { hyper: ftHyper, unfreeze: o.unfreeze ?? 'all', trunkLrMult: o.trunkLrMult ?? 0.1, lrDecay: o.lrDecay ?? 1, trainBn: !!o.trainBn, bestEpoch: finetuneFit.bestEpoch } : null,
+      finetune: finetuneFit
+        ? { hyper: ftHyper, unfreeze: o.unfreeze ?? 'all', trunkLrMult: o.trunkLrMult ?? 0.1, lrDecay: o.lrDecay ?? 1, trainBn: !!o.trainBn, bestEpoch: finetuneFit.bestEpoch, ...finetune }
+        : null,
       seconds: totalSeconds,
     },
   });
@@ -319,6 +353,9 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
     trainImages: data.train.count,
     valImages: data.val.count,
     frozenAccuracy,
+    refitImages: refitHead ? data.train.count + data.val.count : null,
+    finetuneAccuracy: finetune?.accuracy ?? null,
+    finetuneKept: finetune?.kept ?? null,
     timings: { decodeSeconds, featureSeconds: fTrain.extractSeconds + fVal.extractSeconds + viewSeconds, headSeconds, finetuneSeconds, totalSeconds },
     featureCacheHits: fTrain.hits + fVal.hits,
     head: headFit,

@@ -75,7 +75,7 @@ test('fine-tuning with trunk multiplier 0 equals frozen training of the head', a
   const out = path.join(root, 'ft0');
   const hyper = { epochs: 6, seed: 3 };
   const ft = { epochs: 2 };
-  const res = await trainTransfer(data, { out, backbone: pretrained, mode: 'finetune', trunkLrMult: 0, hyper, finetuneHyper: ft, featureCache: false });
+  const res = await trainTransfer(data, { out, backbone: pretrained, mode: 'finetune', finetuneMustImprove: false, trunkLrMult: 0, hyper, finetuneHyper: ft, featureCache: false });
   assert.equal(res.mode, 'finetune');
   const tuned = weightsByName((await loadModelDir(out)).model);
   const original = weightsByName((await loadModelDir(pretrained)).model);
@@ -106,7 +106,7 @@ test('fine-tuning with trunk multiplier 0 equals frozen training of the head', a
 });
 
 test('fine-tuning moves the trunk; --unfreeze 1 moves only the last block', async () => {
-  const res = await trainTransfer(data, { out: path.join(root, 'ft1'), backbone: pretrained, mode: 'finetune', unfreeze: 1, hyper: { epochs: 3, seed: 4 }, finetuneHyper: { epochs: 1 } });
+  const res = await trainTransfer(data, { out: path.join(root, 'ft1'), backbone: pretrained, mode: 'finetune', finetuneMustImprove: false, unfreeze: 1, hyper: { epochs: 3, seed: 4 }, finetuneHyper: { epochs: 1 } });
   const tuned = weightsByName((await loadModelDir(res.out)).model);
   const original = weightsByName((await loadModelDir(pretrained)).model);
   const moved = [...original.keys()].filter((n) => !n.startsWith('logits') && tuned.get(n)!.some((v, i) => v !== original.get(n)![i]));
@@ -181,7 +181,7 @@ test('a cut list trains one head per cut point on frozen features; fine-tuning t
   const before = weightsByName((await loadModelDir(pretrained)).model);
   const after = weightsByName((await loadModelDir(path.join(root, 'list-frozen'))).model);
   for (const [name, values] of after) if (before.has(name)) assert.deepEqual(values, before.get(name), `trunk weight ${name} changed`);
-  const ft = await trainTransfer(data, { out: path.join(root, 'list-ft'), backbone: pretrained, backboneOptions: { cut }, mode: 'finetune', hyper: { epochs: 10, seed: 3 }, finetuneHyper: { epochs: 2 } });
+  const ft = await trainTransfer(data, { out: path.join(root, 'list-ft'), backbone: pretrained, backboneOptions: { cut }, mode: 'finetune', finetuneMustImprove: false, hyper: { epochs: 10, seed: 3 }, finetuneHyper: { epochs: 2 } });
   assert.ok(ft.finetune!.history.length >= 2);
   assert.ok(ft.finetune!.history.every((e) => Number.isFinite(e.loss)));
   // Fine-tuning moved the trunk.
@@ -225,4 +225,24 @@ test('frozen mode refits the head on all labeled images (held-out figures from t
   assert.ok(JSON.parse(ev.stdout).accuracy >= refit.accuracy - 0.05);
   const withVal = await trainTransfer(data, { ...o, out: path.join(root, 'with-val'), valData: data });
   assert.equal((await head(withVal.out)).refitImages, null);
+});
+
+test('fine-tuning is kept only when it beats the frozen head on validation; else the frozen head (refit) is saved, trunk untouched', async () => {
+  // A fine-tuning phase at learning rate 0 changes nothing: it ties with the frozen head, and a tie keeps the frozen head.
+  const res = await trainTransfer(data, { out: path.join(root, 'ft-fallback'), backbone: pretrained, mode: 'finetune', hyper: { epochs: 10, seed: 6 }, finetuneHyper: { epochs: 1, lr: 0 } });
+  assert.equal(res.mode, 'finetune');
+  assert.equal(res.finetuneAccuracy, res.frozenAccuracy);
+  assert.equal(res.finetuneKept, false);
+  assert.equal(res.accuracy, res.frozenAccuracy);
+  assert.equal(res.refitImages, res.trainImages + res.valImages);
+  const saved = JSON.parse(await fsp.readFile(path.join(res.out, 'frugal.json'), 'utf8')).training;
+  assert.equal(saved.finetune.kept, false);
+  assert.equal(saved.head.refitImages, res.trainImages + res.valImages);
+  const original = weightsByName((await loadModelDir(pretrained)).model);
+  const after = weightsByName((await loadModelDir(res.out)).model);
+  for (const [name, values] of original) if (!name.startsWith('logits')) assert.deepEqual(after.get(name), values, `trunk weight ${name} moved`);
+  // When kept, the flags say why: the fine-tuned model scored higher.
+  const kept = await trainTransfer(data, { out: path.join(root, 'ft-kept'), backbone: pretrained, mode: 'finetune', hyper: { epochs: 3, seed: 4 }, finetuneHyper: { epochs: 2 } });
+  assert.equal(kept.finetuneKept, kept.finetuneAccuracy! > kept.frozenAccuracy);
+  assert.equal(kept.refitImages === null, kept.finetuneKept);
 });

@@ -54,7 +54,7 @@ export function trainCommand(): Command {
     .option('--resume', 'continue from the checkpoint in --out')
     .option('--augment <policy>', 'augmentation: none, basic, trivial, randaugment:n=2,m=9, combinable with +mixup=0.2 / +cutmix=1', 'none')
     .option('--augment-views <k>', 'with --backbone in frozen mode: augmented views per training image for the head', int('--augment-views', 0, 64), AUGMENT_VIEWS)
-    .option('--mode <mode>', 'with --backbone: frozen (train only a new head on cached features) or finetune (then train the trunk too, at a smaller rate); default: frozen with ≤ 50 images per class')
+.option('--mode <mode>', 'frozen (train only a new head on cached features) or finetune (then train the trunk too, at a smaller rate; kept only if it beats the frozen head on validation); default: frozen with ≤ 50 images per class')
     .option('--unfreeze <all|N>', 'fine-tune all of the trunk or its last N blocks', 'all')
     .option('--trunk-lr-mult <m>', 'trunk learning rate = --lr × this when fine-tuning', float('--trunk-lr-mult', 0, 10), 0.1)
     .option('--lr-decay <d>', 'discriminative rates: each earlier trunk block gets the next one\'s rate × d', float('--lr-decay', 0, 1), 1)
@@ -223,6 +223,8 @@ async function transferAction(cmd: Command, data: string, f: TrainFlags, backend
     accuracy: res.accuracy,
     out: res.out,
     mode: res.mode,
+    finetuneAccuracy: res.finetuneAccuracy,
+    finetuneKept: res.finetuneKept,
     frozenAccuracy: res.frozenAccuracy,
     backbone: res.backbone,
     cutSearch: res.cutSearch ? { cut: res.cutSearch.cut, points: res.cutSearch.points, ensembleAccuracy: res.cutSearch.ensembleAccuracy, trials: res.cutSearch.trials } : null,
@@ -242,7 +244,7 @@ async function transferAction(cmd: Command, data: string, f: TrainFlags, backend
   if (f.json) return printJson(summary);
   const t = res.timings;
   process.stdout.write(
-    `held-out accuracy ${(res.accuracy * 100).toFixed(1)}% on ${res.valImages} validation images (${res.mode}; frozen head ${(res.frozenAccuracy * 100).toFixed(1)}%)\n` +
+    `held-out accuracy ${(res.accuracy * 100).toFixed(1)}% on ${res.valImages} validation images (${describeMode(res)})\n` +
       `backbone ${res.backbone.kind} ${res.backbone.source} ${describeCut(res.backbone)} (${res.backbone.featureDim} features)\n` +
       (res.cutSearch
         ? `cut chosen by ${res.cutSearch.trials.length}-candidate cross-validation: ${res.cutSearch.trials.map((c) => `${c.cut}/${c.pool} ${(c.accuracy * 100).toFixed(0)}%`).join(', ')}` +
@@ -253,4 +255,12 @@ async function transferAction(cmd: Command, data: string, f: TrainFlags, backend
       (res.finetune ? `, fine-tune ${t.finetuneSeconds.toFixed(1)} s` : '') +
       `\nmodel written to ${res.out}\n`,
   );
+}
+
+/** What a transfer run kept, for people: the mode and the validation figures that decided it. */
+function describeMode(res: TransferResult): string {
+  const pct = (a: number) => `${(a * 100).toFixed(1)}%`;
+  if (res.finetuneAccuracy === null) return `frozen trunk${res.refitImages ? `; the head then refit on all ${res.refitImages} labeled images` : ''}`;
+  if (res.finetuneKept) return `fine-tuned; frozen head ${pct(res.frozenAccuracy)}`;
+  return `frozen head kept: fine-tuning reached ${pct(res.finetuneAccuracy)}, not more${res.refitImages ? `; the head then refit on all ${res.refitImages} labeled images` : ''}`;
 }
