@@ -15,8 +15,8 @@ import { Rng } from '../../src/util/rng.js';
 import { fmt, arg } from '../lib/scarce-fmnist.js';
 import { photoTask, type PhotoTask } from '../lib/photos.js';
 
-/** A head variant; `allLabels`: the training images double as the validation set (no labels held out). */
-type Variant = Pick<TransferOptions, 'head' | 'backboneOptions' | 'hyper' | 'refit'> & { allLabels?: boolean };
+/** A cut/head variant of frozen transfer. */
+type Variant = Pick<TransferOptions, 'head' | 'backboneOptions' | 'hyper' | 'refit'>;
 
 const LINEAR = { hidden: 0, dropout: 0 };
 const VARIANTS: Record<string, Variant> = {
@@ -57,9 +57,7 @@ async function main(): Promise<void> {
         for (const name of names) {
           const v = VARIANTS[name]!;
           const out = path.join(work, 'runs', `head-${set}-k${k}-s${seed}`);
-          // All labels: the training images double as the "validation" set (no best-epoch choice on held-out images).
-          const split = v.allLabels ? { valData: task.train } : { valSplit: 0.2 };
-          await trainTransfer(task.train, { out, backbone: BUILTIN_TRUNK, mode: 'frozen', ...split, head: v.head, backboneOptions: v.backboneOptions, refit: v.refit, hyper: { seed, ...v.hyper } });
+          await trainTransfer(task.train, { out, backbone: BUILTIN_TRUNK, mode: 'frozen', valSplit: 0.2, head: v.head, backboneOptions: v.backboneOptions, refit: v.refit, hyper: { seed, ...v.hyper } });
           const a = (await evaluateModel(out, val)).accuracy;
           const key = `${name}|${set}|${k}`;
           acc.set(key, [...(acc.get(key) ?? []), a]);
