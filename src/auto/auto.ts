@@ -14,7 +14,7 @@ import { distill } from '../distill/distill.js';
 import { previewPng } from '../augment/preview.js';
 import type { EpochLog, FitOptions } from '../train/loop.js';
 import { describeCut } from '../models/backbones/layers.js';
-import { resolveBackbone } from '../models/backbones/registry.js';
+import { resolveBackbone } from '../models/backbones/pretrained.js';
 
 export interface AutoOptions extends DataOptions {
   out: string;

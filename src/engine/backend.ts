@@ -13,7 +13,7 @@
  * Note: the tfjs-core node bundle registers neither gradients nor chained ops
  * (write tf.square(t), not t.square()); tfjs-layers' bundle registers the
  * gradients, so this module imports tfjs-layers before installing Frugal's
- * kernels and gradient overrides (./wasm_kernels.ts, ./training_ops.ts).
+ * kernels and gradient overrides (./wasm-kernels.ts, ./training-ops.ts).
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -21,7 +21,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
-import { installTrainingKernels } from './wasm_kernels.js';
+import { installTrainingKernels } from './wasm-kernels.js';
 
 export { tf };
 

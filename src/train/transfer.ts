@@ -6,7 +6,7 @@ import { FrugalError } from '../util/errors.js';
 import { loadBackbone, type BackboneOptions } from '../models/backbones/load.js';
 import type { Backbone } from '../models/backbones/types.js';
 import { blockOf } from '../models/backbones/layers.js';
-import { BUILTIN_TRUNK } from '../models/backbones/registry.js';
+import { BUILTIN_TRUNK } from '../models/backbones/pretrained.js';
 import type { FeaturePool } from '../models/backbones/pooling.js';
 import { autoCutPoints, loadableOptions, resolveCut, type CutChoice, type CutTrial } from './cut-search.js';
 import { buildHead, buildPartHead, ensembleHeads, stackHead, type HeadOptions } from '../models/head.js';

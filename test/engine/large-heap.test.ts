@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
 import { setup, runOn, randomArray, size, relErr } from './helpers.js';
 import { simdFor, type Simd } from '../../src/engine/simd.js';
-import { originalGradients } from '../../src/engine/training_ops.js';
+import { originalGradients } from '../../src/engine/training-ops.js';
 
 const TWO_GIB = 2 ** 31;
 // tfjs-layers calls moments through the CommonJS exports object (patched on wasm).

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../../src/engine/backend.js';
 import { loadBackbone } from '../../src/models/backbones/load.js';
-import { registerPretrained } from '../../src/models/backbones/registry.js';
+import { registerPretrained } from '../../src/models/backbones/pretrained.js';
 import { loadModelDir } from '../../src/models/model-dir.js';
 import { toInputTensor } from '../../src/models/preprocess.js';
 import { assertClose as close, tempDir } from '../helpers.js';

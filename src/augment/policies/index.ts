@@ -9,7 +9,7 @@ import type { BatchOp, ImagePolicy, ImageStage, Policy, PolicySpec } from './typ
 
 export * from './types.js';
 export { basic, type BasicOptions } from './basic.js';
-export { mixup, cutmix, cutmixBox, eitherMix, oneHot } from './mix.js';
+export { mixup, cutmix, cutmixBox, eitherMix, oneHotRows } from './mix.js';
 export { parsePolicy, formatPolicy, PolicyParseError } from './parse.js';
 export { randAugment, trivialAugmentWide, RANDAUGMENT_MAX_N } from './randaugment.js';
 

@@ -7,11 +7,11 @@ import { makeImage, type RawImage } from '../../data/image.js';
 import type { Rng } from '../../util/rng.js';
 import type { Batch, BatchOp } from './types.js';
 
-/** One-hot rows for integer class labels. */
-export function oneHot(labels: readonly number[], numClasses: number): Float32Array[] {
-  if (!Number.isInteger(numClasses) || numClasses < 1) throw new RangeError(`oneHot: numClasses must be a positive integer, got ${numClasses}`);
+/** One-hot target rows (one Float32Array per image) for integer class labels, as batch ops take them. */
+export function oneHotRows(labels: readonly number[], numClasses: number): Float32Array[] {
+  if (!Number.isInteger(numClasses) || numClasses < 1) throw new RangeError(`oneHotRows: numClasses must be a positive integer, got ${numClasses}`);
   return labels.map((l) => {
-    if (!Number.isInteger(l) || l < 0 || l >= numClasses) throw new RangeError(`oneHot: label ${l} is not in 0..${numClasses - 1}`);
+    if (!Number.isInteger(l) || l < 0 || l >= numClasses) throw new RangeError(`oneHotRows: label ${l} is not in 0..${numClasses - 1}`);
     const row = new Float32Array(numClasses);
     row[l] = 1;
     return row;

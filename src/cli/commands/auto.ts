@@ -4,7 +4,7 @@ import { auto, type AutoResult } from '../../auto/auto.js';
 import { writeReport } from '../../report/report.js';
 import { printJson, int, float } from '../options.js';
 import { addBackendOption, addDataOptions, startBackend, trainingProgress, onInterrupt } from '../common.js';
-import { NO_BACKBONE } from '../../models/backbones/registry.js';
+import { NO_BACKBONE } from '../../models/backbones/pretrained.js';
 import { addBackboneOptions, backboneOptionsFrom, type BackboneFlags } from '../backbone-options.js';
 
 export function autoCommand(): Command {

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { probeBackends } from '../../engine/backend.js';
 import { printJson } from '../options.js';
-import { isBuiltin, listPretrained } from '../../models/backbones/registry.js';
+import { isBuiltin, listPretrained } from '../../models/backbones/pretrained.js';
 
 export function doctorCommand(): Command {
   return new Command('doctor')

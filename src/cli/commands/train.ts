@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { trainFromScratch, type TrainResult } from '../../train/train.js';
 import { AUGMENT_VIEWS, trainTransfer, type TransferResult } from '../../train/transfer.js';
-import { BUILTIN_TRUNK, NO_BACKBONE, listPretrained, resolveBackbone } from '../../models/backbones/registry.js';
+import { BUILTIN_TRUNK, NO_BACKBONE, listPretrained, resolveBackbone } from '../../models/backbones/pretrained.js';
 import { listArchs } from '../../models/zoo/index.js';
 import { printJson, float, int } from '../options.js';
 import { addBackendOption, addDataOptions, addHyperOptions, hyperFrom, explicitHyper, startBackend, trainingProgress, onInterrupt, type HyperFlags } from '../common.js';

@@ -13,7 +13,7 @@ import { readTfjsModel, fileDigest } from './files.js';
 import { layersBackbone, layersModelConfig } from './layers.js';
 import { graphBackbone } from './graph.js';
 import { onnxBackbone } from './onnx.js';
-import { getPretrained, listPretrained } from './registry.js';
+import { getPretrained, listPretrained } from './pretrained.js';
 import type { Backbone, BackboneRef } from './types.js';
 import { POOL_PATTERN, type FeaturePool } from './pooling.js';
 
