@@ -8,8 +8,8 @@
 import * as path from 'node:path';
 import { tmpdir } from 'node:os';
 import { initBackend } from '../../src/engine/backend.js';
-import { searchAugmentation } from '../../src/train/augment-search.js';
-import { AUGMENT_VIEWS, trainTransfer } from '../../src/train/transfer.js';
+import { searchAugmentation } from '../../src/recipes/augment-search.js';
+import { AUGMENT_VIEWS, trainTransfer } from '../../src/recipes/transfer.js';
 import { evaluateModel } from '../../src/evaluate/evaluate.js';
 import type { BackboneOptions } from '../../src/models/backbones/load.js';
 import { scarceFmnist, pretrainedSource, fmt, median, arg } from '../lib/scarce-fmnist.js';

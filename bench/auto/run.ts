@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { initBackend } from '../../src/engine/backend.js';
-import { auto } from '../../src/auto/auto.js';
+import { auto } from '../../src/recipes/auto.js';
 import { evaluateModel } from '../../src/evaluate/evaluate.js';
 import { scarceFmnist, pretrainedSource, poolSubset, fmt, median, arg } from '../lib/scarce-fmnist.js';
 

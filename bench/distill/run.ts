@@ -7,8 +7,8 @@
 import * as path from 'node:path';
 import { tmpdir } from 'node:os';
 import { initBackend } from '../../src/engine/backend.js';
-import { trainFromScratch } from '../../src/train/train.js';
-import { distill } from '../../src/distill/distill.js';
+import { trainFromScratch } from '../../src/recipes/scratch.js';
+import { distill } from '../../src/recipes/distill.js';
 import { evaluateModel } from '../../src/evaluate/evaluate.js';
 import { loadPredictor } from '../../src/evaluate/predictor.js';
 import { modelSizeOnDisk, latencyPerImage } from '../../src/evaluate/footprint.js';

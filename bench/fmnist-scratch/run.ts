@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import { tmpdir } from 'node:os';
 import { initBackend } from '../../src/engine/backend.js';
-import { trainFromScratch } from '../../src/train/train.js';
+import { trainFromScratch } from '../../src/recipes/scratch.js';
 import { evaluateModel } from '../../src/evaluate/evaluate.js';
 import { FMNIST_DIR, FMNIST_CLASSES, arg } from '../lib/scarce-fmnist.js';
 import { writeIdxAsFolder } from '../../src/data/from-idx.js';

@@ -17,7 +17,7 @@ import { writeIdxAsFolder } from '../../src/data/from-idx.js';
 import { samplePerClass } from '../../src/data/split.js';
 import { exists } from '../../src/util/fs.js';
 import sharp from 'sharp';
-import { trainFromScratch } from '../../src/train/train.js';
+import { trainFromScratch } from '../../src/recipes/scratch.js';
 
 export const FMNIST_DIR = process.env.FMNIST_DIR ?? '/usr/share/datasets/fashion-mnist';
 export const FMNIST_CLASSES = ['t-shirt', 'trouser', 'pullover', 'dress', 'coat', 'sandal', 'shirt', 'sneaker', 'bag', 'ankle-boot'];

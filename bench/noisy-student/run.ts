@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { initBackend } from '../../src/engine/backend.js';
-import { selfTrain } from '../../src/distill/self-train.js';
+import { selfTrain } from '../../src/recipes/self-train.js';
 import { evaluateModel } from '../../src/evaluate/evaluate.js';
 import { scarceFmnist, poolSubset, fmt, arg } from '../lib/scarce-fmnist.js';
 

@@ -10,8 +10,8 @@
 import * as path from 'node:path';
 import { tmpdir } from 'node:os';
 import { initBackend } from '../../src/engine/backend.js';
-import { trainFromScratch } from '../../src/train/train.js';
-import { trainTransfer } from '../../src/train/transfer.js';
+import { trainFromScratch } from '../../src/recipes/scratch.js';
+import { trainTransfer } from '../../src/recipes/transfer.js';
 import { evaluateModel } from '../../src/evaluate/evaluate.js';
 import { scarceFmnist, pretrainedSource, fmt, median, arg } from '../lib/scarce-fmnist.js';
 

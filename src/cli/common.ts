@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { initBackend, type BackendInfo, type BackendPreference } from '../engine/backend.js';
 import { FrugalError } from '../util/errors.js';
-import { DEFAULT_HYPER, type TrainHyper } from '../train/train.js';
+import { DEFAULT_HYPER, type TrainHyper } from '../train/fit-on-data.js';
 import { OPTIMIZERS } from '../train/optimizers.js';
 import { SCHEDULES } from '../train/schedule.js';
 import { RESIZE_POLICIES } from '../data/decode.js';

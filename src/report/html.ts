@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import sharp from 'sharp';
-import { renderSvg, learningCurves, confusionMatrix, perClassBars, reliabilityDiagram, searchHeatmap, roundsChart, ablationChart } from './charts.js';
-import type { RunArtifacts } from './artifacts.js';
+import { renderSvg, learningCurves, confusionMatrix, perClassBars, reliabilityDiagram, searchHeatmap, roundsChart, ablationChart } from '../evaluate/charts.js';
+import type { RunArtifacts } from '../runs/artifacts.js';
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const pct = (v: number | null | undefined) => (v === null || v === undefined || !Number.isFinite(v) ? '–' : `${(v * 100).toFixed(1)}%`);

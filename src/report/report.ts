@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { writeFileAtomic } from '../util/fs.js';
-import { readRunArtifacts } from './artifacts.js';
+import { readRunArtifacts } from '../runs/artifacts.js';
 import { renderReport } from './html.js';
 
 /** Write a self-contained HTML report of a run directory. */

@@ -9,7 +9,7 @@ import { loadBackbone } from '../../src/models/backbones/load.js';
 import { cutCandidates } from '../../src/models/backbones/layers.js';
 import { loadModelDir } from '../../src/models/model-dir.js';
 import { toInputTensor } from '../../src/models/preprocess.js';
-import { trainTransfer } from '../../src/train/transfer.js';
+import { trainTransfer } from '../../src/recipes/transfer.js';
 import { Rng } from '../../src/util/rng.js';
 import { assertClose as close, tempDir } from '../helpers.js';
 import { writeToyFolder } from '../synthetic.js';

@@ -6,7 +6,7 @@ import { getArch } from '../../src/models/zoo/index.js';
 import { initWeights } from '../../src/models/init.js';
 import { fitPreprocessing } from '../../src/models/preprocess.js';
 import { wholeModel } from '../../src/train/trainable.js';
-import { fitOnData, DEFAULT_HYPER, type TrainHyper } from '../../src/train/train.js';
+import { fitOnData, DEFAULT_HYPER, type TrainHyper } from '../../src/train/fit-on-data.js';
 import { predictProbs, pixelEncoder } from '../../src/train/loop.js';
 import { classificationReport } from '../../src/evaluate/metrics.js';
 import { toyImages, TOY_CLASSES } from '../synthetic.js';

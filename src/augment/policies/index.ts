@@ -1,6 +1,7 @@
 /** Augmentation policies: per-image (RandAugment, TrivialAugmentWide, basic, none) + batch mixing. */
 import type { RawImage } from '../../data/image.js';
 import type { Rng } from '../../util/rng.js';
+import { UsageError } from '../../util/errors.js';
 import { basic } from './basic.js';
 import { cutmix, eitherMix, mixup } from './mix.js';
 import { formatPolicy, parsePolicy } from './parse.js';
@@ -40,4 +41,15 @@ export function buildPolicy(policy: string | PolicySpec): Policy {
   if (ops.length === 1) batch = ops[0];
   else if (ops.length === 2) batch = eitherMix(ops[0]!, ops[1]!);
   return batch ? { spec, text, image, batch } : { spec, text, image };
+}
+
+/** Build a policy given as an option's value; a bad policy is an error naming the option. */
+export function policyFromOption(text: string, flag = '--augment'): Policy {
+  try {
+    return buildPolicy(text);
+  } catch (err) {
+    // Parse errors and out-of-range parameters (RangeError) are both usage errors.
+    if (err instanceof Error) throw new UsageError(`${flag} ${text}: ${err.message}`);
+    throw err;
+  }
 }

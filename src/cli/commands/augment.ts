@@ -4,8 +4,8 @@ import sharp from 'sharp';
 import { applyOp, OP_NAMES, isOpName, MAX_BIN } from '../../augment/magnitudes.js';
 import { previewPng } from '../../augment/preview.js';
 import { decodeImage, probeImage } from '../../data/decode.js';
-import { policyFrom } from '../../train/augmentation.js';
-import { searchAugmentation, gridTable, DEFAULT_GRID, type Trial } from '../../train/augment-search.js';
+import { policyFromOption } from '../../augment/index.js';
+import { searchAugmentation, gridTable, DEFAULT_GRID, type Trial } from '../../recipes/augment-search.js';
 import { FrugalError, UsageError } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { int, intList, printJson } from '../options.js';
@@ -74,7 +74,7 @@ Examples:
   $ frugal augment preview ./photos --augment randaugment:n=2,m=9 --out grid.png
   $ frugal augment preview ./photos --augment trivial --rows 4 --variants 10 --out grid.png`)
     .action(async (data: string, f: { augment: string; out: string; rows: number; variants: number; size?: number; seed: number; json?: boolean }) => {
-      const policy = policyFrom(f.augment);
+      const policy = policyFromOption(f.augment);
       const png = await previewPng(data, f.augment, { rows: f.rows, variants: f.variants, size: f.size, seed: f.seed });
       await writeFileAtomic(f.out, png);
       await writeFileAtomic(f.out.replace(/\.png$/i, '') + '.json', JSON.stringify({ policy: policy.text, rows: f.rows, variants: f.variants }, null, 2) + '\n');

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import * as path from 'node:path';
-import { auto, type AutoResult } from '../../auto/auto.js';
+import { auto, type AutoResult } from '../../recipes/auto.js';
 import { writeReport } from '../../report/report.js';
 import { printJson, int, float } from '../options.js';
 import { addBackendOption, addDataOptions, startBackend, trainingProgress, onInterrupt } from '../common.js';

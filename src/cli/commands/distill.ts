@@ -1,9 +1,9 @@
 import { Command } from 'commander';
-import { distill } from '../../distill/distill.js';
-import { parseStudent } from '../../distill/student.js';
+import { distill } from '../../recipes/distill.js';
+import { parseStudent } from '../../recipes/student.js';
 import { printJson, float } from '../options.js';
 import { addBackendOption, addDataOptions, addHyperOptions, explicitHyper, startBackend, trainingProgress, onInterrupt } from '../common.js';
-import { policyFrom } from '../../train/augmentation.js';
+import { policyFromOption } from '../../augment/index.js';
 
 export function distillCommand(): Command {
   const cmd = new Command('distill')
@@ -29,7 +29,7 @@ Examples:
   $ frugal distill ./photos --teacher ./big-model --student cnn-tiny --unlabeled ./more-photos --temperature 4 --alpha 0.9 --out ./small --json`);
   cmd.action(async (data: string, f: Record<string, unknown> & { out: string; teacher: string; student: string; json?: boolean }) => {
     const quiet = !!f.json;
-    policyFrom(f['augment'] as string);
+    policyFromOption(f['augment'] as string);
     await startBackend(f['backend'] as string);
     const progress = trainingProgress(quiet);
     const off = onInterrupt(f.out);

@@ -1,10 +1,10 @@
 import { Command, Option } from 'commander';
-import { selfTrain, type RoundReport } from '../../distill/self-train.js';
-import { parseStudent } from '../../distill/student.js';
+import { selfTrain, type RoundReport } from '../../recipes/self-train.js';
+import { parseStudent } from '../../recipes/student.js';
 import { printJson, float, int } from '../options.js';
 import { addBackendOption, addDataOptions, addHyperOptions, explicitHyper, startBackend, trainingProgress, onInterrupt } from '../common.js';
 import { progressBar } from '../progress.js';
-import { policyFrom } from '../../train/augmentation.js';
+import { policyFromOption } from '../../augment/index.js';
 import { readPoolLabels } from '../pool-labels.js';
 
 export function selfTrainCommand(): Command {
@@ -38,7 +38,7 @@ Examples:
   $ frugal self-train ./photos --unlabeled ./unlabeled --out ./run --resume     # after Ctrl-C`);
   cmd.action(async (data: string, f: Record<string, unknown> & { out: string; unlabeled: string; json?: boolean }) => {
     const quiet = !!f.json;
-    policyFrom(f['augment'] as string);
+    policyFromOption(f['augment'] as string);
     await startBackend(f['backend'] as string);
     const progress = trainingProgress(quiet);
     const bar = progressBar('pseudo-labels', quiet);

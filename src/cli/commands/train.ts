@@ -1,6 +1,6 @@
 import { Command } from 'commander';
-import { trainFromScratch, type TrainResult } from '../../train/train.js';
-import { AUGMENT_VIEWS, trainTransfer, type TransferResult } from '../../train/transfer.js';
+import { trainFromScratch, type TrainResult } from '../../recipes/scratch.js';
+import { AUGMENT_VIEWS, trainTransfer, type TransferResult } from '../../recipes/transfer.js';
 import { BUILTIN_TRUNK, NO_BACKBONE, listPretrained, resolveBackbone } from '../../models/backbones/pretrained.js';
 import { listArchs } from '../../models/zoo/index.js';
 import { printJson, float, int } from '../options.js';
@@ -9,7 +9,7 @@ import { addBackboneOptions, backboneOptionsFrom, type BackboneFlags } from '../
 import { progressBar } from '../progress.js';
 import { note } from '../progress.js';
 import { UsageError } from '../../util/errors.js';
-import { policyFrom } from '../../train/augmentation.js';
+import { policyFromOption } from '../../augment/index.js';
 import { describeCut } from '../../models/backbones/layers.js';
 
 interface TrainFlags extends HyperFlags, BackboneFlags {
@@ -88,7 +88,7 @@ Pretrained backbones by name: ${listPretrained().map((e) => e.name + (e.dir ? ' 
   );
   cmd.action(async (data: string, f: TrainFlags) => {
     const quiet = !!f.json;
-    policyFrom(f.augment);
+    policyFromOption(f.augment);
     checkModelFlags(cmd, f);
     const backend = await startBackend(f.backend);
     note(`backend: ${backend.name}${backend.simd ? ' (SIMD)' : ''}`, quiet);

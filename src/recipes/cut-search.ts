@@ -3,10 +3,10 @@ import type { Backbone } from '../models/backbones/types.js';
 import { cutCandidates, formatCutList, type CutPoint } from '../models/backbones/layers.js';
 import type { FeaturePool } from '../models/backbones/pooling.js';
 import type { DecodedBatch } from '../data/loader.js';
-import { extractFeatures } from './features.js';
-import { crossValidateHead, stratifiedFolds } from './head-cv.js';
-import { compareScores } from './loop.js';
-import type { TrainHyper } from './train.js';
+import { extractFeatures } from '../train/features.js';
+import { crossValidateHead, stratifiedFolds } from '../train/head-cv.js';
+import { compareScores } from '../train/loop.js';
+import type { TrainHyper } from '../train/fit-on-data.js';
 
 export interface CutTrial {
   cut: string;

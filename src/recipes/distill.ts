@@ -9,13 +9,15 @@ import { saveModelDir, newMeta } from '../models/model-dir.js';
 import { classificationReport, type ClassificationReport } from '../evaluate/metrics.js';
 import { loadPredictor } from '../evaluate/predictor.js';
 import { modelSizeOnDisk, latencyPerImage } from '../evaluate/footprint.js';
-import { prepareData, fitOnData, writeRunArtifacts, DEFAULT_HYPER, type DataOptions, type TrainHyper } from '../train/train.js';
+import { prepareData, type DataOptions } from '../data/prepare.js';
+import { fitOnData, DEFAULT_HYPER, type TrainHyper } from '../train/fit-on-data.js';
+import { writeRunArtifacts } from '../runs/artifacts.js';
 import { pixelEncoder, predictProbs, type EpochLog, type FitOptions, type FitResult } from '../train/loop.js';
 import { oneHot, smoothTargets } from '../train/losses.js';
 import { cachedPerImage } from '../train/features.js';
 import type { BatchTransform } from '../train/batches.js';
-import { augmentTransform } from '../train/augmentation.js';
-import { distillLossFn } from './loss.js';
+import { augmentTransform } from '../train/batch-augmentation.js';
+import { distillLossFn } from '../train/distill-loss.js';
 import { loadTeacher } from './teacher.js';
 import { resolveStudent, type StudentSpec } from './student.js';
 

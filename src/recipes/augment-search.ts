@@ -8,17 +8,20 @@ import type { Backbone } from '../models/backbones/types.js';
 import { initWeights } from '../models/init.js';
 import { getArch } from '../models/zoo/index.js';
 import { fitPreprocessing } from '../models/preprocess.js';
-import { renderSvg, searchHeatmap } from '../report/charts.js';
-import { extractFeatures } from './features.js';
-import { argmaxRows, compareScores, pixelEncoder, predictProbs } from './loop.js';
-import { prepareData, fitOnData, subset, DEFAULT_HYPER, type DataOptions, type TrainHyper } from './train.js';
+import { renderSvg, searchHeatmap } from '../evaluate/charts.js';
+import { extractFeatures } from '../train/features.js';
+import { argmaxRows, compareScores, pixelEncoder, predictProbs } from '../train/loop.js';
+import { prepareData, type DataOptions } from '../data/prepare.js';
+import { fitOnData, DEFAULT_HYPER, type TrainHyper } from '../train/fit-on-data.js';
 import { AUGMENT_VIEWS, HEAD_HYPER } from './transfer.js';
-import { crossValidateHead, pairedComparison, stratifiedFolds } from './head-cv.js';
+import { crossValidateHead, stratifiedFolds } from '../train/head-cv.js';
+import { pairedComparison } from '../evaluate/significance.js';
 import { loadableOptions, resolveCut, type CutChoice } from './cut-search.js';
 import type { FeaturePool } from '../models/backbones/pooling.js';
-import { wholeModel } from './trainable.js';
-import { augmentTransform, augmentedViews, policyFrom } from './augmentation.js';
-import { concatBatches, type DecodedBatch } from '../data/loader.js';
+import { wholeModel } from '../train/trainable.js';
+import { augmentedViews, policyFromOption } from '../augment/index.js';
+import { augmentTransform } from '../train/batch-augmentation.js';
+import { concatBatches, subset, type DecodedBatch } from '../data/loader.js';
 import { samplePerClass } from '../data/split.js';
 
 export type SearchMode = 'grid' | 'halving';
@@ -101,7 +104,7 @@ async function frozenScorer(backbone: Backbone, data: DecodedBatch, numClasses: 
   const dim = backbone.featureDim;
   const cv = { features: base.features, labels: data.labels, count: data.count, dim, parts: backbone.parts, numClasses, folds: stratifiedFolds(data.labels, folds, hyper.seed) };
   return async (policyText, views) => {
-    const policy = policyFrom(policyText);
+    const policy = policyFromOption(policyText);
     const extra: Float32Array[] = [];
     if (views > 0 && policy.spec.stages.length) {
       const px = augmentedViews(policy, data.pixels, data.count, backbone.spec, views, hyper.seed);

@@ -6,8 +6,7 @@ import { loadBackbone, type BackboneOptions } from '../models/backbones/load.js'
 import { buildHead } from '../models/head.js';
 import type { ImageSpec } from '../data/decode.js';
 import type { BackboneRef } from '../models/backbones/types.js';
-import { wholeModel, type Trainable } from '../train/trainable.js';
-import { fineTunable } from '../train/transfer.js';
+import { fineTunable, wholeModel, type Trainable } from '../train/trainable.js';
 
 /** What to train as a student: a zoo architecture from scratch, or a pretrained TF.js layers backbone + new head. */
 export type StudentSpec =

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
-import { FrugalError } from './errors.js';
-import { exists, readJson } from './fs.js';
+import { FrugalError } from '../util/errors.js';
+import { exists, readJson } from '../util/fs.js';
 
 /**
  * The state file of a resumable multi-stage run (self-train rounds, auto stages). A fresh run gets

@@ -2,6 +2,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { FrugalError } from '../util/errors.js';
 import type { EpochLog } from '../train/loop.js';
+import { writeJsonAtomic } from '../util/fs.js';
 import type { ClassificationReport } from '../evaluate/metrics.js';
 import type { ModelMeta } from '../models/model-dir.js';
 
@@ -83,4 +84,18 @@ export async function readRunArtifacts(dir: string): Promise<RunArtifacts> {
     throw new FrugalError(`${dir}: nothing to report (no frugal.json, metrics.json, auto.json, search.json or rounds.json): give the --out folder of a training command`);
   }
   return a;
+}
+
+/** What the report needs from a training run: learning curves, held-out metrics and predictions. */
+export async function writeRunArtifacts(
+  dir: string,
+  a: { history: EpochLog[]; report: ClassificationReport; classes: string[]; val: { paths: string[]; labels: Int32Array; count: number }; probs: Float32Array },
+): Promise<void> {
+  const k = a.classes.length;
+  await writeJsonAtomic(path.join(dir, 'history.json'), a.history);
+  await writeJsonAtomic(path.join(dir, 'metrics.json'), a.report);
+  await writeJsonAtomic(path.join(dir, 'predictions.json'), {
+    classes: a.classes,
+    items: a.val.paths.map((p, i) => ({ path: p, label: a.val.labels[i], probs: Array.from(a.probs.subarray(i * k, (i + 1) * k), (v) => Math.round(v * 1e5) / 1e5) })),
+  });
 }

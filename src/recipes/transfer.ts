@@ -1,11 +1,9 @@
 import * as path from 'node:path';
 import { promises as fsp } from 'node:fs';
-import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { FrugalError } from '../util/errors.js';
 import { loadBackbone, type BackboneOptions } from '../models/backbones/load.js';
 import type { Backbone } from '../models/backbones/types.js';
-import { blockOf } from '../models/backbones/layers.js';
 import { BUILTIN_TRUNK } from '../models/backbones/pretrained.js';
 import type { FeaturePool } from '../models/backbones/pooling.js';
 import { autoCutPoints, loadableOptions, resolveCut, type CutChoice, type CutTrial } from './cut-search.js';
@@ -13,13 +11,15 @@ import { buildHead, buildPartHead, ensembleHeads, stackHead, type HeadOptions } 
 import { initWeights, countParams } from '../models/init.js';
 import { saveModelDir, newMeta } from '../models/model-dir.js';
 import { classificationReport, type ClassificationReport } from '../evaluate/metrics.js';
-import { extractFeatures, splitParts } from './features.js';
-import { featureEncoder, pixelEncoder, predictProbs, type EpochLog, type FitOptions, type FitResult } from './loop.js';
-import { prepareData, fitOnData, writeRunArtifacts, asInputs, DEFAULT_HYPER, type DataOptions, type PreparedData, type TrainHyper } from './train.js';
-import { variableOf, decays, logitsForward, type Trainable } from './trainable.js';
-import type { Param } from './optimizers.js';
-import { augmentTransform, augmentedViews, policyFrom } from './augmentation.js';
-import { featureStats, foldStandardization, standardize } from './standardize.js';
+import { extractFeatures, splitParts } from '../train/features.js';
+import { featureEncoder, pixelEncoder, predictProbs, type EpochLog, type FitOptions, type FitResult } from '../train/loop.js';
+import { prepareData, asInputs, type DataOptions, type PreparedData } from '../data/prepare.js';
+import { fitOnData, DEFAULT_HYPER, type TrainHyper } from '../train/fit-on-data.js';
+import { writeRunArtifacts } from '../runs/artifacts.js';
+import { fineTunable, headTrainable } from '../train/trainable.js';
+import { augmentedViews, policyFromOption } from '../augment/index.js';
+import { augmentTransform } from '../train/batch-augmentation.js';
+import { featureStats, foldStandardization, standardize } from '../train/standardize.js';
 
 export type TransferMode = 'frozen' | 'finetune';
 
@@ -106,57 +106,6 @@ export interface TransferResult {
   problems: PreparedData['problems'];
 }
 
-/** Trunk weights grouped into blocks, in order (layers without weights are skipped). */
-export function trunkBlocks(trunk: tfl.LayersModel): Array<{ name: string; layers: tfl.layers.Layer[] }> {
-  const blocks: Array<{ name: string; layers: tfl.layers.Layer[] }> = [];
-  for (const layer of trunk.layers) {
-    if (layer.trainableWeights.length === 0) continue;
-    const name = blockOf(layer.name);
-    const last = blocks[blocks.length - 1];
-    if (last && last.name === name) last.layers.push(layer);
-    else blocks.push({ name, layers: [layer] });
-  }
-  return blocks;
-}
-
-/**
- * A trainable over trunk + head: the head at the full rate, the unfrozen trunk blocks at
- * rate × `trunkLrMult` (× `lrDecay` per block counted from the top). BatchNorm layers of the trunk stay
- * in inference mode (frozen statistics) unless `trainBn`.
- */
-export function fineTunable(trunk: tfl.LayersModel, head: tfl.LayersModel, o: { unfreeze?: 'all' | number; trunkLrMult?: number; lrDecay?: number; trainBn?: boolean }): Trainable {
-  const headLogits = logitsForward(head);
-  const blocks = trunkBlocks(trunk);
-  const n = o.unfreeze === undefined || o.unfreeze === 'all' ? blocks.length : Math.min(o.unfreeze, blocks.length);
-  const mult = o.trunkLrMult ?? 0.1;
-  const params: Param[] = [];
-  blocks.slice(blocks.length - n).forEach((block, i, arr) => {
-    const m = mult * (o.lrDecay ?? 1) ** (arr.length - 1 - i);
-    for (const layer of block.layers) for (const w of layer.trainableWeights) params.push({ variable: variableOf(w), lrMult: m, decay: decays(w) });
-  });
-  for (const w of head.trainableWeights) params.push({ variable: variableOf(w), lrMult: 1, decay: decays(w) });
-  const full = stackHead(trunk, head);
-  return {
-    model: full,
-    params,
-    forward: (x, training) => headLogits(trunk.apply(x, { training: training && !!o.trainBn }) as tf.Tensor | tf.Tensor[], training),
-  };
-}
-
-/**
- * A trainable over the head alone. Its input: feature vectors; for an ensemble head (one input per feature
- * part), the parts side by side, split here.
- */
-export function headTrainable(head: tfl.LayersModel): Trainable {
-  const logits = logitsForward(head);
-  const parts = head.inputs.map((i) => i.shape[1] as number);
-  return {
-    model: head,
-    forward: (x, training) => (parts.length === 1 ? logits(x, training) : tf.tidy(() => logits(tf.split(x, parts, 1), training))),
-    params: head.trainableWeights.map((w) => ({ variable: variableOf(w), lrMult: 1, decay: decays(w) })),
-  };
-}
-
 /**
  * Transfer learning (high-level API): a pretrained trunk, a new head for the user's classes trained
  * on cached features, then optionally fine-tuning of the trunk at a smaller rate. Writes a model directory.
@@ -186,7 +135,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
 
   let headTrain = { inputs: fTrain.features, labels: data.train.labels, count: data.train.count };
   let viewSeconds = 0;
-  const policy = o.augment && o.augment !== 'none' ? policyFrom(o.augment) : null;
+  const policy = o.augment && o.augment !== 'none' ? policyFromOption(o.augment) : null;
   if (policy && policy.spec.stages.length > 0) {
     // K augmented views per image: features of each view are computed once and cached like any image.
     const views = o.augmentViews ?? AUGMENT_VIEWS;
