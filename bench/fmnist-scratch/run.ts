@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     valSplit: 0.05,
     classNames: FMNIST_CLASSES,
     hyper: { epochs, batchSize: 64, lr: 3e-3, seed: 0 },
-    onEpochEnd: (l) => void process.stderr.write(`epoch ${l.epoch}: loss ${l.loss.toFixed(3)}, val acc ${l.valAccuracy?.toFixed(4)}, ${l.imagesPerSecond.toFixed(0)} img/s, ${l.seconds.toFixed(0)} s\n`),
+    callbacks: [{ onEpochEnd: (l) => void process.stderr.write(`epoch ${l.epoch}: loss ${l.loss.toFixed(3)}, val acc ${l.valAccuracy?.toFixed(4)}, ${l.imagesPerSecond.toFixed(0)} img/s, ${l.seconds.toFixed(0)} s\n`) }],
   });
   const trainSeconds = (performance.now() - t0) / 1000;
   const ev = await evaluateModel(out, test, { cache: false });

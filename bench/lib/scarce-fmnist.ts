@@ -144,7 +144,7 @@ export async function pretrainedSource(work: string, arch = 'cnn-small', epochs 
     arch,
     valSplit: 0.1,
     hyper: { epochs, batchSize: 64, seed: 0 },
-    onEpochEnd: (l) => void log(`  epoch ${l.epoch}: val acc ${l.valAccuracy?.toFixed(3)} (${l.seconds.toFixed(0)} s, ${l.imagesPerSecond.toFixed(0)} img/s)`),
+    callbacks: [{ onEpochEnd: (l) => void log(`  epoch ${l.epoch}: val acc ${l.valAccuracy?.toFixed(3)} (${l.seconds.toFixed(0)} s, ${l.imagesPerSecond.toFixed(0)} img/s)`) }],
   });
   log(`pretrained: source val accuracy ${(r.accuracy * 100).toFixed(1)}% in ${r.seconds.toFixed(0)} s`);
   return { dir, seconds: r.seconds };

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { BackboneOptions } from '../models/backbones/load.js';
-import { stringList } from './options.js';
+import { cliMessage, stringList } from './options.js';
 import { InvalidArgumentError } from 'commander';
 import { parsePool, POOL_HELP, type FeaturePool } from '../models/backbones/pooling.js';
 
@@ -36,7 +36,7 @@ export function addBackboneOptions(cmd: Command): Command {
       try {
         return parsePool(v);
       } catch (err) {
-        throw new InvalidArgumentError((err as Error).message);
+        throw new InvalidArgumentError(cliMessage(err));
       }
     })
     .option('--input-name <name>', 'ONNX input name (default: the first input)')

@@ -5,6 +5,9 @@ import { stratifiedSplit, classBalance } from './split.js';
 import { inferImageSpec } from './spec.js';
 import type { ImageSpec, ResizePolicy } from './decode.js';
 
+/** The fraction of each class held out for validation when no validation data is given. */
+export const DEFAULT_VAL_SPLIT = 0.2;
+
 /** Labeled images decoded for training: a train part and a held-out validation part. */
 export interface PreparedData {
   dataset: Dataset;
@@ -31,17 +34,16 @@ export interface DataOptions {
   workers?: number;
   cache?: boolean | string;
   seed?: number;
-  onProgress?: (stage: string, done: number, total: number) => void;
 }
 
-/** Open, decode and split labeled data for training. */
-export async function prepareData(source: string, o: DataOptions = {}): Promise<PreparedData> {
+/** Open, decode and split labeled data for training; `onProgress` hears the decoding. */
+export async function prepareData(source: string, o: DataOptions = {}, onProgress?: (task: string, done: number, total: number) => void): Promise<PreparedData> {
   const dataset = await openDataset(source, { strict: o.strict, classNames: o.classNames });
   if (dataset.kind === 'unlabeled') throw new FrugalError(`${source}: training needs labeled images (root/<class>/<image> or a CSV), this folder has images but no class folders`);
   if (dataset.classes.length < 2) throw new FrugalError(`${source}: only one class (${dataset.classes[0]}); a classifier needs at least two`);
   const spec = o.spec ?? (await inferImageSpec(dataset, { size: o.size, channels: o.channels, resize: o.resize }));
   const decodeOpts = { spec, strict: o.strict, workers: o.workers, cache: o.cache };
-  const all = await decodeAll(dataset.samples, { ...decodeOpts, onProgress: (d, t) => o.onProgress?.('decoding', d, t) });
+  const all = await decodeAll(dataset.samples, { ...decodeOpts, onProgress: (d, t) => onProgress?.('decoding', d, t) });
   const problems = [...dataset.problems, ...all.problems];
   let train: DecodedBatch;
   let val: DecodedBatch;
@@ -54,11 +56,11 @@ export async function prepareData(source: string, o: DataOptions = {}): Promise<
       return { ...s, label: index.get(name)! };
     });
     train = all;
-    val = await decodeAll(samples, { ...decodeOpts, onProgress: (d, t) => o.onProgress?.('decoding validation', d, t) });
+    val = await decodeAll(samples, { ...decodeOpts, onProgress: (d, t) => onProgress?.('decoding validation', d, t) });
     problems.push(...valSet.problems, ...val.problems);
   } else {
-    const split = stratifiedSplit(all.labels, o.valSplit ?? 0.2, o.seed ?? 0);
-    if (split.val.length === 0) throw new FrugalError(`${source}: too few images to hold any out for validation (give --val-split or --val)`);
+    const split = stratifiedSplit(all.labels, o.valSplit ?? DEFAULT_VAL_SPLIT, o.seed ?? 0);
+    if (split.val.length === 0) throw new FrugalError((n) => `${source}: too few images to hold any out for validation (give ${n('valSplit')} or ${n('valData')})`);
     train = subset(all, split.train);
     val = subset(all, split.val);
   }

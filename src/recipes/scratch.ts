@@ -1,19 +1,19 @@
 import * as path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { FrugalError } from '../util/errors.js';
-import { prepareData, asInputs, type DataOptions } from '../data/prepare.js';
+import { prepareData, asInputs, DEFAULT_VAL_SPLIT, type DataOptions } from '../data/prepare.js';
 import type { Problem } from '../data/sources.js';
 import type { ImageSpec } from '../data/decode.js';
 import { getArch, listArchs } from '../models/zoo/index.js';
 import { initWeights, countParams } from '../models/init.js';
 import { fitPreprocessing } from '../models/preprocess.js';
-import { saveModelDir, newMeta } from '../models/model-dir.js';
-import { classificationReport, type ClassificationReport } from '../evaluate/metrics.js';
-import { predictProbs, pixelEncoder, type EpochLog, type FitResult } from '../train/loop.js';
-import { fitOnData, DEFAULT_HYPER, type FitOnDataOptions, type TrainHyper } from '../train/fit-on-data.js';
+import type { ClassificationReport } from '../evaluate/metrics.js';
+import { predictProbs, pixelEncoder, type FitResult } from '../train/loop.js';
+import { fitOnData, DEFAULT_HYPER, type TrainHyper } from '../train/fit-on-data.js';
+import { CallbackList, type Callback } from '../train/callbacks.js';
 import { augmentTransform } from '../train/batch-augmentation.js';
 import { wholeModel } from '../train/trainable.js';
-import { writeRunArtifacts } from '../runs/artifacts.js';
+import { finishRun } from '../runs/finish.js';
 
 export interface TrainOptions extends DataOptions {
   out: string;
@@ -25,8 +25,7 @@ export interface TrainOptions extends DataOptions {
   dropPath?: number;
   hyper?: Partial<TrainHyper>;
   resume?: boolean;
-  onBatchEnd?: FitOnDataOptions['onBatchEnd'];
-  onEpochEnd?: (log: EpochLog) => void | Promise<void>;
+  callbacks?: readonly Callback[];
 }
 
 export interface TrainResult {
@@ -53,7 +52,8 @@ export function defaultArch(spec: ImageSpec): string {
 export async function trainFromScratch(source: string, o: TrainOptions): Promise<TrainResult> {
   const t0 = performance.now();
   const hyper: TrainHyper = { ...DEFAULT_HYPER, ...o.hyper };
-  const data = await prepareData(source, { ...o, seed: hyper.seed });
+  const callbacks = new CallbackList(o.callbacks);
+  const data = await prepareData(source, { ...o, seed: hyper.seed }, callbacks.onProgress);
   const archName = o.arch ?? defaultArch(data.spec);
   const arch = getArch(archName);
   if (!arch) throw new FrugalError(`unknown architecture "${archName}"; choose one of ${listArchs().map((a) => a.name).join(', ')}`);
@@ -69,7 +69,7 @@ export async function trainFromScratch(source: string, o: TrainOptions): Promise
   const preprocessing = fitPreprocessing(data.train.pixels, data.spec.channels);
   await fsp.mkdir(o.out, { recursive: true });
   const trainable = wholeModel(model);
-  const fingerprint = { source: path.resolve(source), arch: archName, archOptions, hyper, spec: data.spec, valSplit: o.valSplit ?? 0.2, val: o.valData ?? null, augment: o.augment ?? 'none' };
+  const fingerprint = { source: path.resolve(source), arch: archName, archOptions, hyper, spec: data.spec, valSplit: o.valSplit ?? DEFAULT_VAL_SPLIT, val: o.valData ?? null, augment: o.augment ?? 'none' };
   const encoder = pixelEncoder(data.spec, preprocessing);
   const augmentation = o.augment ? augmentTransform(o.augment, data.spec) : null;
   const result = await fitOnData(trainable, asInputs(data.train), asInputs(data.val), encoder, data.classes.length, {
@@ -78,27 +78,24 @@ export async function trainFromScratch(source: string, o: TrainOptions): Promise
     runDir: o.out,
     resume: o.resume,
     fingerprint,
-    onBatchEnd: o.onBatchEnd,
-    onEpochEnd: o.onEpochEnd,
+    callbacks: o.callbacks,
   }).finally(() => augmentation?.close());
   const probs = predictProbs(trainable, asInputs(data.val), encoder);
-  const report = classificationReport(probs, data.val.labels, data.classes);
   const seconds = (performance.now() - t0) / 1000;
-  await saveModelDir(
-    o.out,
+  const report = await finishRun(o.out, {
     model,
-    newMeta({
-      classes: data.classes,
+    classes: data.classes,
+    val: data.val,
+    probs,
+    history: result.history,
+    meta: {
       input: data.spec,
       preprocessing,
       arch: archName,
       archOptions: { width: o.width, dropout: o.dropout, dropPath: o.dropPath },
-      params: countParams(model),
-      metrics: { accuracy: report.accuracy, valImages: data.val.count, top3: report.topK['3'], macroF1: report.macroF1, ece: report.ece },
       training: { command: 'train', source: path.resolve(source), hyper, augment: o.augment ?? 'none', bestEpoch: result.bestEpoch, epochsRun: result.history.length, seconds },
-    }),
-  );
-  await writeRunArtifacts(o.out, { history: result.history, report, classes: data.classes, val: data.val, probs });
+    },
+  });
   model.dispose();
   return {
     out: o.out,

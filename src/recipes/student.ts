@@ -6,7 +6,7 @@ import { loadBackbone, type BackboneOptions } from '../models/backbones/load.js'
 import { buildHead } from '../models/head.js';
 import type { ImageSpec } from '../data/decode.js';
 import type { BackboneRef } from '../models/backbones/types.js';
-import { fineTunable, wholeModel, type Trainable } from '../train/trainable.js';
+import { fineTunable, wholeModel, DEFAULT_TRUNK_LR_MULT, type Trainable } from '../train/trainable.js';
 
 /** What to train as a student: a zoo architecture from scratch, or a pretrained TF.js layers backbone + new head. */
 export type StudentSpec =
@@ -20,7 +20,7 @@ export interface ResolvedStudent {
   build(numClasses: number, trainPixels: Uint8Array, seed: number): { trainable: Trainable; preprocessing: Preprocessing; arch?: string; archOptions?: Record<string, unknown>; backbone?: BackboneRef };
 }
 
-/** Parse `--student`: a zoo architecture name, or anything else as a backbone spec. */
+/** A student given by name: a zoo architecture, or anything else as a backbone spec. */
 export function parseStudent(text: string, extra: { width?: number; dropout?: number; dropPath?: number } = {}): StudentSpec {
   if (getArch(text)) return { kind: 'arch', arch: text, ...extra };
   return { kind: 'backbone', backbone: text, dropout: extra.dropout };
@@ -42,14 +42,14 @@ export async function resolveStudent(s: StudentSpec, defaultSpec: ImageSpec): Pr
     };
   }
   const backbone = await loadBackbone(s.backbone, s.backboneOptions);
-  if (!backbone.trunk) throw new FrugalError(`--student ${s.backbone}: a ${backbone.kind} backbone cannot be trained; use a zoo architecture or a TF.js layers model`);
+  if (!backbone.trunk) throw new FrugalError((n) => `${n('student', s.backbone)}: a ${backbone.kind} backbone cannot be trained; use a zoo architecture or a TF.js layers model`);
   return {
     spec: backbone.spec,
     describe: `${backbone.kind} backbone ${backbone.ref.source}`,
     build(numClasses, _trainPixels, seed) {
       const head = buildHead(backbone.parts, numClasses, { hidden: s.hidden, dropout: s.dropout });
       initWeights(head, seed);
-      const trainable = fineTunable(backbone.trunk!, head, { unfreeze: s.unfreeze, trunkLrMult: s.trunkLrMult ?? 0.1 });
+      const trainable = fineTunable(backbone.trunk!, head, { unfreeze: s.unfreeze, trunkLrMult: s.trunkLrMult ?? DEFAULT_TRUNK_LR_MULT });
       return { trainable, preprocessing: backbone.preprocessing, backbone: backbone.ref };
     },
   };

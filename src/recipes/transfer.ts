@@ -9,14 +9,14 @@ import type { FeaturePool } from '../models/backbones/pooling.js';
 import { autoCutPoints, loadableOptions, resolveCut, type CutChoice, type CutTrial } from './cut-search.js';
 import { buildHead, buildPartHead, ensembleHeads, stackHead, type HeadOptions } from '../models/head.js';
 import { initWeights, countParams } from '../models/init.js';
-import { saveModelDir, newMeta } from '../models/model-dir.js';
 import { classificationReport, type ClassificationReport } from '../evaluate/metrics.js';
 import { extractFeatures, splitParts } from '../train/features.js';
-import { featureEncoder, pixelEncoder, predictProbs, type EpochLog, type FitOptions, type FitResult } from '../train/loop.js';
+import { featureEncoder, pixelEncoder, predictProbs, type FitResult } from '../train/loop.js';
+import { CallbackList, type Callback } from '../train/callbacks.js';
 import { prepareData, asInputs, type DataOptions, type PreparedData } from '../data/prepare.js';
 import { fitOnData, DEFAULT_HYPER, type TrainHyper } from '../train/fit-on-data.js';
-import { writeRunArtifacts } from '../runs/artifacts.js';
-import { fineTunable, headTrainable } from '../train/trainable.js';
+import { finishRun } from '../runs/finish.js';
+import { fineTunable, headTrainable, DEFAULT_TRUNK_LR_MULT } from '../train/trainable.js';
 import { augmentedViews, policyFromOption } from '../augment/index.js';
 import { augmentTransform } from '../train/batch-augmentation.js';
 import { featureStats, foldStandardization, standardize } from '../train/standardize.js';
@@ -75,10 +75,7 @@ export interface TransferOptions extends DataOptions {
   /** Augmented views per training image for head training (with `augment`; default `AUGMENT_VIEWS`). */
   augmentViews?: number;
   resume?: boolean;
-  onStage?: (stage: string) => void;
-  onProgress?: (stage: string, done: number, total: number) => void;
-  onBatchEnd?: FitOptions['onBatchEnd'];
-  onEpochEnd?: (log: EpochLog) => void | Promise<void>;
+  callbacks?: readonly Callback[];
   /** With `backboneOptions.cut = 'auto'`: each candidate cut as it is scored. */
   onCutTrial?: (t: CutTrial) => void;
 }
@@ -90,7 +87,7 @@ export interface TransferResult {
   mode: TransferMode;
   classes: string[];
   backbone: { kind: string; source: string; cut: string; pool: FeaturePool; featureDim: number };
-  /** With `--cut auto`: every candidate's cross-validated score and the choice. */
+  /** With `cut: 'auto'`: every candidate's cross-validated score and the choice. */
   cutSearch: CutChoice | null;
   params: number;
   trainImages: number;
@@ -112,26 +109,27 @@ export interface TransferResult {
  */
 export async function trainTransfer(source: string, o: TransferOptions): Promise<TransferResult> {
   const t0 = performance.now();
-  o.onStage?.('loading backbone');
+  const callbacks = new CallbackList(o.callbacks);
+  callbacks.onStage('loading backbone');
   const spec = o.backbone ?? BUILTIN_TRUNK;
   const loaded = typeof spec === 'string' ? await loadBackbone(spec, loadableOptions(o.backboneOptions)) : spec;
   const headHyper: TrainHyper = { ...DEFAULT_HYPER, ...HEAD_HYPER, ...o.hyper };
   const headOptions: HeadOptions = { hidden: o.head?.hidden ?? TRANSFER_HEAD.hidden, dropout: o.head?.dropout ?? TRANSFER_HEAD.dropout };
   const ftHyper: TrainHyper = { ...DEFAULT_HYPER, ...FINETUNE_HYPER, seed: headHyper.seed, ...o.finetuneHyper };
-  o.onStage?.('decoding');
+  callbacks.onStage('decoding');
   const tDecode = performance.now();
-  const data = await prepareData(source, { ...o, spec: loaded.spec, seed: headHyper.seed });
+  const data = await prepareData(source, { ...o, spec: loaded.spec, seed: headHyper.seed }, callbacks.onProgress);
   const decodeSeconds = (performance.now() - tDecode) / 1000;
   const numClasses = data.classes.length;
   const perClass = data.train.count / numClasses;
   const mode: TransferMode = o.mode ?? (loaded.trunk && perClass > 50 ? 'finetune' : 'frozen');
-  if (mode === 'finetune' && !loaded.trunk) throw new FrugalError(`--mode finetune needs a TF.js layers backbone; ${loaded.kind} backbones are frozen-only`);
-  if (autoCutPoints(o.backboneOptions?.cut) !== null) o.onStage?.('choosing the cut point');
+  if (mode === 'finetune' && !loaded.trunk) throw new FrugalError((n) => `${n('mode', 'finetune')} needs a TF.js layers backbone; ${loaded.kind} backbones are frozen-only`);
+  if (autoCutPoints(o.backboneOptions?.cut) !== null) callbacks.onStage('choosing the cut point');
   const { backbone, cutSearch } = await resolveCut(loaded, o.backboneOptions, data.train, numClasses, { hyper: headHyper, cache: o.featureCache, onTrial: o.onCutTrial });
 
-  o.onStage?.('extracting features');
-  const fTrain = await extractFeatures(backbone, data.train.pixels, data.train.count, { cache: o.featureCache, onProgress: (d, t) => o.onProgress?.('features', d, t) });
-  const fVal = await extractFeatures(backbone, data.val.pixels, data.val.count, { cache: o.featureCache, onProgress: (d, t) => o.onProgress?.('features (validation)', d, t) });
+  callbacks.onStage('extracting features');
+  const fTrain = await extractFeatures(backbone, data.train.pixels, data.train.count, { cache: o.featureCache, onProgress: (d, t) => callbacks.onProgress('features', d, t) });
+  const fVal = await extractFeatures(backbone, data.val.pixels, data.val.count, { cache: o.featureCache, onProgress: (d, t) => callbacks.onProgress('features (validation)', d, t) });
 
   let headTrain = { inputs: fTrain.features, labels: data.train.labels, count: data.train.count };
   let viewSeconds = 0;
@@ -139,9 +137,9 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
   if (policy && policy.spec.stages.length > 0) {
     // K augmented views per image: features of each view are computed once and cached like any image.
     const views = o.augmentViews ?? AUGMENT_VIEWS;
-    o.onStage?.(`extracting features of ${views} augmented views per image`);
+    callbacks.onStage(`extracting features of ${views} augmented views per image`);
     const px = augmentedViews(policy, data.train.pixels, data.train.count, backbone.spec, views, headHyper.seed);
-    const fv = await extractFeatures(backbone, px, data.train.count * views, { cache: o.featureCache, onProgress: (d, t) => o.onProgress?.('features (augmented views)', d, t) });
+    const fv = await extractFeatures(backbone, px, data.train.count * views, { cache: o.featureCache, onProgress: (d, t) => callbacks.onProgress('features (augmented views)', d, t) });
     viewSeconds = fv.extractSeconds;
     const all = new Float32Array(fTrain.features.length + fv.features.length);
     all.set(fTrain.features);
@@ -150,7 +148,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
     for (let v = 0; v <= views; v++) labels.set(data.train.labels, v * data.train.count);
     headTrain = { inputs: all, labels, count: data.train.count * (views + 1) };
   }
-  o.onStage?.(backbone.parts.length > 1 ? `training ${backbone.parts.length} heads (one per cut point)` : 'training head');
+  callbacks.onStage(backbone.parts.length > 1 ? `training ${backbone.parts.length} heads (one per cut point)` : 'training head');
   await fsp.mkdir(o.out, { recursive: true });
   const tHead = performance.now();
   // One head per feature part (a cut list), each trained apart; an ensemble averages their probabilities.
@@ -170,7 +168,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
         val && valParts ? { inputs: standardize(valParts[i]!, stats), labels: val.labels, count: val.count } : null,
         featureEncoder(dim),
         numClasses,
-        { hyper: headHyper, onBatchEnd: o.onBatchEnd, onEpochEnd: o.onEpochEnd },
+        { hyper: headHyper, callbacks: o.callbacks },
       );
       foldStandardization(part, stats);
       heads.push(part);
@@ -193,7 +191,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
   const refit = mode === 'frozen' && (o.refit ?? !o.valData);
   let refitHead: tfl.LayersModel | null = null;
   if (refit) {
-    o.onStage?.('refitting the head on all labeled images');
+    callbacks.onStage('refitting the head on all labeled images');
     const all = {
       inputs: Float32Array.from([...headTrain.inputs, ...fVal.features]),
       labels: Int32Array.from([...headTrain.labels, ...data.val.labels]),
@@ -209,7 +207,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
   let probs = frozenProbs;
   let model: tfl.LayersModel | null = backbone.trunk ? stackHead(backbone.trunk, refitHead ?? head) : null;
   if (mode === 'finetune' && backbone.trunk) {
-    o.onStage?.('fine-tuning');
+    callbacks.onStage('fine-tuning');
     const ft = fineTunable(backbone.trunk, head, o);
     const penc = pixelEncoder(backbone.spec, backbone.preprocessing);
     const tFt = performance.now();
@@ -219,27 +217,22 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
       transform: augmentation?.transform,
       runDir: o.out,
       resume: o.resume,
-      fingerprint: { source: path.resolve(source), backbone: backbone.id, ftHyper, headHyper, unfreeze: o.unfreeze ?? 'all', mult: o.trunkLrMult ?? 0.1, augment: o.augment ?? 'none' },
-      onBatchSize: (used, requested) => o.onStage?.(`fine-tuning in batches of ${used}, not ${requested}: a larger batch's activations would not fit the training memory budget`),
-      onBatchEnd: o.onBatchEnd,
-      onEpochEnd: o.onEpochEnd,
+      fingerprint: { source: path.resolve(source), backbone: backbone.id, ftHyper, headHyper, unfreeze: o.unfreeze ?? 'all', mult: o.trunkLrMult ?? DEFAULT_TRUNK_LR_MULT, augment: o.augment ?? 'none' },
+      onBatchSize: (used, requested) => callbacks.onStage(`fine-tuning in batches of ${used}, not ${requested}: a larger batch's activations would not fit the training memory budget`),
+      callbacks: o.callbacks,
     }).finally(() => augmentation?.close());
     finetuneSeconds = (performance.now() - tFt) / 1000;
     probs = predictProbs(ft, asInputs(data.val), penc);
     model = ft.model;
   }
-  const report = classificationReport(probs, data.val.labels, data.classes);
   const totalSeconds = (performance.now() - t0) / 1000;
   const saved = model ?? refitHead ?? head;
   if (refitHead) head.dispose(); // the head scored on the validation images, replaced by its refit
-  const meta = newMeta({
-    classes: data.classes,
+  const meta = {
     input: backbone.spec,
     preprocessing: backbone.preprocessing,
     backbone: backbone.ref,
     headOnly: model === null ? true : undefined,
-    params: countParams(saved),
-    metrics: { accuracy: report.accuracy, frozenAccuracy, valImages: data.val.count, top3: report.topK['3'], macroF1: report.macroF1, ece: report.ece },
     training: {
       command: 'train',
       mode,
@@ -250,12 +243,12 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
       cutSearch: cutSearch
         ? { cut: cutSearch.cut, pool: cutSearch.pool, ensembleAccuracy: cutSearch.ensembleAccuracy, trials: cutSearch.trials.map(({ cut, pool, accuracy, loss }) => ({ cut, pool, accuracy, loss })) }
         : undefined,
-      finetune: finetuneFit ? { hyper: ftHyper, unfreeze: o.unfreeze ?? 'all', trunkLrMult: o.trunkLrMult ?? 0.1, lrDecay: o.lrDecay ?? 1, trainBn: !!o.trainBn, bestEpoch: finetuneFit.bestEpoch } : null,
+      finetune: finetuneFit ? { hyper: ftHyper, unfreeze: o.unfreeze ?? 'all', trunkLrMult: o.trunkLrMult ?? DEFAULT_TRUNK_LR_MULT, lrDecay: o.lrDecay ?? 1, trainBn: !!o.trainBn, bestEpoch: finetuneFit.bestEpoch } : null,
       seconds: totalSeconds,
     },
-  });
-  await saveModelDir(o.out, saved, meta);
-  await writeRunArtifacts(o.out, { history: [...headFit.history, ...(finetuneFit?.history ?? [])], report, classes: data.classes, val: data.val, probs });
+  };
+  const history = [...headFit.history, ...(finetuneFit?.history ?? [])];
+  const report = await finishRun(o.out, { model: saved, classes: data.classes, val: data.val, probs, history, meta, metrics: { frozenAccuracy } });
   const result: TransferResult = {
     out: o.out,
     accuracy: report.accuracy,

@@ -3,7 +3,8 @@ import { FrugalError } from '../util/errors.js';
 import { exists } from '../util/fs.js';
 import { classBalance } from '../data/split.js';
 import { ArraySource, type BatchTransform } from './batches.js';
-import { fit, type EpochLog, type FitOptions, type FitResult, type InputEncoder, type LossFn } from './loop.js';
+import { fit, type FitResult, type InputEncoder, type LossFn } from './loop.js';
+import type { Callback } from './callbacks.js';
 import { oneHot, smoothTargets, balancedClassWeights } from './losses.js';
 import { readCheckpoint, CHECKPOINT_FILE } from './checkpoint.js';
 import { batchSizeForMemory } from './memory.js';
@@ -45,7 +46,7 @@ export const DEFAULT_HYPER: TrainHyper = {
 
 export interface FitOnDataOptions {
   hyper: TrainHyper;
-  /** Checkpoint folder (the run's --out); resume from its checkpoint when `resume`. */
+  /** Checkpoint folder (the run's `out`); resume from its checkpoint when `resume`. */
   runDir?: string;
   resume?: boolean;
   transform?: BatchTransform;
@@ -59,8 +60,7 @@ export interface FitOnDataOptions {
   fingerprint?: Record<string, unknown>;
   /** Called when the batch size is lowered to fit the memory budget (`batchSizeForMemory`). */
   onBatchSize?: (used: number, requested: number) => void;
-  onBatchEnd?: FitOptions['onBatchEnd'];
-  onEpochEnd?: (log: EpochLog) => void | Promise<void>;
+  callbacks?: readonly Callback[];
 }
 
 /** Fit a trainable on prepared images with the usual hyper-parameters (mid-level API). */
@@ -113,7 +113,6 @@ export async function fitOnData(
     checkpointFile,
     resume,
     checkpointInfo: { fingerprint: o.fingerprint ?? null },
-    onBatchEnd: o.onBatchEnd,
-    onEpochEnd: o.onEpochEnd,
+    callbacks: o.callbacks,
   });
 }

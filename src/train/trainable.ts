@@ -88,6 +88,9 @@ export function trunkBlocks(trunk: tfl.LayersModel): Array<{ name: string; layer
   return blocks;
 }
 
+/** Fine-tuning trains a pretrained trunk at the head's learning rate × this. */
+export const DEFAULT_TRUNK_LR_MULT = 0.1;
+
 /**
  * A trainable over trunk + head: the head at the full rate, the unfrozen trunk blocks at
  * rate × `trunkLrMult` (× `lrDecay` per block counted from the top). BatchNorm layers of the trunk stay
@@ -97,7 +100,7 @@ export function fineTunable(trunk: tfl.LayersModel, head: tfl.LayersModel, o: { 
   const headLogits = logitsForward(head);
   const blocks = trunkBlocks(trunk);
   const n = o.unfreeze === undefined || o.unfreeze === 'all' ? blocks.length : Math.min(o.unfreeze, blocks.length);
-  const mult = o.trunkLrMult ?? 0.1;
+  const mult = o.trunkLrMult ?? DEFAULT_TRUNK_LR_MULT;
   const params: Param[] = [];
   blocks.slice(blocks.length - n).forEach((block, i, arr) => {
     const m = mult * (o.lrDecay ?? 1) ** (arr.length - 1 - i);

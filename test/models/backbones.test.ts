@@ -38,7 +38,7 @@ test('a Frugal model directory: cut at `features`, its input spec and preprocess
   // Another cut: a spatial layer gets global average pooling.
   const conv = await loadBackbone(dir, { cut: 's0b_relu' });
   assert.equal(conv.featureDim, 16);
-  await assert.rejects(loadBackbone(dir, { cut: 'nope' }), /--cut nope: no such layer/);
+  await assert.rejects(loadBackbone(dir, { cut: 'nope' }), /`cut: 'nope'`: no such layer/);
 });
 
 test('a TF.js layers model directory with a sidecar JSON', async () => {

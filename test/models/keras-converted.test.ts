@@ -139,7 +139,7 @@ test('a Keras-converted Sequential loads; so does a Sequential of Sequentials (T
     () => assert.fail('expected an error'),
     (e: Error) => e,
   );
-  assert.match(err.message, /nests other models \(sequential_trunk, sequential_head\).*give --cut <layer>/);
+  assert.match(err.message, /nests other models \(sequential_trunk, sequential_head\).*give `cut: '<layer>'`/);
   assert.doesNotMatch(err.message, /graph model/);
   const inner = await loadBackbone(nestedDir, { cut: 'sequential_trunk' });
   assert.equal(inner.featureDim, 5);

@@ -55,7 +55,7 @@ test('200 training steps keep tf.memory().numTensors flat', async () => {
   const before = tf.memory().numTensors;
   await fitOnData(t, trainSet, valSet, enc, 3, {
     hyper: hyper({ epochs: 20, batchSize: 9, clipNorm: 1 }),
-        onBatchEnd: () => counts.push(tf.memory().numTensors),
+    callbacks: [{ onBatchEnd: () => void counts.push(tf.memory().numTensors) }],
   });
   assert.equal(counts.length, 200);
   assert.equal(Math.max(...counts.slice(1)), Math.min(...counts.slice(1)), `tensor count varied: ${Math.min(...counts)}..${Math.max(...counts)}`);

@@ -1,7 +1,7 @@
 /** Augmentation policies: per-image (RandAugment, TrivialAugmentWide, basic, none) + batch mixing. */
 import type { RawImage } from '../../data/image.js';
 import type { Rng } from '../../util/rng.js';
-import { UsageError } from '../../util/errors.js';
+import { OptionError } from '../../util/errors.js';
 import { basic } from './basic.js';
 import { cutmix, eitherMix, mixup } from './mix.js';
 import { formatPolicy, parsePolicy } from './parse.js';
@@ -43,13 +43,13 @@ export function buildPolicy(policy: string | PolicySpec): Policy {
   return batch ? { spec, text, image, batch } : { spec, text, image };
 }
 
-/** Build a policy given as an option's value; a bad policy is an error naming the option. */
-export function policyFromOption(text: string, flag = '--augment'): Policy {
+/** Build a policy given as an option's value (`augment` by default); a bad policy is an `OptionError` naming the option. */
+export function policyFromOption(text: string, option = 'augment'): Policy {
   try {
     return buildPolicy(text);
   } catch (err) {
-    // Parse errors and out-of-range parameters (RangeError) are both usage errors.
-    if (err instanceof Error) throw new UsageError(`${flag} ${text}: ${err.message}`);
+    // Parse errors and out-of-range parameters (RangeError) are both errors of the option's value.
+    if (err instanceof Error) throw new OptionError((n) => `${n(option, text)}: ${err.message}`);
     throw err;
   }
 }

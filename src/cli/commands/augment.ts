@@ -5,10 +5,11 @@ import { applyOp, OP_NAMES, isOpName, MAX_BIN } from '../../augment/magnitudes.j
 import { previewPng } from '../../augment/preview.js';
 import { decodeImage, probeImage } from '../../data/decode.js';
 import { policyFromOption } from '../../augment/index.js';
-import { searchAugmentation, gridTable, DEFAULT_GRID, type Trial } from '../../recipes/augment-search.js';
-import { FrugalError, UsageError } from '../../util/errors.js';
+import { searchAugmentation, gridTable, type Trial } from '../../recipes/augment-search.js';
+import { SEARCH_DEFAULTS } from '../../recipes/defaults.js';
+import { FrugalError } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/fs.js';
-import { int, intList, printJson } from '../options.js';
+import { int, intList, printJson, UsageError } from '../options.js';
 import { addBackendOption, startBackend } from '../common.js';
 import { addBackboneOptions, backboneOptionsFrom, type BackboneFlags } from '../backbone-options.js';
 import { describeCut } from '../../models/backbones/layers.js';
@@ -86,11 +87,11 @@ Examples:
     .command('search')
     .description('search RandAugment (N, M) by held-out accuracy of short training runs (frozen-trunk features make each trial cheap)')
     .argument('<data>', 'labeled images')
-    .option('--grid <axes...>', 'grid axes, e.g. n=1,2,3 m=5,10,15,20,25', ['n=1,2,3', 'm=5,10,15,20,25'])
-    .addOption(new Option('--mode <mode>', 'grid: score every setting; halving: successive halving').choices(['grid', 'halving']).default('grid'))
+    .option('--grid <axes...>', 'grid axes, e.g. n=1,2,3 m=5,10,15,20,25', [`n=${SEARCH_DEFAULTS.grid.n.join(',')}`, `m=${SEARCH_DEFAULTS.grid.m.join(',')}`])
+    .addOption(new Option('--mode <mode>', 'grid: score every setting; halving: successive halving').choices(['grid', 'halving']).default(SEARCH_DEFAULTS.mode))
     .option('--budget <b>', 'largest budget: augmented views per image (with --backbone) or epochs (from scratch)', int('--budget', 1, 1000))
-    .option('--eta <n>', 'successive halving: keep 1/eta per rung', int('--eta', 2, 10), 3)
-    .option('--folds <k>', 'cross-validation folds (with --backbone)', int('--folds', 2, 20), 3)
+    .option('--eta <n>', 'successive halving: keep 1/eta per rung', int('--eta', 2, 10), SEARCH_DEFAULTS.eta)
+    .option('--folds <k>', 'cross-validation folds (with --backbone)', int('--folds', 2, 20), SEARCH_DEFAULTS.folds)
     .option('--arch <name>', 'architecture for from-scratch trials (no --backbone)')
     .option('--out <dir>', 'folder for search.json and the heatmap', 'augment-search')
     .option('--seed <n>', 'random seed', int('--seed'), 0)
@@ -140,7 +141,7 @@ function pctLoss(accuracy: number, loss: number | null): string {
 }
 
 function parseGrid(axes: string[]): { n: number[]; m: number[] } {
-  const grid = { ...DEFAULT_GRID };
+  const grid = { ...SEARCH_DEFAULTS.grid };
   for (const axis of axes.flatMap((a) => a.split(/\s+/)).filter(Boolean)) {
     const match = /^([nm])=([\d,]+)$/.exec(axis);
     if (!match) throw new UsageError(`--grid: expected n=1,2,3 or m=5,10,..., got "${axis}"`);

@@ -4,6 +4,7 @@ import { parseStudent } from '../../recipes/student.js';
 import { printJson, float } from '../options.js';
 import { addBackendOption, addDataOptions, addHyperOptions, explicitHyper, startBackend, trainingProgress, onInterrupt } from '../common.js';
 import { policyFromOption } from '../../augment/index.js';
+import { DISTILL_DEFAULTS } from '../../recipes/defaults.js';
 
 export function distillCommand(): Command {
   const cmd = new Command('distill')
@@ -13,8 +14,8 @@ export function distillCommand(): Command {
     .requiredOption('--student <arch|backbone>', 'student: a zoo architecture (e.g. cnn-tiny) or a TF.js layers backbone')
     .requiredOption('--out <dir>', 'model directory to write (the student)')
     .option('--unlabeled <dir>', 'unlabeled images (any depth): distillation term only')
-    .option('--temperature <T>', 'softening temperature', float('--temperature', 0.05, 100), 4)
-    .option('--alpha <a>', 'weight of the distillation term (1 − α: cross-entropy with the labels)', float('--alpha', 0, 1), 0.9)
+    .option('--temperature <T>', 'softening temperature', float('--temperature', 0.05, 100), DISTILL_DEFAULTS.temperature)
+    .option('--alpha <a>', 'weight of the distillation term (1 − α: cross-entropy with the labels)', float('--alpha', 0, 1), DISTILL_DEFAULTS.alpha)
     .option('--width <m>', 'student width multiplier', float('--width', 0.1, 4))
     .option('--dropout <p>', 'student dropout', float('--dropout', 0, 0.95))
     .option('--augment <policy>', 'online augmentation; the teacher sees the same augmented view (e.g. randaugment:n=2,m=9)', 'none')
@@ -47,9 +48,7 @@ Examples:
       strict: f['strict'] as boolean | undefined,
       workers: f['workers'] as number | undefined,
       resume: f['resume'] as boolean | undefined,
-      onStage: (s) => quiet || process.stderr.write(`${s}...\n`),
-      onBatchEnd: progress.onBatchEnd,
-      onEpochEnd: progress.onEpochEnd,
+      callbacks: [progress, { onStage: (s) => quiet || process.stderr.write(`${s}...\n`) }],
     }).finally(() => {
       progress.bar.stop();
       off();

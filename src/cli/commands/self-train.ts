@@ -6,6 +6,7 @@ import { addBackendOption, addDataOptions, addHyperOptions, explicitHyper, start
 import { progressBar } from '../progress.js';
 import { policyFromOption } from '../../augment/index.js';
 import { readPoolLabels } from '../pool-labels.js';
+import { SELF_TRAIN_DEFAULTS, STUDENT_NOISE } from '../../recipes/defaults.js';
 
 export function selfTrainCommand(): Command {
   const cmd = new Command('self-train')
@@ -15,14 +16,14 @@ export function selfTrainCommand(): Command {
     .requiredOption('--out <dir>', 'output: the best round\'s model, with round-N/ subfolders')
     .option('--teacher <model>', 'a trained model as the first teacher (default: train one on <data>)')
     .option('--teacher-backbone <spec>', 'train the first teacher by transfer from this backbone')
-    .option('--student <arch>', 'student architecture (same size or larger than the teacher)', 'cnn-small')
-    .option('--rounds <n>', 'rounds (stops early when held-out accuracy stops improving)', int('--rounds', 1, 100), 3)
-    .addOption(new Option('--pseudo <kind>', 'hard (one-hot) or soft (teacher probabilities) pseudo-labels').choices(['soft', 'hard']).default('hard'))
-    .option('--threshold <p>', 'keep pseudo-labels with at least this confidence', float('--threshold', 0, 1), 0.7)
+    .option('--student <arch>', 'student architecture (same size or larger than the teacher)', SELF_TRAIN_DEFAULTS.student)
+    .option('--rounds <n>', 'rounds (stops early when held-out accuracy stops improving)', int('--rounds', 1, 100), SELF_TRAIN_DEFAULTS.rounds)
+    .addOption(new Option('--pseudo <kind>', 'hard (one-hot) or soft (teacher probabilities) pseudo-labels').choices(['soft', 'hard']).default(SELF_TRAIN_DEFAULTS.pseudo))
+    .option('--threshold <p>', 'keep pseudo-labels with at least this confidence', float('--threshold', 0, 1), SELF_TRAIN_DEFAULTS.threshold)
     .option('--balance', 'equalise classes: top-K most confident per class, duplicating where short')
-    .option('--augment <policy>', 'the student\'s input noise', 'randaugment:n=2,m=9')
-    .option('--dropout <p>', 'student dropout (noise)', float('--dropout', 0, 0.95), 0.3)
-    .option('--drop-path <p>', 'student stochastic depth (noise; residual architectures)', float('--drop-path', 0, 0.95), 0.1)
+    .option('--augment <policy>', 'the student\'s input noise', STUDENT_NOISE.augment)
+    .option('--dropout <p>', 'student dropout (noise)', float('--dropout', 0, 0.95), STUDENT_NOISE.dropout)
+    .option('--drop-path <p>', 'student stochastic depth (noise; residual architectures)', float('--drop-path', 0, 0.95), STUDENT_NOISE.dropPath)
     .option('--width <m>', 'student width multiplier', float('--width', 0.1, 4))
     .option('--pool-labels <csv>', 'true labels of the pool (path,label), to report pseudo-label accuracy (benchmarks)')
     .option('--shard-size <n>', 'pool images per pseudo-labelling shard (the unit of resumption)', int('--shard-size', 16), 1024)
@@ -62,13 +63,16 @@ Examples:
       strict: f['strict'] as boolean | undefined,
       workers: f['workers'] as number | undefined,
       resume: f['resume'] as boolean | undefined,
-      onStage: (s) => {
-        bar.stop();
-        if (!quiet) process.stderr.write(`${s}...\n`);
-      },
-      onProgress: (_s, d, t) => bar.update(d, t),
-      onBatchEnd: progress.onBatchEnd,
-      onEpochEnd: progress.onEpochEnd,
+      callbacks: [
+        progress,
+        {
+          onStage: (s) => {
+            bar.stop();
+            if (!quiet) process.stderr.write(`${s}...\n`);
+          },
+          onProgress: (_s, d, t) => bar.update(d, t),
+        },
+      ],
       onRound: (r) => quiet || process.stderr.write(roundLine(r) + '\n'),
     }).finally(() => {
       bar.stop();

@@ -3,14 +3,14 @@ import { trainFromScratch, type TrainResult } from '../../recipes/scratch.js';
 import { AUGMENT_VIEWS, trainTransfer, type TransferResult } from '../../recipes/transfer.js';
 import { BUILTIN_TRUNK, NO_BACKBONE, listPretrained, resolveBackbone } from '../../models/backbones/pretrained.js';
 import { listArchs } from '../../models/zoo/index.js';
-import { printJson, float, int } from '../options.js';
+import { printJson, float, int, flagName, UsageError } from '../options.js';
 import { addBackendOption, addDataOptions, addHyperOptions, hyperFrom, explicitHyper, startBackend, trainingProgress, onInterrupt, type HyperFlags } from '../common.js';
 import { addBackboneOptions, backboneOptionsFrom, type BackboneFlags } from '../backbone-options.js';
 import { progressBar } from '../progress.js';
 import { note } from '../progress.js';
-import { UsageError } from '../../util/errors.js';
 import { policyFromOption } from '../../augment/index.js';
 import { describeCut } from '../../models/backbones/layers.js';
+import { DEFAULT_TRUNK_LR_MULT } from '../../train/trainable.js';
 
 interface TrainFlags extends HyperFlags, BackboneFlags {
   augment: string;
@@ -56,7 +56,7 @@ export function trainCommand(): Command {
     .option('--augment-views <k>', 'with --backbone in frozen mode: augmented views per training image for the head', int('--augment-views', 0, 64), AUGMENT_VIEWS)
     .option('--mode <mode>', 'with --backbone: frozen (train only a new head on cached features) or finetune (then train the trunk too, at a smaller rate); default: frozen with ≤ 50 images per class')
     .option('--unfreeze <all|N>', 'fine-tune all of the trunk or its last N blocks', 'all')
-    .option('--trunk-lr-mult <m>', 'trunk learning rate = --lr × this when fine-tuning', float('--trunk-lr-mult', 0, 10), 0.1)
+    .option('--trunk-lr-mult <m>', 'trunk learning rate = --lr × this when fine-tuning', float('--trunk-lr-mult', 0, 10), DEFAULT_TRUNK_LR_MULT)
     .option('--lr-decay <d>', 'discriminative rates: each earlier trunk block gets the next one\'s rate × d', float('--lr-decay', 0, 1), 1)
     .option('--train-bn', 'update BatchNorm statistics of the trunk while fine-tuning (default: frozen)')
     .option('--hidden <units>', 'units of the new head\'s hidden dense layer (default 64; 0: none)', int('--hidden', 0, 65536))
@@ -114,8 +114,7 @@ Pretrained backbones by name: ${listPretrained().map((e) => e.name + (e.dir ? ' 
         resume: f.resume,
         augment: f.augment,
         hyper: hyperFrom(f),
-        onBatchEnd: progress.onBatchEnd,
-        onEpochEnd: progress.onEpochEnd,
+        callbacks: [progress],
       });
     } finally {
       progress.bar.stop();
@@ -165,14 +164,13 @@ function chooseBackbone(f: { backbone?: string; arch?: string }): string | undef
 
 function checkModelFlags(cmd: Command, f: TrainFlags): void {
   const given = (name: string) => cmd.getOptionValueSource(name) === 'cli';
-  const flag = (name: string) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
   if (f.arch && f.backbone && f.backbone !== NO_BACKBONE) throw new UsageError(`--arch trains from scratch and --backbone transfers from a pretrained trunk: give one of them`);
   if (!chooseBackbone(f)) {
     const stray = BACKBONE_ONLY.filter(given);
-    if (stray.length) throw new UsageError(`${stray.map(flag).join(', ')} ${stray.length > 1 ? 'need' : 'needs'} a backbone, but this run trains from scratch (${f.arch ? '--arch' : '--backbone none'})`);
+    if (stray.length) throw new UsageError(`${stray.map((s) => flagName(s)).join(', ')} ${stray.length > 1 ? 'need' : 'needs'} a backbone, but this run trains from scratch (${f.arch ? '--arch' : '--backbone none'})`);
   } else {
     const stray = SCRATCH_ONLY.filter(given);
-    if (stray.length) throw new UsageError(`${stray.map(flag).join(', ')} ${stray.length > 1 ? 'apply' : 'applies'} to training from scratch (--arch or --backbone none), not to transfer from a backbone`);
+    if (stray.length) throw new UsageError(`${stray.map((s) => flagName(s)).join(', ')} ${stray.length > 1 ? 'apply' : 'applies'} to training from scratch (--arch or --backbone none), not to transfer from a backbone`);
   }
 }
 
@@ -206,13 +204,16 @@ async function transferAction(cmd: Command, data: string, f: TrainFlags, backend
       strict: f.strict,
       workers: f.workers,
       resume: f.resume,
-      onStage: (stage) => {
-        bar.stop();
-        if (!quiet) process.stderr.write(`${stage}...\n`);
-      },
-      onProgress: (stage, d, t) => bar.update(d, t),
-      onBatchEnd: progress.onBatchEnd,
-      onEpochEnd: progress.onEpochEnd,
+      callbacks: [
+        progress,
+        {
+          onStage: (stage) => {
+            bar.stop();
+            if (!quiet) process.stderr.write(`${stage}...\n`);
+          },
+          onProgress: (_task, d, t) => bar.update(d, t),
+        },
+      ],
     });
   } finally {
     bar.stop();
