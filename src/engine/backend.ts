@@ -174,6 +174,8 @@ function resolvePreference(preferred: BackendPreference): BackendPreference {
 }
 
 let chain: Promise<unknown> = Promise.resolve();
+/** The latest initialisation that has not failed (pending or done). */
+let current: Promise<BackendInfo> | null = null;
 
 /**
  * Selects and initialises a tfjs backend. Idempotent; concurrent calls are
@@ -183,7 +185,19 @@ let chain: Promise<unknown> = Promise.resolve();
 export function initBackend(preferred: BackendPreference = 'auto'): Promise<BackendInfo> {
   const run = chain.then(() => doInit(preferred));
   chain = run.catch(() => undefined);
+  current = run;
+  run.catch(() => {
+    if (current === run) current = null;
+  });
   return run;
+}
+
+/**
+ * The backend `initBackend` chose, or when it was never called, the default one ('auto', or $FRUGAL_BACKEND),
+ * started now. The library's entry points call this before they run a model, so a user never has to.
+ */
+export function ensureBackend(): Promise<BackendInfo> {
+  return current ?? initBackend();
 }
 
 async function doInit(preferred: BackendPreference): Promise<BackendInfo> {

@@ -11,7 +11,7 @@
  * tfjs-core instance this module configures.
  */
 export {
-  initBackend, probeBackends, wasmBinaryDir, tf,
+  initBackend, ensureBackend, probeBackends, wasmBinaryDir, tf,
   type BackendInfo, type BackendName, type BackendPreference, type BackendProbe, type ProbeResult, type Versions,
 } from './backend.js';
 export { installTrainingKernels, FRUGAL_WASM_KERNELS } from './wasm-kernels.js';

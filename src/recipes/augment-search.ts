@@ -20,6 +20,7 @@ import { writeSearchFiles } from '../runs/artifacts.js';
 import { AUGMENT_VIEWS, HEAD_HYPER } from './transfer.js';
 import { loadableOptions, resolveCut, type CutChoice } from './cut-search.js';
 import { SEARCH_DEFAULTS } from './defaults.js';
+import { ensureBackend } from '../engine/backend.js';
 
 export interface AugmentSearchOptions extends DataOptions {
   /** Score settings with a frozen backbone's features (fast); without one, short from-scratch runs of `arch`. */
@@ -106,6 +107,7 @@ function scratchScorer(arch: string, train: DecodedBatch, val: DecodedBatch, num
  * choice at a fraction of the cost. Writes search.json and a heatmap when `out` is given.
  */
 export async function searchAugmentation(source: string, o: AugmentSearchOptions): Promise<SearchResult> {
+  await ensureBackend();
   const t0 = performance.now();
   const grid = o.grid ?? SEARCH_DEFAULTS.grid;
   const mode = o.mode ?? SEARCH_DEFAULTS.mode;

@@ -19,6 +19,7 @@ import { previewPng } from '../augment/preview.js';
 import { CallbackList, trainingLoopOnly, type Callback } from '../train/callbacks.js';
 import { describeCut } from '../models/backbones/layers.js';
 import { resolveBackbone } from '../models/backbones/pretrained.js';
+import { ensureBackend } from '../engine/backend.js';
 
 export interface AutoOptions extends DataOptions {
   out: string;
@@ -62,6 +63,7 @@ export interface AutoResult {
  * subfolders, and `auto.json` holds the ablation table. Resumable at stage granularity.
  */
 export async function auto(source: string, options: AutoOptions): Promise<AutoResult> {
+  await ensureBackend();
   const o = { ...options, backbone: resolveBackbone(options.backbone) };
   const seed = o.seed ?? 0;
   const valSplit = o.valSplit ?? DEFAULT_VAL_SPLIT;

@@ -22,6 +22,7 @@ import { distillLossFn } from '../train/distill-loss.js';
 import { loadTeacher } from './teacher.js';
 import { resolveStudent, type StudentSpec } from './student.js';
 import { DISTILL_DEFAULTS } from './defaults.js';
+import { ensureBackend } from '../engine/backend.js';
 
 export interface DistillRunOptions extends DataOptions {
   out: string;
@@ -54,6 +55,7 @@ export interface DistillResult {
 
 /** Train a student to match a teacher's temperature-softened outputs (and the labels). Writes a model directory. */
 export async function distill(source: string, o: DistillRunOptions): Promise<DistillResult> {
+  await ensureBackend();
   const t0 = performance.now();
   const hyper: TrainHyper = { ...DEFAULT_HYPER, labelSmoothing: 0, ...o.hyper };
   const T = o.temperature ?? DISTILL_DEFAULTS.temperature;

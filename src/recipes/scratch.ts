@@ -14,6 +14,7 @@ import { CallbackList, type Callback } from '../train/callbacks.js';
 import { augmentTransform } from '../train/batch-augmentation.js';
 import { wholeModel } from '../train/trainable.js';
 import { finishRun } from '../runs/finish.js';
+import { ensureBackend } from '../engine/backend.js';
 
 export interface TrainOptions extends DataOptions {
   out: string;
@@ -50,6 +51,7 @@ export function defaultArch(spec: ImageSpec): string {
 
 /** Train a classifier from scratch on labeled images and write a model directory (high-level API). */
 export async function trainFromScratch(source: string, o: TrainOptions): Promise<TrainResult> {
+  await ensureBackend();
   const t0 = performance.now();
   const hyper: TrainHyper = { ...DEFAULT_HYPER, ...o.hyper };
   const callbacks = new CallbackList(o.callbacks);

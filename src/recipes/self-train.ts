@@ -22,6 +22,7 @@ import { trainTransfer } from './transfer.js';
 import { resolveStudent, type StudentSpec } from './student.js';
 import { SELF_TRAIN_DEFAULTS, STUDENT_NOISE } from './defaults.js';
 import { pseudoLabelPool, readPseudoProbs, selectPseudoLabels } from './pseudo-labels.js';
+import { ensureBackend } from '../engine/backend.js';
 
 export interface SelfTrainOptions extends DataOptions {
   out: string;
@@ -68,6 +69,7 @@ export interface SelfTrainResult {
  * Resumable: finished rounds are skipped, a round's pool shards and student checkpoints are reused.
  */
 export async function selfTrain(source: string, o: SelfTrainOptions): Promise<SelfTrainResult> {
+  await ensureBackend();
   const rounds = o.rounds ?? SELF_TRAIN_DEFAULTS.rounds;
   const threshold = o.threshold ?? SELF_TRAIN_DEFAULTS.threshold;
   const mode = o.pseudo ?? SELF_TRAIN_DEFAULTS.pseudo;

@@ -20,6 +20,7 @@ import { fineTunable, headTrainable, DEFAULT_TRUNK_LR_MULT } from '../train/trai
 import { augmentedViews, policyFromOption } from '../augment/index.js';
 import { augmentTransform } from '../train/batch-augmentation.js';
 import { featureStats, foldStandardization, standardize } from '../train/standardize.js';
+import { ensureBackend } from '../engine/backend.js';
 
 export type TransferMode = 'frozen' | 'finetune';
 
@@ -108,6 +109,7 @@ export interface TransferResult {
  * on cached features, then optionally fine-tuning of the trunk at a smaller rate. Writes a model directory.
  */
 export async function trainTransfer(source: string, o: TransferOptions): Promise<TransferResult> {
+  await ensureBackend();
   const t0 = performance.now();
   const callbacks = new CallbackList(o.callbacks);
   callbacks.onStage('loading backbone');
