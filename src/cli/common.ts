@@ -124,6 +124,17 @@ export function trainingProgress(quiet: boolean, label = 'epoch'): Required<Pick
   };
 }
 
+/** A callback that prints each stage of a run on a line of its own (after the progress bar) and shows a step's progress on the bar. */
+export function stageLines(bar: Progress, quiet: boolean): Callback {
+  return {
+    onStage: (stage) => {
+      bar.stop();
+      if (!quiet) process.stderr.write(`${stage}...\n`);
+    },
+    onProgress: (_task, done, total) => bar.update(done, total),
+  };
+}
+
 /** On Ctrl-C during training: say how to resume (checkpoints are written atomically after each epoch). */
 export function onInterrupt(out: string): () => void {
   const handler = () => {

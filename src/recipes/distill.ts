@@ -9,10 +9,9 @@ import { loadPredictor } from '../evaluate/predictor.js';
 import { modelSizeOnDisk, latencyPerImage } from '../evaluate/footprint.js';
 import { prepareData, type DataOptions } from '../data/prepare.js';
 import { fitOnData, DEFAULT_HYPER, type TrainHyper } from '../train/fit-on-data.js';
-import { finishRun } from '../runs/finish.js';
 import { writeRunJson } from '../runs/artifacts.js';
 import type { ModelSummary } from '../runs/files.js';
-import { pixelEncoder, predictProbs, type FitResult } from '../train/loop.js';
+import { pixelEncoder, type FitResult } from '../train/loop.js';
 import { CallbackList, type Callback } from '../train/callbacks.js';
 import { oneHot, smoothTargets } from '../train/losses.js';
 import { cachedPerImage } from '../train/features.js';
@@ -20,7 +19,7 @@ import type { BatchTransform } from '../train/batches.js';
 import { augmentTransform } from '../train/batch-augmentation.js';
 import { distillLossFn } from '../train/distill-loss.js';
 import { loadTeacher } from './teacher.js';
-import { resolveStudent, type StudentSpec } from './student.js';
+import { resolveStudent, finishStudent, type StudentSpec } from './student.js';
 import { DISTILL_DEFAULTS } from './defaults.js';
 import { ensureBackend } from '../engine/backend.js';
 
@@ -120,23 +119,9 @@ export async function distill(source: string, o: DistillRunOptions): Promise<Dis
       fingerprint: { source: path.resolve(source), teacher: teacher.id, student: o.student, T, alpha, hyper, unlabeled: o.unlabeled ?? null, augment: o.augment ?? null },
       callbacks: o.callbacks,
     }).finally(() => augmentation?.close());
-    const probs = predictProbs(built.trainable, { inputs: data.val.pixels, count: data.val.count }, encoder);
     const model = built.trainable.model;
-    const report = await finishRun(o.out, {
-      model,
-      classes,
-      val: { ...data.val, labels: valLabels },
-      probs,
-      history: fit.history,
-      meta: {
-        input: student.spec,
-        preprocessing: built.preprocessing,
-        arch: built.arch,
-        archOptions: built.archOptions,
-        backbone: built.backbone,
-        training: { command: 'distill', source: path.resolve(source), teacher: path.resolve(o.teacher), temperature: T, alpha, hyper, unlabeled: o.unlabeled ?? null, augment: o.augment ?? 'none' },
-      },
-    });
+    const training = { command: 'distill', source: path.resolve(source), teacher: path.resolve(o.teacher), temperature: T, alpha, hyper, unlabeled: o.unlabeled ?? null, augment: o.augment ?? 'none' };
+    const report = await finishStudent(o.out, { student, built, classes, val: data.val, valLabels, history: fit.history, training });
 
     callbacks.onStage('comparing teacher and student');
     const teacherSpec = teacher.predictor.spec;

@@ -7,7 +7,7 @@ import { decodeAll } from '../data/loader.js';
 import { prepareData, DEFAULT_VAL_SPLIT, type DataOptions } from '../data/prepare.js';
 import { readModelMeta } from '../models/model-dir.js';
 import { fitOnData, DEFAULT_HYPER, type TrainHyper } from '../train/fit-on-data.js';
-import { pixelEncoder, predictProbs } from '../train/loop.js';
+import { pixelEncoder } from '../train/loop.js';
 import { CallbackList, type Callback } from '../train/callbacks.js';
 import { oneHot, smoothTargets } from '../train/losses.js';
 import { augmentTransform } from '../train/batch-augmentation.js';
@@ -16,10 +16,9 @@ import { loadPredictor } from '../evaluate/predictor.js';
 import { pseudoLabelDir, roundDir, runFile, type RoundReport } from '../runs/files.js';
 import { copyRunModel, writeRunJson } from '../runs/artifacts.js';
 import { openRunState, saveRunState } from '../runs/run-state.js';
-import { finishRun } from '../runs/finish.js';
 import { trainFromScratch } from './scratch.js';
 import { trainTransfer } from './transfer.js';
-import { resolveStudent, type StudentSpec } from './student.js';
+import { resolveStudent, finishStudent, type StudentSpec } from './student.js';
 import { SELF_TRAIN_DEFAULTS, STUDENT_NOISE } from './defaults.js';
 import { pseudoLabelPool, readPseudoProbs, selectPseudoLabels } from './pseudo-labels.js';
 import { ensureBackend } from '../engine/backend.js';
@@ -170,24 +169,9 @@ export async function selfTrain(source: string, o: SelfTrainOptions): Promise<Se
       fingerprint: { round: r, kept: kept.length, hyper, student: o.student },
       callbacks: o.callbacks,
     }).finally(() => augmentation?.close());
-    const probs = predictProbs(built.trainable, { inputs: data.val.pixels, count: data.val.count }, encoder);
-    const model = built.trainable.model;
-    const report = await finishRun(dir, {
-      model,
-      classes,
-      val: { ...data.val, labels: valLabels },
-      probs,
-      history: fit.history,
-      meta: {
-        input: student.spec,
-        preprocessing: built.preprocessing,
-        arch: built.arch,
-        archOptions: built.archOptions,
-        backbone: built.backbone,
-        training: { command: 'self-train', round: r, teacher: teacherDir, pseudo: mode, threshold, balance: !!o.balance, kept: kept.length, hyper, augment: noise },
-      },
-    });
-    model.dispose();
+    const training = { command: 'self-train', round: r, teacher: teacherDir, pseudo: mode, threshold, balance: !!o.balance, kept: kept.length, hyper, augment: noise };
+    const report = await finishStudent(dir, { student, built, classes, val: data.val, valLabels, history: fit.history, training });
+    built.trainable.model.dispose();
     const round: RoundReport = { round: r, accuracy: report.accuracy, kept: keptCounts, keptTotal: kept.length, poolSize: pool.samples.length, pseudoAccuracy, dir, seconds: (performance.now() - t0) / 1000 };
     state.rounds[r] = round;
     if ((o.earlyStop ?? true) && report.accuracy <= best) {

@@ -7,17 +7,51 @@ import { buildHead } from '../models/head.js';
 import type { ImageSpec } from '../data/decode.js';
 import type { BackboneRef } from '../models/backbones/types.js';
 import { fineTunable, wholeModel, DEFAULT_TRUNK_LR_MULT, type Trainable } from '../train/trainable.js';
+import { pixelEncoder, predictProbs } from '../train/loop.js';
+import type { EpochLog } from '../train/callbacks.js';
+import type { DecodedBatch } from '../data/loader.js';
+import type { ClassificationReport } from '../evaluate/metrics.js';
+import { finishRun } from '../runs/finish.js';
 
 /** What to train as a student: a zoo architecture from scratch, or a pretrained TF.js layers backbone + new head. */
 export type StudentSpec =
   | { kind: 'arch'; arch: string; width?: number; dropout?: number; dropPath?: number }
   | { kind: 'backbone'; backbone: string; backboneOptions?: BackboneOptions; trunkLrMult?: number; unfreeze?: 'all' | number; hidden?: number; dropout?: number };
 
+/** A student built for the data: what to train, and how its model directory describes it. */
+export interface BuiltStudent {
+  trainable: Trainable;
+  preprocessing: Preprocessing;
+  arch?: string;
+  archOptions?: Record<string, unknown>;
+  backbone?: BackboneRef;
+}
+
 /** A student ready to build once the data is known. */
 export interface ResolvedStudent {
   spec: ImageSpec;
   describe: string;
-  build(numClasses: number, trainPixels: Uint8Array, seed: number): { trainable: Trainable; preprocessing: Preprocessing; arch?: string; archOptions?: Record<string, unknown>; backbone?: BackboneRef };
+  build(numClasses: number, trainPixels: Uint8Array, seed: number): BuiltStudent;
+}
+
+/**
+ * The end of a student's training (distillation, a Noisy Student round): score it on the held-out images (labels in
+ * `classes`' order) and finish the run, its frugal.json describing the student.
+ */
+export async function finishStudent(
+  dir: string,
+  s: { student: ResolvedStudent; built: BuiltStudent; classes: string[]; val: DecodedBatch; valLabels: Int32Array; history: EpochLog[]; training: Record<string, unknown> },
+): Promise<ClassificationReport> {
+  const { student, built } = s;
+  const probs = predictProbs(built.trainable, { inputs: s.val.pixels, count: s.val.count }, pixelEncoder(student.spec, built.preprocessing));
+  return finishRun(dir, {
+    model: built.trainable.model,
+    classes: s.classes,
+    val: { ...s.val, labels: s.valLabels },
+    probs,
+    history: s.history,
+    meta: { input: student.spec, preprocessing: built.preprocessing, arch: built.arch, archOptions: built.archOptions, backbone: built.backbone, training: s.training },
+  });
 }
 
 /** A student given by name: a zoo architecture, or anything else as a backbone spec. */

@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { selfTrain, type RoundReport } from '../../recipes/self-train.js';
 import { parseStudent } from '../../recipes/student.js';
 import { printJson, float, int } from '../options.js';
-import { addBackendOption, addDataOptions, addHyperOptions, explicitHyper, startBackend, trainingProgress, onInterrupt } from '../common.js';
+import { addBackendOption, addDataOptions, addHyperOptions, explicitHyper, startBackend, trainingProgress, onInterrupt, stageLines } from '../common.js';
 import { progressBar } from '../progress.js';
 import { policyFromOption } from '../../augment/index.js';
 import { readPoolLabels } from '../pool-labels.js';
@@ -63,16 +63,7 @@ Examples:
       strict: f['strict'] as boolean | undefined,
       workers: f['workers'] as number | undefined,
       resume: f['resume'] as boolean | undefined,
-      callbacks: [
-        progress,
-        {
-          onStage: (s) => {
-            bar.stop();
-            if (!quiet) process.stderr.write(`${s}...\n`);
-          },
-          onProgress: (_s, d, t) => bar.update(d, t),
-        },
-      ],
+      callbacks: [progress, stageLines(bar, quiet)],
       onRound: (r) => quiet || process.stderr.write(roundLine(r) + '\n'),
     }).finally(() => {
       bar.stop();

@@ -4,7 +4,7 @@ import { AUGMENT_VIEWS, trainTransfer, type TransferResult } from '../../recipes
 import { BUILTIN_TRUNK, NO_BACKBONE, listPretrained, resolveBackbone } from '../../models/backbones/pretrained.js';
 import { listArchs } from '../../models/zoo/index.js';
 import { printJson, float, int, flagName, UsageError } from '../options.js';
-import { addBackendOption, addDataOptions, addHyperOptions, hyperFrom, explicitHyper, startBackend, trainingProgress, onInterrupt, type HyperFlags } from '../common.js';
+import { addBackendOption, addDataOptions, addHyperOptions, hyperFrom, explicitHyper, startBackend, trainingProgress, onInterrupt, stageLines, type HyperFlags } from '../common.js';
 import { addBackboneOptions, backboneOptionsFrom, type BackboneFlags } from '../backbone-options.js';
 import { progressBar } from '../progress.js';
 import { note } from '../progress.js';
@@ -204,16 +204,7 @@ async function transferAction(cmd: Command, data: string, f: TrainFlags, backend
       strict: f.strict,
       workers: f.workers,
       resume: f.resume,
-      callbacks: [
-        progress,
-        {
-          onStage: (stage) => {
-            bar.stop();
-            if (!quiet) process.stderr.write(`${stage}...\n`);
-          },
-          onProgress: (_task, d, t) => bar.update(d, t),
-        },
-      ],
+      callbacks: [progress, stageLines(bar, quiet)],
     });
   } finally {
     bar.stop();
