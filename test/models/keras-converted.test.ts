@@ -39,6 +39,7 @@ function direct(model: tfl.LayersModel, layer: string, px: Uint8Array, n: number
   });
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- model.json files of any shape
 async function readJson(dir: string): Promise<Record<string, any>> {
   return JSON.parse(await fsp.readFile(path.join(dir, 'model.json'), 'utf8'));
 }
