@@ -39,13 +39,17 @@ async function main(): Promise<void> {
     }
     log(`seed ${seed}: best ${res.best}, policy ${res.policy}, ${res.seconds.toFixed(0)} s`);
   }
-  console.log(`frugal auto on Scarce-FMNIST: k=${k}/class, pool ${poolSize}, backbone cnn-small pretrained on classes 0–4, ${epochs} epochs per stage, distilled into ${distillArch}; seeds ${seeds.join(',')}; backend ${info.name}`);
+  console.log(
+    `frugal auto on Scarce-FMNIST: k=${k}/class, pool ${poolSize}, backbone cnn-small pretrained on classes 0–4, ${epochs} epochs per stage, ` +
+      `distilled into ${distillArch}; seeds ${seeds.join(',')}; backend ${info.name}`,
+  );
   console.log('| stage | validation accuracy % | test accuracy % (mean ± std) | Δ test vs previous (pts) | wall time s (median) |');
   console.log('|---|---|---|---|---|');
   let prev: number | null = null;
   for (const [stage, r] of rows) {
     const mean = r.test.reduce((a, b) => a + b, 0) / r.test.length;
-    console.log(`| ${stage} | ${fmt(r.val)} | ${fmt(r.test)} | ${prev === null ? '–' : `${mean - prev >= 0 ? '+' : ''}${((mean - prev) * 100).toFixed(1)}`} | ${median(r.secs).toFixed(0)} |`);
+    const delta = prev === null ? '–' : `${mean - prev >= 0 ? '+' : ''}${((mean - prev) * 100).toFixed(1)}`;
+    console.log(`| ${stage} | ${fmt(r.val)} | ${fmt(r.test)} | ${delta} | ${median(r.secs).toFixed(0)} |`);
     prev = mean;
   }
 }

@@ -28,7 +28,10 @@ const VENDOR: Array<[pkg: string, file: string]> = [
  */
 export async function exportSite(modelDir: string, out: string): Promise<{ out: string; files: string[] }> {
   const meta = await readModelMeta(modelDir);
-  if (meta.headOnly) throw new FrugalError(`${modelDir}: this model runs a ${meta.backbone?.kind} backbone outside TF.js and cannot run in the browser; train with a TF.js layers backbone or from scratch`);
+  if (meta.headOnly) {
+    const why = `this model runs a ${meta.backbone?.kind} backbone outside TF.js and cannot run in the browser`;
+    throw new FrugalError(`${modelDir}: ${why}; train with a TF.js layers backbone or from scratch`);
+  }
   await readArtifacts(modelDir); // validates model.json against the weights
   await fsp.mkdir(path.join(out, 'vendor'), { recursive: true });
   await fsp.mkdir(path.join(out, 'model'), { recursive: true });

@@ -228,7 +228,8 @@ export async function fit(t: Trainable, source: BatchSource, val: EvalSet | null
         if (!Number.isFinite(loss) || (firstLoss !== null && loss > Math.max(50, 100 * firstLoss))) {
           throw new FrugalError(
             (n) =>
-              `training diverged at epoch ${epoch + 1}, step ${step + 1}: the loss is ${Number.isFinite(loss) ? `${loss.toFixed(1)} (exploding)` : String(loss)}. ` +
+              `training diverged at epoch ${epoch + 1}, step ${step + 1}: ` +
+              `the loss is ${Number.isFinite(loss) ? `${loss.toFixed(1)} (exploding)` : String(loss)}. ` +
               `Lower the learning rate (${n('lr')}, now ${o.lr}), add warm-up (${n('warmupEpochs')}), or clip gradients (${n('clipNorm', 1)}); ` +
               'check the data for unusual images.',
           );

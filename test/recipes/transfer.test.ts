@@ -131,7 +131,7 @@ test('an ONNX backbone gives a head-only model directory that evaluate and predi
   await assert.rejects(trainTransfer(data, { out: path.join(root, 'x'), backbone: file, mode: 'finetune' }), /frozen-only/);
 });
 
-test('--cut auto: every candidate scored by cross-validation on the training images; the best 3 layers become an ensemble of heads, recorded and reloadable', async () => {
+test('--cut auto: candidates scored by cross-validation on the training images; the best 3 layers become a reloadable ensemble of heads', async () => {
   const out = path.join(root, 'auto-cut');
   const res = runCli(['train', data, '--backbone', pretrained, '--cut', 'auto', '--out', out, '--epochs', '5', '--seed', '2', '--json'], { FRUGAL_CACHE: process.env.FRUGAL_CACHE! });
   assert.equal(res.status, 0, res.stderr);

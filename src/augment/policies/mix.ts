@@ -27,7 +27,8 @@ function checkBatch(batch: Batch, op: string): void {
   for (let i = 0; i < images.length; i++) {
     const im = images[i]!;
     if (im.height !== height || im.width !== width || im.channels !== channels) {
-      throw new RangeError(`${op}: all images in a batch must have the same shape (image ${i} is ${im.height}×${im.width}×${im.channels}, image 0 is ${height}×${width}×${channels})`);
+      const shapes = `image ${i} is ${im.height}×${im.width}×${im.channels}, image 0 is ${height}×${width}×${channels}`;
+      throw new RangeError(`${op}: all images in a batch must have the same shape (${shapes})`);
     }
     const row = targets[i]!;
     if (row.length !== k) throw new RangeError(`${op}: target rows must all have ${k} classes`);

@@ -126,7 +126,8 @@ Examples:
     process.stdout.write(
       `${res.mode} search (${res.scoring}), held-out accuracy % by (N, M)${res.mode === 'halving' ? ' @ budget' : ''}; * = best\n${gridTable(res)}\n\n` +
         `best: ${res.best.policy} (${pctLoss(res.best.accuracy, res.best.loss)}), no augmentation: ${pctLoss(res.baseline, res.baselineLoss)}\n` +
-        `against no augmentation on the same images: right only with it ${res.versusBaseline.onlyBest}, only without ${res.versusBaseline.onlyBaseline} (sign test p = ${res.versusBaseline.p.toFixed(2)})\n` +
+        `against no augmentation on the same images: right only with it ${res.versusBaseline.onlyBest}, ` +
+        `only without ${res.versusBaseline.onlyBaseline} (sign test p = ${res.versusBaseline.p.toFixed(2)})\n` +
         `recommended: --augment ${res.recommended}${res.recommended === 'none' ? ' (no augmentation did better beyond chance)' : ''}\n` +
         (res.cut ? `backbone ${describeCut({ kind: 'layers', ...res.cut })} (--cut auto)\n` : '') +
         `${res.evaluations.length} trials, cost ${res.cost} budget units, ${res.seconds.toFixed(0)} s; heatmap in ${f.out}\n`,

@@ -11,7 +11,10 @@ import { addBackboneOptions, backboneOptionsFrom, type BackboneFlags } from '../
 
 export function autoCommand(): Command {
   const cmd = new Command('auto')
-    .description('the whole scarce-data recipe: transfer (or scratch) → augmentation search → Noisy Student → optional distillation, with an ablation table, a report and the best model')
+    .description(
+      'the whole scarce-data recipe: transfer (or scratch) → augmentation search → Noisy Student → optional distillation, ' +
+        'with an ablation table, a report and the best model',
+    )
     .argument('<data>', 'labeled images: root/<class>/<image>, or a CSV of path,label')
     .requiredOption('--out <dir>', 'run folder: the best model itself, per-stage subfolders, auto.json, report.html')
     .option('--unlabeled <dir>', 'unlabeled images for Noisy Student rounds')
@@ -77,9 +80,11 @@ Examples:
     if (f.json) return printJson({ ...res, report });
     const lines = ['', 'stage                                   held-out   Δ vs previous   wall time'];
     for (const r of res.rows) {
-      lines.push(
-        `${(r.stage + (r.stage === res.best ? ' *' : '')).padEnd(40)}${`${(r.accuracy * 100).toFixed(1)}%`.padStart(8)}   ${(r.delta === null ? '–' : `${r.delta >= 0 ? '+' : ''}${(r.delta * 100).toFixed(1)} pts`).padStart(13)}   ${`${r.seconds.toFixed(0)} s`.padStart(9)}${r.note ? `   ${r.note}` : ''}`,
-      );
+      const stage = (r.stage + (r.stage === res.best ? ' *' : '')).padEnd(40);
+      const accuracy = `${(r.accuracy * 100).toFixed(1)}%`;
+      const delta = r.delta === null ? '–' : `${r.delta >= 0 ? '+' : ''}${(r.delta * 100).toFixed(1)} pts`;
+      const seconds = `${r.seconds.toFixed(0)} s`;
+      lines.push(`${stage}${accuracy.padStart(8)}   ${delta.padStart(13)}   ${seconds.padStart(9)}${r.note ? `   ${r.note}` : ''}`);
     }
     lines.push('', `best: ${res.best} (${(res.accuracy * 100).toFixed(1)}% held-out); model in ${res.out}; ${res.seconds.toFixed(0)} s in all`);
     if (report) lines.push(`report: ${report}`);

@@ -66,11 +66,15 @@ Examples:
       history: res.fit.history,
     };
     if (f.json) return printJson(summary);
-    const row = (name: string, m: { accuracy: number; params: number; bytes: number; latencyMs: number }) =>
-      `  ${name.padEnd(8)} ${(m.accuracy * 100).toFixed(1).padStart(8)}%  ${m.params.toLocaleString('en-US').padStart(10)}  ${(m.bytes / 1024).toFixed(0).padStart(8)} KiB  ${Number.isFinite(m.latencyMs) ? m.latencyMs.toFixed(2) : '-'} ms`;
+    const row = (name: string, m: { accuracy: number; params: number; bytes: number; latencyMs: number }) => {
+      const latency = Number.isFinite(m.latencyMs) ? m.latencyMs.toFixed(2) : '-';
+      const size = `${m.params.toLocaleString('en-US').padStart(10)}  ${(m.bytes / 1024).toFixed(0).padStart(8)} KiB`;
+      return `  ${name.padEnd(8)} ${(m.accuracy * 100).toFixed(1).padStart(8)}%  ${size}  ${latency} ms`;
+    };
     process.stdout.write(
       `held-out accuracy of the student ${(res.accuracy * 100).toFixed(1)}% on ${res.valImages} images\n\n` +
-        `  model    accuracy      params       size     latency/image\n${row('teacher', res.teacher)}\n${row('student', res.student)}\n\nstudent written to ${res.out}\n`,
+        `  model    accuracy      params       size     latency/image\n${row('teacher', res.teacher)}\n${row('student', res.student)}\n\n` +
+        `student written to ${res.out}\n`,
     );
   });
   return cmd;

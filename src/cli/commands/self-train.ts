@@ -73,7 +73,9 @@ Examples:
     if (f.json) return printJson(res);
     process.stdout.write(`held-out accuracy ${(res.accuracy * 100).toFixed(1)}% (best: round ${res.bestRound})\n\n  round  accuracy  kept  pseudo-label acc  kept per class\n`);
     for (const r of res.rounds) {
-      process.stdout.write(`  ${String(r.round).padStart(5)}  ${(r.accuracy * 100).toFixed(1).padStart(7)}%  ${String(r.keptTotal).padStart(4)}  ${r.pseudoAccuracy === null ? '-'.padStart(16) : `${(r.pseudoAccuracy * 100).toFixed(1)}%`.padStart(16)}  ${Object.entries(r.kept).map(([c, n]) => `${c} ${n}`).join(', ')}\n`);
+      const pseudo = r.pseudoAccuracy === null ? '-'.padStart(16) : `${(r.pseudoAccuracy * 100).toFixed(1)}%`.padStart(16);
+      const kept = Object.entries(r.kept).map(([c, n]) => `${c} ${n}`).join(', ');
+      process.stdout.write(`  ${String(r.round).padStart(5)}  ${(r.accuracy * 100).toFixed(1).padStart(7)}%  ${String(r.keptTotal).padStart(4)}  ${pseudo}  ${kept}\n`);
     }
     process.stdout.write(`\nmodel written to ${res.out} (per-round artefacts in ${res.out}/round-N)\n`);
   });

@@ -54,7 +54,11 @@ export function trainCommand(): Command {
     .option('--resume', 'continue from the checkpoint in --out')
     .option('--augment <policy>', 'augmentation: none, basic, trivial, randaugment:n=2,m=9, combinable with +mixup=0.2 / +cutmix=1', 'none')
     .option('--augment-views <k>', 'with --backbone in frozen mode: augmented views per training image for the head', int('--augment-views', 0, 64), AUGMENT_VIEWS)
-    .option('--mode <mode>', 'with --backbone: frozen (train only a new head on cached features) or finetune (then train the trunk too, at a smaller rate); default: frozen with ≤ 50 images per class')
+    .option(
+      '--mode <mode>',
+      'with --backbone: frozen (train only a new head on cached features) or finetune (then train the trunk too, at a smaller rate); ' +
+        'default: frozen with ≤ 50 images per class',
+    )
     .option('--unfreeze <all|N>', 'fine-tune all of the trunk or its last N blocks', 'all')
     .option('--trunk-lr-mult <m>', 'trunk learning rate = --lr × this when fine-tuning', float('--trunk-lr-mult', 0, 10), DEFAULT_TRUNK_LR_MULT)
     .option('--lr-decay <d>', 'discriminative rates: each earlier trunk block gets the next one\'s rate × d', float('--lr-decay', 0, 1), 1)
@@ -167,10 +171,12 @@ function checkModelFlags(cmd: Command, f: TrainFlags): void {
   if (f.arch && f.backbone && f.backbone !== NO_BACKBONE) throw new UsageError(`--arch trains from scratch and --backbone transfers from a pretrained trunk: give one of them`);
   if (!chooseBackbone(f)) {
     const stray = BACKBONE_ONLY.filter(given);
-    if (stray.length) throw new UsageError(`${stray.map((s) => flagName(s)).join(', ')} ${stray.length > 1 ? 'need' : 'needs'} a backbone, but this run trains from scratch (${f.arch ? '--arch' : '--backbone none'})`);
+    const flags = stray.map((s) => flagName(s)).join(', ');
+    if (stray.length) throw new UsageError(`${flags} ${stray.length > 1 ? 'need' : 'needs'} a backbone, but this run trains from scratch (${f.arch ? '--arch' : '--backbone none'})`);
   } else {
     const stray = SCRATCH_ONLY.filter(given);
-    if (stray.length) throw new UsageError(`${stray.map((s) => flagName(s)).join(', ')} ${stray.length > 1 ? 'apply' : 'applies'} to training from scratch (--arch or --backbone none), not to transfer from a backbone`);
+    const flags = stray.map((s) => flagName(s)).join(', ');
+    if (stray.length) throw new UsageError(`${flags} ${stray.length > 1 ? 'apply' : 'applies'} to training from scratch (--arch or --backbone none), not to transfer from a backbone`);
   }
 }
 
@@ -233,15 +239,18 @@ async function transferAction(cmd: Command, data: string, f: TrainFlags, backend
   };
   if (f.json) return printJson(summary);
   const t = res.timings;
+  const pct = (v: number, digits = 1) => `${(v * 100).toFixed(digits)}%`;
+  const trials = res.cutSearch?.trials.map((c) => `${c.cut}/${c.pool} ${pct(c.accuracy, 0)}`).join(', ');
   process.stdout.write(
-    `held-out accuracy ${(res.accuracy * 100).toFixed(1)}% on ${res.valImages} validation images (${res.mode}; frozen head ${(res.frozenAccuracy * 100).toFixed(1)}%)\n` +
+    `held-out accuracy ${pct(res.accuracy)} on ${res.valImages} validation images (${res.mode}; frozen head ${pct(res.frozenAccuracy)})\n` +
       `backbone ${res.backbone.kind} ${res.backbone.source} ${describeCut(res.backbone)} (${res.backbone.featureDim} features)\n` +
       (res.cutSearch
-        ? `cut chosen by ${res.cutSearch.trials.length}-candidate cross-validation: ${res.cutSearch.trials.map((c) => `${c.cut}/${c.pool} ${(c.accuracy * 100).toFixed(0)}%`).join(', ')}` +
-          (res.cutSearch.ensembleAccuracy !== null ? `; the best ${res.cutSearch.points.length} together ${(res.cutSearch.ensembleAccuracy * 100).toFixed(0)}%` : '') +
+        ? `cut chosen by ${res.cutSearch.trials.length}-candidate cross-validation: ${trials}` +
+          (res.cutSearch.ensembleAccuracy !== null ? `; the best ${res.cutSearch.points.length} together ${pct(res.cutSearch.ensembleAccuracy, 0)}` : '') +
           '\n'
         : '') +
-      `time: decode ${t.decodeSeconds.toFixed(1)} s, features ${t.featureSeconds.toFixed(1)} s (${res.featureCacheHits} cached), head ${t.headSeconds.toFixed(1)} s` +
+      `time: decode ${t.decodeSeconds.toFixed(1)} s, features ${t.featureSeconds.toFixed(1)} s (${res.featureCacheHits} cached), ` +
+      `head ${t.headSeconds.toFixed(1)} s` +
       (res.finetune ? `, fine-tune ${t.finetuneSeconds.toFixed(1)} s` : '') +
       `\nmodel written to ${res.out}\n`,
   );

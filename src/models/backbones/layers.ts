@@ -30,7 +30,8 @@ export function defaultCut(model: tfl.LayersModel): string {
     // e.g. a Teachable Machine export: a Sequential of a trunk model and a head model.
     throw new FrugalError(
       (n) =>
-        `model "${model.name}" nests other models (${nested.map((l) => l.name).join(', ')}) and Frugal does not look inside them for where the classifier starts; ` +
+        `model "${model.name}" nests other models (${nested.map((l) => l.name).join(', ')}) ` +
+        'and Frugal does not look inside them for where the classifier starts; ' +
         `give ${n('cut', '<layer>')}, one of its top-level layers: ${model.layers.map((l) => l.name).join(', ')}`,
     );
   }

@@ -8,9 +8,9 @@ import { FrugalError } from '../../util/errors.js';
  * - `max`: global max pooling (C features);
  * - `gridN`: average pooling into an N×N grid of cells, flattened (N·N·C features). On an S-wide side the
  *   cells start every ⌊S/N⌋ and are S − (N−1)·⌊S/N⌋ wide, so the last one ends at the edge: equal tiles
- *   when N divides S, slightly overlapping ones otherwise (7×7 into 2×2: rows 0–3 and 3–6). Keeps *where* a pattern is, which global pooling throws away: it helps when the
- *   objects are centred and aligned (product photos, scans) and the backbone's last layer is specialised
- *   to its own classes.
+ *   when N divides S, slightly overlapping ones otherwise (7×7 into 2×2: rows 0–3 and 3–6). Keeps *where* a
+ *   pattern is, which global pooling throws away: it helps when the objects are centred and aligned (product
+ *   photos, scans) and the backbone's last layer is specialised to its own classes.
  */
 export type FeaturePool = 'avg' | 'max' | `grid${number}`;
 
