@@ -20,6 +20,7 @@ import { writeSearchFiles } from '../runs/artifacts.js';
 import { AUGMENT_VIEWS, HEAD_HYPER } from './transfer.js';
 import { loadableOptions, resolveCut, type CutChoice } from './cut-search.js';
 import { SEARCH_DEFAULTS } from './defaults.js';
+import { defaultArch } from './scratch.js';
 import { ensureBackend } from '../engine/backend.js';
 
 export interface AugmentSearchOptions extends DataOptions {
@@ -128,7 +129,7 @@ export async function searchAugmentation(source: string, o: AugmentSearchOptions
     cutSearch = resolved.cutSearch;
     scorer = await frozenScorer(resolved.backbone, all, numClasses, o.folds ?? SEARCH_DEFAULTS.folds, hyper, maxBudget, o.featureCache);
   } else {
-    scorer = scratchScorer(o.arch ?? (Math.max(data.spec.height, data.spec.width) <= 64 ? 'cnn-small' : 'mobilenetv2-0.35'), data.train, data.val, numClasses, hyper);
+    scorer = scratchScorer(o.arch ?? defaultArch(data.spec), data.train, data.val, numClasses, hyper);
   }
   // Best first: accuracy, then the lower loss, then fewer and milder ops.
   const rank = (a: Trial, b: Trial) => compareScores(a, b) || a.n - b.n || a.m - b.m;

@@ -9,6 +9,8 @@ import { wholeModel } from '../../src/train/trainable.js';
 import { fitOnData, DEFAULT_HYPER, type TrainHyper } from '../../src/train/fit-on-data.js';
 import { predictProbs, pixelEncoder } from '../../src/train/loop.js';
 import { classificationReport } from '../../src/evaluate/metrics.js';
+import { FrugalError } from '../../src/util/errors.js';
+import { flagName } from '../../src/cli/options.js';
 import { toyImages, TOY_CLASSES } from '../synthetic.js';
 
 const SIZE = 16;
@@ -78,11 +80,14 @@ test('same seed, same weights; another seed, other weights', async () => {
   assert.notDeepEqual(a, c);
 });
 
-test('a NaN or exploding loss stops training with advice', async () => {
+test('a NaN or exploding loss stops training with advice, naming library options (the CLI names its flags)', async () => {
   const model = setup(3);
-  await assert.rejects(
-    fitOnData(wholeModel(model), trainSet, null, enc, 3, { hyper: hyper({ lr: 1e6, optimizer: 'sgd', schedule: 'constant' }), }),
-    /training diverged at epoch \d+, step \d+: the loss is .*Lower the learning rate \(--lr, now 1000000\)/,
+  const err = await fitOnData(wholeModel(model), trainSet, null, enc, 3, { hyper: hyper({ lr: 1e6, optimizer: 'sgd', schedule: 'constant' }) }).then(
+    () => null,
+    (e: unknown) => e,
   );
+  assert.ok(err instanceof FrugalError);
+  assert.match(err.message, /training diverged at epoch \d+, step \d+: the loss is .*Lower the learning rate \(`lr`, now 1000000\).*\(`clipNorm: 1`\)/);
+  assert.match(err.messageFor(flagName), /Lower the learning rate \(--lr, now 1000000\), add warm-up \(--warmup-epochs\), or clip gradients \(--clip-norm 1\)/);
   model.dispose();
 });
