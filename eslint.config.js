@@ -7,6 +7,8 @@ import tseslint from 'typescript-eslint';
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'test/fixtures/', 'assets/'] },
   js.configs.recommended,
+  // Line breaks are Prettier's (eslint-config-prettier turns this rule off too).
+  { rules: { 'no-unexpected-multiline': 'off' } },
   {
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: { ...globals.node } },
