@@ -8,8 +8,8 @@
 import * as path from 'node:path';
 import { tmpdir } from 'node:os';
 import { initBackend } from '../../src/engine/backend.js';
-import { searchAugmentation } from '../../src/train/augment-search.js';
-import { AUGMENT_VIEWS, trainTransfer } from '../../src/train/transfer.js';
+import { searchAugmentation } from '../../src/recipes/augment-search.js';
+import { AUGMENT_VIEWS, trainTransfer } from '../../src/recipes/transfer.js';
 import { evaluateModel } from '../../src/evaluate/evaluate.js';
 import type { BackboneOptions } from '../../src/models/backbones/load.js';
 import { scarceFmnist, pretrainedSource, fmt, median, arg } from '../lib/scarce-fmnist.js';
@@ -40,12 +40,16 @@ async function main(): Promise<void> {
       cost[mode]!.push(r.cost);
       chosen[mode]!.push(r.recommended === r.best.policy ? r.best.policy : `${r.recommended} (best ${r.best.policy})`);
       acc[mode]!.push(await test((await run(mode, r.recommended)).out));
-      log(`seed ${seed} ${mode}: ${r.recommended} (best ${r.best.policy}, cv ${(r.best.accuracy * 100).toFixed(1)}%, none ${(r.baseline * 100).toFixed(1)}%), cut ${r.cut?.cut}/${r.cut?.pool}, ${r.seconds.toFixed(0)} s`);
+      const scores = `best ${r.best.policy}, cv ${(r.best.accuracy * 100).toFixed(1)}%, none ${(r.baseline * 100).toFixed(1)}%`;
+      log(`seed ${seed} ${mode}: ${r.recommended} (${scores}), cut ${r.cut?.cut}/${r.cut?.pool}, ${r.seconds.toFixed(0)} s`);
     }
     acc.none!.push(await test((await run('none', 'none')).out));
     cuts.push(`${cut?.cut}/${cut?.pool}`);
   }
-  console.log(`RandAugment search on Scarce-FMNIST, k=${k}/class: frozen cnn-small backbone (pretrained on classes 0–4) cut by --cut auto (${cuts.join(', ')}), head on originals + ${AUGMENT_VIEWS} augmented views; test accuracy, seeds ${seeds.join(',')}; backend ${info.name}`);
+  console.log(
+    `RandAugment search on Scarce-FMNIST, k=${k}/class: frozen cnn-small backbone (pretrained on classes 0–4) cut by --cut auto (${cuts.join(', ')}), ` +
+      `head on originals + ${AUGMENT_VIEWS} augmented views; test accuracy, seeds ${seeds.join(',')}; backend ${info.name}`,
+  );
   console.log('| policy | returned (per seed) | test accuracy % (mean ± std) | search wall time s (median) | search cost (views × settings, median) |');
   console.log('|---|---|---|---|---|');
   console.log(`| none | – | ${fmt(acc.none!)} | – | – |`);

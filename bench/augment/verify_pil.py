@@ -1,4 +1,4 @@
-"""Compare Frugal's augmentation ops with PIL / torchvision (see verify_pil.ts). Run with /usr/bin/python3."""
+"""Compare Frugal's augmentation ops with PIL / torchvision (see verify-pil.ts). Run with /usr/bin/python3."""
 import json
 import os
 import sys

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { initBackend } from '../../src/engine/backend.js';
-import { auto } from '../../src/auto/auto.js';
+import { auto } from '../../src/recipes/auto.js';
 import { evaluateModel } from '../../src/evaluate/evaluate.js';
 import { scarceFmnist, pretrainedSource, poolSubset, fmt, median, arg } from '../lib/scarce-fmnist.js';
 
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     const { dir: pool } = await poolSubset(task, poolSize, seed);
     const out = path.join(work, 'runs', `auto-k${k}-s${seed}`);
     await fsp.rm(out, { recursive: true, force: true });
-    const res = await auto(task.train, { out, unlabeled: pool, backbone, distillArch, epochs, budgetMinutes: budget, seed, onStage: (s) => log(`seed ${seed}: ${s}`) });
+    const res = await auto(task.train, { out, unlabeled: pool, backbone, distillArch, epochs, budgetMinutes: budget, seed, callbacks: [{ onStage: (s) => log(`seed ${seed}: ${s}`) }] });
     for (const r of res.rows) {
       const test = (await evaluateModel(r.dir, task.test, { cache: false })).accuracy;
       if (!rows.has(r.stage)) rows.set(r.stage, { val: [], test: [], secs: [] });
@@ -39,13 +39,17 @@ async function main(): Promise<void> {
     }
     log(`seed ${seed}: best ${res.best}, policy ${res.policy}, ${res.seconds.toFixed(0)} s`);
   }
-  console.log(`frugal auto on Scarce-FMNIST: k=${k}/class, pool ${poolSize}, backbone cnn-small pretrained on classes 0–4, ${epochs} epochs per stage, distilled into ${distillArch}; seeds ${seeds.join(',')}; backend ${info.name}`);
+  console.log(
+    `frugal auto on Scarce-FMNIST: k=${k}/class, pool ${poolSize}, backbone cnn-small pretrained on classes 0–4, ${epochs} epochs per stage, ` +
+      `distilled into ${distillArch}; seeds ${seeds.join(',')}; backend ${info.name}`,
+  );
   console.log('| stage | validation accuracy % | test accuracy % (mean ± std) | Δ test vs previous (pts) | wall time s (median) |');
   console.log('|---|---|---|---|---|');
   let prev: number | null = null;
   for (const [stage, r] of rows) {
     const mean = r.test.reduce((a, b) => a + b, 0) / r.test.length;
-    console.log(`| ${stage} | ${fmt(r.val)} | ${fmt(r.test)} | ${prev === null ? '–' : `${mean - prev >= 0 ? '+' : ''}${((mean - prev) * 100).toFixed(1)}`} | ${median(r.secs).toFixed(0)} |`);
+    const delta = prev === null ? '–' : `${mean - prev >= 0 ? '+' : ''}${((mean - prev) * 100).toFixed(1)}`;
+    console.log(`| ${stage} | ${fmt(r.val)} | ${fmt(r.test)} | ${delta} | ${median(r.secs).toFixed(0)} |`);
     prev = mean;
   }
 }

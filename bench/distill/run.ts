@@ -7,8 +7,8 @@
 import * as path from 'node:path';
 import { tmpdir } from 'node:os';
 import { initBackend } from '../../src/engine/backend.js';
-import { trainFromScratch } from '../../src/train/train.js';
-import { distill } from '../../src/distill/distill.js';
+import { trainFromScratch } from '../../src/recipes/scratch.js';
+import { distill } from '../../src/recipes/distill.js';
 import { evaluateModel } from '../../src/evaluate/evaluate.js';
 import { loadPredictor } from '../../src/evaluate/predictor.js';
 import { modelSizeOnDisk, latencyPerImage } from '../../src/evaluate/footprint.js';
@@ -55,7 +55,10 @@ async function main(): Promise<void> {
     await measure(`student ${studentArch}, distilled`, dir('distilled'));
     process.stderr.write(`seed ${seed}: ${Object.entries(rows).map(([n, r]) => `${n} ${r.acc.at(-1)!.toFixed(3)}`).join(', ')}\n`);
   }
-  console.log(`Distillation on Scarce-FMNIST target classes: k=${k}/class labeled + ${poolSize} unlabeled (distilled student only), T=4, α=0.9, ${epochs} epochs, seeds ${seeds.join(',')}; backend ${info.name}`);
+  console.log(
+    `Distillation on Scarce-FMNIST target classes: k=${k}/class labeled + ${poolSize} unlabeled (distilled student only), T=4, α=0.9, ` +
+      `${epochs} epochs, seeds ${seeds.join(',')}; backend ${info.name}`,
+  );
   console.log('| model | test accuracy % (mean ± std) | parameters | size on disk (KiB) | latency per image, batch 1 (ms, median) |');
   console.log('|---|---|---|---|---|');
   for (const [name, r] of Object.entries(rows)) {

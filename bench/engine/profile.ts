@@ -1,6 +1,6 @@
 /**
  * Per-kernel timing of one training step (tf.profile). Kernels that Frugal
- * implements with inner tf ops (see src/engine/wasm_kernels.ts) show up both as
+ * implements with inner tf ops (see src/engine/wasm-kernels.ts) show up both as
  * themselves and as their inner kernels; we report each kernel's SELF time
  * (total minus time of kernels nested in it) so the table sums to the step.
  */

@@ -175,13 +175,18 @@ async function parent(): Promise<void> {
   const pad = (s: string, n: number) => s.padStart(n);
   console.log(`net  mode   batch  backend(threads)   ours img/s   torch img/s   ours/torch`);
   for (const r of rows) {
-    console.log(`${r.net!.padEnd(4)} ${r.mode!.padEnd(6)} ${pad(String(r.batch), 5)}  ${`${r.backend}(${r.threads})`.padEnd(17)} ${pad(r.ours_img_s.toFixed(1), 11)}   ${pad(isNaN(r.torch_img_s) ? '-' : r.torch_img_s.toFixed(1), 11)}   ${pad(isNaN(r.ratio) ? '-' : r.ratio.toFixed(3), 10)}`);
+    const torch = pad(isNaN(r.torch_img_s) ? '-' : r.torch_img_s.toFixed(1), 11);
+    const ratio = pad(isNaN(r.ratio) ? '-' : r.ratio.toFixed(3), 10);
+    const backend = `${r.backend}(${r.threads})`.padEnd(17);
+    console.log(`${r.net!.padEnd(4)} ${r.mode!.padEnd(6)} ${pad(String(r.batch), 5)}  ${backend} ${pad(r.ours_img_s.toFixed(1), 11)}   ${torch}   ${ratio}`);
   }
   for (const [net, v] of two) {
     console.log(`2 cores, ${net} train: ours ${v.ours.toFixed(1)} img/s (2 processes x half batch, no gradient exchange)` +
       (v.torch !== undefined ? `, torch ${v.torch.toFixed(1)} img/s (2 threads), ratio ${(v.ours / v.torch).toFixed(3)}` : ''));
   }
-  console.log(`(medians of ${repeats} interleaved repeats x ${o.iters} timed steps after ${o.warmup} warm-up; both sides pinned with taskset -c ${cpu}, torch.set_num_threads(1))`);
+  console.log(
+    `(medians of ${repeats} interleaved repeats x ${o.iters} timed steps after ${o.warmup} warm-up; ` + `both sides pinned with taskset -c ${cpu}, torch.set_num_threads(1))`,
+  );
 }
 
 // ---------------------------------------------------------------------------

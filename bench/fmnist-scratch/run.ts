@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import { tmpdir } from 'node:os';
 import { initBackend } from '../../src/engine/backend.js';
-import { trainFromScratch } from '../../src/train/train.js';
+import { trainFromScratch } from '../../src/recipes/scratch.js';
 import { evaluateModel } from '../../src/evaluate/evaluate.js';
 import { FMNIST_DIR, FMNIST_CLASSES, arg } from '../lib/scarce-fmnist.js';
 import { writeIdxAsFolder } from '../../src/data/from-idx.js';
@@ -29,13 +29,21 @@ async function main(): Promise<void> {
     valSplit: 0.05,
     classNames: FMNIST_CLASSES,
     hyper: { epochs, batchSize: 64, lr: 3e-3, seed: 0 },
-    onEpochEnd: (l) => void process.stderr.write(`epoch ${l.epoch}: loss ${l.loss.toFixed(3)}, val acc ${l.valAccuracy?.toFixed(4)}, ${l.imagesPerSecond.toFixed(0)} img/s, ${l.seconds.toFixed(0)} s\n`),
+    callbacks: [
+      {
+        onEpochEnd: (l) =>
+          void process.stderr.write(
+            `epoch ${l.epoch}: loss ${l.loss.toFixed(3)}, val acc ${l.valAccuracy?.toFixed(4)}, ` + `${l.imagesPerSecond.toFixed(0)} img/s, ${l.seconds.toFixed(0)} s\n`,
+          ),
+      },
+    ],
   });
   const trainSeconds = (performance.now() - t0) / 1000;
   const ev = await evaluateModel(out, test, { cache: false });
   console.log(`| model | epochs | train images | test accuracy | wall time (train) | backend |`);
   console.log(`|---|---|---|---|---|---|`);
-  console.log(`| ${arch} (${res.params.toLocaleString('en-US')} params) | ${epochs} | ${res.trainImages} | ${(ev.accuracy * 100).toFixed(2)}% | ${trainSeconds.toFixed(0)} s | ${info.name} |`);
+  const params = res.params.toLocaleString('en-US');
+  console.log(`| ${arch} (${params} params) | ${epochs} | ${res.trainImages} | ${(ev.accuracy * 100).toFixed(2)}% | ${trainSeconds.toFixed(0)} s | ${info.name} |`);
 }
 
 await main();

@@ -17,7 +17,7 @@ import { writeIdxAsFolder } from '../../src/data/from-idx.js';
 import { samplePerClass } from '../../src/data/split.js';
 import { exists } from '../../src/util/fs.js';
 import sharp from 'sharp';
-import { trainFromScratch } from '../../src/train/train.js';
+import { trainFromScratch } from '../../src/recipes/scratch.js';
 
 export const FMNIST_DIR = process.env.FMNIST_DIR ?? '/usr/share/datasets/fashion-mnist';
 export const FMNIST_CLASSES = ['t-shirt', 'trouser', 'pullover', 'dress', 'coat', 'sandal', 'shirt', 'sneaker', 'bag', 'ankle-boot'];
@@ -144,7 +144,7 @@ export async function pretrainedSource(work: string, arch = 'cnn-small', epochs 
     arch,
     valSplit: 0.1,
     hyper: { epochs, batchSize: 64, seed: 0 },
-    onEpochEnd: (l) => void log(`  epoch ${l.epoch}: val acc ${l.valAccuracy?.toFixed(3)} (${l.seconds.toFixed(0)} s, ${l.imagesPerSecond.toFixed(0)} img/s)`),
+    callbacks: [{ onEpochEnd: (l) => void log(`  epoch ${l.epoch}: val acc ${l.valAccuracy?.toFixed(3)} (${l.seconds.toFixed(0)} s, ${l.imagesPerSecond.toFixed(0)} img/s)`) }],
   });
   log(`pretrained: source val accuracy ${(r.accuracy * 100).toFixed(1)}% in ${r.seconds.toFixed(0)} s`);
   return { dir, seconds: r.seconds };

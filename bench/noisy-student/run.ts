@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { initBackend } from '../../src/engine/backend.js';
-import { selfTrain } from '../../src/distill/self-train.js';
+import { selfTrain } from '../../src/recipes/self-train.js';
 import { evaluateModel } from '../../src/evaluate/evaluate.js';
 import { scarceFmnist, poolSubset, fmt, arg } from '../lib/scarce-fmnist.js';
 
@@ -43,7 +43,10 @@ async function main(): Promise<void> {
       poolLabels: labels,
       valSplit: 0.2,
       hyper: { epochs, seed },
-      onRound: (r) => process.stderr.write(`seed ${seed} round ${r.round}: val ${r.accuracy.toFixed(3)}${r.pseudoAccuracy !== null ? `, pseudo ${r.pseudoAccuracy.toFixed(3)} (${r.keptTotal} kept)` : ''}\n`),
+      onRound: (r) => {
+        const pseudo = r.pseudoAccuracy !== null ? `, pseudo ${r.pseudoAccuracy.toFixed(3)} (${r.keptTotal} kept)` : '';
+        process.stderr.write(`seed ${seed} round ${r.round}: val ${r.accuracy.toFixed(3)}${pseudo}\n`);
+      },
     });
     for (const r of res.rounds) {
       const test = (await evaluateModel(r.dir, task.test, { cache: false })).accuracy;
@@ -52,12 +55,16 @@ async function main(): Promise<void> {
       rows[r.round]!.kept.push(r.keptTotal);
     }
   }
-  console.log(`Noisy Student on Scarce-FMNIST: k=${k}/class, pool ${poolSize} unlabeled, ${arch} students (RandAugment n=2,m=9, dropout 0.3, stochastic depth 0.1), seeds ${seeds.join(',')}; backend ${info.name}`);
+  console.log(
+    `Noisy Student on Scarce-FMNIST: k=${k}/class, pool ${poolSize} unlabeled, ${arch} students (RandAugment n=2,m=9, dropout 0.3, stochastic depth 0.1), ` +
+      `seeds ${seeds.join(',')}; backend ${info.name}`,
+  );
   console.log('| round | test accuracy % (mean ± std) | pseudo-label accuracy % | pseudo-labels kept (mean) |');
   console.log('|---|---|---|---|');
   rows.forEach((r, i) => {
     if (!r.acc.length) return;
-    console.log(`| ${i === 0 ? 'teacher' : i} | ${fmt(r.acc)} | ${r.pseudo.length ? fmt(r.pseudo) : '-'} | ${r.kept.length && i > 0 ? (r.kept.reduce((a, b) => a + b, 0) / r.kept.length).toFixed(0) : '-'} |`);
+    const kept = r.kept.length && i > 0 ? (r.kept.reduce((a, b) => a + b, 0) / r.kept.length).toFixed(0) : '-';
+    console.log(`| ${i === 0 ? 'teacher' : i} | ${fmt(r.acc)} | ${r.pseudo.length ? fmt(r.pseudo) : '-'} | ${kept} |`);
   });
 }
 

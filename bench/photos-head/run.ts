@@ -8,9 +8,9 @@
 import * as path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { initBackend } from '../../src/engine/backend.js';
-import { trainTransfer, type TransferOptions } from '../../src/train/transfer.js';
+import { trainTransfer, type TransferOptions } from '../../src/recipes/transfer.js';
 import { evaluateModel } from '../../src/evaluate/evaluate.js';
-import { BUILTIN_TRUNK } from '../../src/models/backbones/registry.js';
+import { BUILTIN_TRUNK } from '../../src/models/backbones/pretrained.js';
 import { Rng } from '../../src/util/rng.js';
 import { fmt, arg } from '../lib/scarce-fmnist.js';
 import { photoTask, type PhotoTask } from '../lib/photos.js';

@@ -7,12 +7,12 @@
 import * as path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { initBackend } from '../../src/engine/backend.js';
-import { trainFromScratch } from '../../src/train/train.js';
-import { trainTransfer } from '../../src/train/transfer.js';
-import { searchAugmentation } from '../../src/train/augment-search.js';
-import { selfTrain } from '../../src/distill/self-train.js';
+import { trainFromScratch } from '../../src/recipes/scratch.js';
+import { trainTransfer } from '../../src/recipes/transfer.js';
+import { searchAugmentation } from '../../src/recipes/augment-search.js';
+import { selfTrain } from '../../src/recipes/self-train.js';
 import { evaluateModel } from '../../src/evaluate/evaluate.js';
-import { BUILTIN_TRUNK } from '../../src/models/backbones/registry.js';
+import { BUILTIN_TRUNK } from '../../src/models/backbones/pretrained.js';
 import { exists } from '../../src/util/fs.js';
 import { arg } from '../lib/scarce-fmnist.js';
 import { photoTask, type Method } from '../lib/photos.js';

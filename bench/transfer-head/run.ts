@@ -8,7 +8,7 @@
 import * as path from 'node:path';
 import { tmpdir } from 'node:os';
 import { initBackend } from '../../src/engine/backend.js';
-import { trainTransfer } from '../../src/train/transfer.js';
+import { trainTransfer } from '../../src/recipes/transfer.js';
 import { evaluateModel } from '../../src/evaluate/evaluate.js';
 import type { HeadOptions } from '../../src/models/head.js';
 import { scarceFmnist, pretrainedSource, poolSubset, fmt, arg } from '../lib/scarce-fmnist.js';

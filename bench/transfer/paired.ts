@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { tmpdir } from 'node:os';
 import { initBackend } from '../../src/engine/backend.js';
 import { evaluateModel } from '../../src/evaluate/evaluate.js';
-import { pairedComparison } from '../../src/train/head-cv.js';
+import { pairedComparison } from '../../src/evaluate/significance.js';
 import { arg } from '../lib/scarce-fmnist.js';
 
 const METHODS = { 'frozen-auto': 'frozen, --cut auto (3 heads)', finetune: 'finetune, --cut auto (3 heads)' };

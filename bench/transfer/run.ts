@@ -10,8 +10,8 @@
 import * as path from 'node:path';
 import { tmpdir } from 'node:os';
 import { initBackend } from '../../src/engine/backend.js';
-import { trainFromScratch } from '../../src/train/train.js';
-import { trainTransfer } from '../../src/train/transfer.js';
+import { trainFromScratch } from '../../src/recipes/scratch.js';
+import { trainTransfer } from '../../src/recipes/transfer.js';
 import { evaluateModel } from '../../src/evaluate/evaluate.js';
 import { scarceFmnist, pretrainedSource, fmt, median, arg } from '../lib/scarce-fmnist.js';
 
@@ -62,13 +62,19 @@ async function main(): Promise<void> {
       log(`k=${k} seed=${seed}: ${[...rows].filter(([key]) => key.startsWith(`${k}|`)).map(([key, r]) => `${key.split('|')[1]} ${r.acc.at(-1)!.toFixed(3)}`).join(', ')}`);
     }
   }
-  console.log(`Scarce-FMNIST transfer: backbone ${arch} pretrained on classes 0–4 (${pretrainEpochs} epochs${pretrainSeconds ? `, ${pretrainSeconds.toFixed(0)} s` : ''}); target classes 5–9, test accuracy (%), seeds ${seeds.join(',')}; backend ${info.name}`);
+  const pretraining = `${pretrainEpochs} epochs${pretrainSeconds ? `, ${pretrainSeconds.toFixed(0)} s` : ''}`;
+  console.log(
+    `Scarce-FMNIST transfer: backbone ${arch} pretrained on classes 0–4 (${pretraining}); ` +
+      `target classes 5–9, test accuracy (%), seeds ${seeds.join(',')}; backend ${info.name}`,
+  );
   console.log('| k/class | method | test accuracy (mean ± std) | wall s (median) | feature extraction s (median) | head training s (median) |');
   console.log('|---|---|---|---|---|---|');
   for (const [key, r] of rows) {
     const [k, method] = key.split('|');
     const isTransfer = method !== 'scratch';
-    console.log(`| ${k} | ${method} | ${fmt(r.acc)} | ${median(r.secs).toFixed(1)} | ${isTransfer ? median(r.extract).toFixed(2) : '-'} | ${isTransfer ? median(r.head).toFixed(2) : '-'} |`);
+    const extract = isTransfer ? median(r.extract).toFixed(2) : '-';
+    const head = isTransfer ? median(r.head).toFixed(2) : '-';
+    console.log(`| ${k} | ${method} | ${fmt(r.acc)} | ${median(r.secs).toFixed(1)} | ${extract} | ${head} |`);
   }
   console.log(`\nCuts chosen by cross-validation (search time): ${cuts.join('; ')}`);
   console.log('\nPer seed (test accuracy %; Δ vs scratch on the same seed, points):');

@@ -134,7 +134,8 @@ const WIDE_099 = [
   0.6930000185966492, 0.7260000109672546, 0.7590000033378601, 0.7919999957084656, 0.824999988079071,
   0.8580000400543213, 0.8910000324249268, 0.9240000247955322, 0.9570000171661377, 0.9900000095367432,
 ];
-// torch.linspace(0, 32, 31) — wide translate (pixels)
+// torch.linspace(0, 32, 31) — wide translate (pixels); float32 values as torch prints them
+/* eslint-disable no-loss-of-precision */
 const WIDE_TRANSLATE = [
   0.0, 1.0666667222976685, 2.133333444595337, 3.200000286102295, 4.266666889190674, 5.333333492279053,
   6.40000057220459, 7.466667175292969, 8.533333778381348, 9.600000381469727, 10.666666984558105, 11.733333587646484,
@@ -143,6 +144,7 @@ const WIDE_TRANSLATE = [
   24.53333282470703, 25.600000381469727, 26.66666603088379, 27.733333587646484, 28.799999237060547,
   29.866666793823242, 30.933332443237305, 32.0,
 ];
+/* eslint-enable no-loss-of-precision */
 const range = (f: (i: number) => number): number[] => Array.from({ length: NUM_BINS }, (_, i) => f(i));
 // torch.linspace(0, 30, 31), linspace(0, 135, 31), linspace(255, 0, 31): exact in float32
 const ROTATE_RA = range((i) => i);

@@ -12,7 +12,7 @@ import type { RawImage } from '../data/image.js';
 import { finishBatch, type AugmentedBatch } from './batch.js';
 import { buildPolicy } from './policies/index.js';
 import type { Policy, PolicySpec } from './policies/types.js';
-import { fromTransferable, toTransferable } from './transfer.js';
+import { fromTransferable, toTransferable } from './transferable.js';
 import type { RunMessage, WorkerReply } from './worker.js';
 
 export interface AugmentPoolOptions {

@@ -3,7 +3,7 @@ import { parentPort } from 'node:worker_threads';
 import { augmentImages } from './batch.js';
 import { buildPolicy } from './policies/index.js';
 import type { Policy } from './policies/types.js';
-import { fromTransferable, toTransferable, type Shape } from './transfer.js';
+import { fromTransferable, toTransferable, type Shape } from './transferable.js';
 
 export interface RunMessage {
   type: 'run';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { BackboneOptions } from '../models/backbones/load.js';
-import { stringList } from './options.js';
+import { cliMessage, stringList } from './options.js';
 import { InvalidArgumentError } from 'commander';
 import { parsePool, POOL_HELP, type FeaturePool } from '../models/backbones/pooling.js';
 
@@ -30,13 +30,22 @@ function numbers(name: string) {
 /** Options that say which pretrained backbone to use and how to feed it. */
 export function addBackboneOptions(cmd: Command): Command {
   return cmd
-    .option('--backbone <dir|url|onnx|name>', 'pretrained backbone: a Frugal model dir, a TF.js model dir/model.json/URL, an .onnx file, or a registry name; train and auto default to the built-in ImageNet trunk (mobilenetv2-0.35-imagenet), `none` trains from scratch')
-    .option('--cut <layer|list|auto>', 'layer (or graph node / ONNX output) whose output is the feature vector; for layers backbones also a list a,b:grid2 (one head per layer, probabilities averaged) or auto[:N] (the best N, default 3, of the last blocks by cross-validation on the training images, one head each); default: the layer before the classifier')
+    .option(
+      '--backbone <dir|url|onnx|name>',
+      'pretrained backbone: a Frugal model dir, a TF.js model dir/model.json/URL, an .onnx file, or a registry name; ' +
+        'train and auto default to the built-in ImageNet trunk (mobilenetv2-0.35-imagenet), `none` trains from scratch',
+    )
+    .option(
+      '--cut <layer|list|auto>',
+      'layer (or graph node / ONNX output) whose output is the feature vector; for layers backbones also a list a,b:grid2 ' +
+        '(one head per layer, probabilities averaged) or auto[:N] (the best N, default 3, of the last blocks by cross-validation ' +
+        'on the training images, one head each); default: the layer before the classifier',
+    )
     .option('--pool <pool>', `how a spatial cut output becomes a vector: ${POOL_HELP}`, (v: string) => {
       try {
         return parsePool(v);
       } catch (err) {
-        throw new InvalidArgumentError((err as Error).message);
+        throw new InvalidArgumentError(cliMessage(err));
       }
     })
     .option('--input-name <name>', 'ONNX input name (default: the first input)')

@@ -1,10 +1,12 @@
 import { Command, Option } from 'commander';
 import { initBackend, type BackendInfo, type BackendPreference } from '../engine/backend.js';
 import { FrugalError } from '../util/errors.js';
-import { DEFAULT_HYPER, type TrainHyper } from '../train/train.js';
+import { DEFAULT_HYPER, type TrainHyper } from '../train/fit-on-data.js';
+import type { Callback } from '../train/callbacks.js';
 import { OPTIMIZERS } from '../train/optimizers.js';
 import { SCHEDULES } from '../train/schedule.js';
 import { RESIZE_POLICIES } from '../data/decode.js';
+import { DEFAULT_VAL_SPLIT } from '../data/prepare.js';
 import { int, float, oneOf } from './options.js';
 import { progressBar, type Progress } from './progress.js';
 
@@ -29,7 +31,7 @@ export async function startBackend(name: string | undefined): Promise<BackendInf
 export function addDataOptions(cmd: Command): Command {
   return cmd
     .option('--val <data>', 'validation data (same classes); default: a stratified split of <data>')
-    .option('--val-split <f>', 'fraction of each class held out for validation', float('--val-split', 0.01, 0.9), 0.2)
+    .option('--val-split <f>', 'fraction of each class held out for validation', float('--val-split', 0.01, 0.9), DEFAULT_VAL_SPLIT)
     .option('--size <px>', 'input size (square); default: the images\' own size when all share one ≤ 64 px, else 96', int('--size', 8, 1024))
     .option('--channels <n>', 'input channels, 1 or 3; default: 1 when all images are grayscale', int('--channels', 1, 3))
     .addOption(new Option('--resize <policy>', 'how images reach the input size').choices(RESIZE_POLICIES as string[]).default('squash'))
@@ -103,12 +105,8 @@ export function hyperFrom(f: HyperFlags): TrainHyper {
   };
 }
 
-/** Progress callbacks for a training run: a bar per epoch with loss, accuracy and images/s. */
-export function trainingProgress(quiet: boolean, label = 'epoch'): {
-  bar: Progress;
-  onBatchEnd: (i: { epoch: number; step: number; steps: number; loss: number; accuracy: number; imagesPerSecond: number }) => void;
-  onEpochEnd: (log: { epoch: number; loss: number; accuracy: number; valAccuracy: number | null; seconds: number }) => void;
-} {
+/** A callback for a training run: a bar per epoch with loss, accuracy and images/s, and a line after each epoch. */
+export function trainingProgress(quiet: boolean, label = 'epoch'): Required<Pick<Callback, 'onBatchEnd' | 'onEpochEnd'>> & { bar: Progress } {
   const bar = progressBar(label, quiet);
   return {
     bar,
@@ -123,6 +121,17 @@ export function trainingProgress(quiet: boolean, label = 'epoch'): {
         );
       }
     },
+  };
+}
+
+/** A callback that prints each stage of a run on a line of its own (after the progress bar) and shows a step's progress on the bar. */
+export function stageLines(bar: Progress, quiet: boolean): Callback {
+  return {
+    onStage: (stage) => {
+      bar.stop();
+      if (!quiet) process.stderr.write(`${stage}...\n`);
+    },
+    onProgress: (_task, done, total) => bar.update(done, total),
   };
 }
 

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { FrugalError } from '../util/errors.js';
+import { cliMessage } from './options.js';
 import { dataCommand } from './commands/data.js';
 import { trainCommand } from './commands/train.js';
 import { evaluateCommand } from './commands/evaluate.js';
@@ -61,7 +62,7 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (err instanceof FrugalError) {
-      process.stderr.write(`error: ${err.message}\n`);
+      process.stderr.write(`error: ${cliMessage(err)}\n`);
       return err.exitCode;
     }
     process.stderr.write(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

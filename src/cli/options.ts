@@ -1,4 +1,27 @@
 import { InvalidArgumentError } from 'commander';
+import { FrugalError, type OptionNamer } from '../util/errors.js';
+
+/** A usage error of the command line: wrong flags or arguments (exit code 2). */
+export class UsageError extends FrugalError {
+  constructor(message: string) {
+    super(message, 2);
+    this.name = 'UsageError';
+  }
+}
+
+/** Library options whose flag is not the option's name in kebab-case. */
+const FLAG_OF: Record<string, string> = { valData: 'val', distillArch: 'distill', budgetMinutes: 'budget' };
+
+/** The CLI's way of naming a library option in a message: by its flag (`cut: 'auto'` → `--cut auto`). */
+export const flagName: OptionNamer = (option, value) => {
+  const flag = `--${FLAG_OF[option] ?? option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  return value === undefined || value === true ? flag : `${flag} ${value}`;
+};
+
+/** A library error's message as the CLI shows it: options named by their flags. */
+export function cliMessage(err: unknown): string {
+  return err instanceof FrugalError ? err.messageFor(flagName) : err instanceof Error ? err.message : String(err);
+}
 
 /** Parsers for commander options that reject bad values as usage errors (exit 2). */
 export function int(name: string, min = -Infinity, max = Infinity) {

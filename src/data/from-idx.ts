@@ -30,11 +30,11 @@ export async function writeIdxAsFolder(imagesFile: string, labelsFile: string, o
   const maxLabel = Math.max(...labels);
   const wanted = options.classes ?? Array.from({ length: maxLabel + 1 }, (_, i) => i);
   for (const k of wanted) {
-    if (!Number.isInteger(k) || k < 0 || k > maxLabel) throw new FrugalError(`--classes: ${k} is not a label in ${labelsFile} (0..${maxLabel})`);
+    if (!Number.isInteger(k) || k < 0 || k > maxLabel) throw new FrugalError((n) => `${n('classes')}: ${k} is not a label in ${labelsFile} (0..${maxLabel})`);
   }
   const names = options.classNames;
   if (names && names.length !== wanted.length && names.length !== maxLabel + 1) {
-    throw new FrugalError(`--class-names: ${names.length} names given for ${wanted.length} classes`);
+    throw new FrugalError((n) => `${n('classNames')}: ${names.length} names given for ${wanted.length} classes`);
   }
   const nameOf = (label: number) => (names ? (names.length === wanted.length ? names[wanted.indexOf(label)]! : names[label]!) : String(label));
   const keep = new Set(wanted);

@@ -169,6 +169,7 @@ export async function* decodeBatches(samples: readonly Sample[], batchSize: numb
   }
 }
 
+/** Several decoded batches as one. */
 export function concatBatches(spec: ImageSpec, parts: DecodedBatch[]): DecodedBatch {
   const out = newBatch(spec, parts.reduce((n, p) => n + p.count, 0));
   const size = spec.height * spec.width * spec.channels;
@@ -182,4 +183,25 @@ export function concatBatches(spec: ImageSpec, parts: DecodedBatch[]): DecodedBa
     out.cacheHits += p.cacheHits;
   }
   return out;
+}
+
+/** The images at `indices` of a decoded batch. */
+export function subset(b: DecodedBatch, indices: number[]): DecodedBatch {
+  const size = b.spec.height * b.spec.width * b.spec.channels;
+  const pixels = new Uint8Array(indices.length * size);
+  const labels = new Int32Array(indices.length);
+  indices.forEach((src, i) => {
+    pixels.set(b.pixels.subarray(src * size, (src + 1) * size), i * size);
+    labels[i] = b.labels[src]!;
+  });
+  return {
+    spec: b.spec,
+    count: indices.length,
+    pixels,
+    labels,
+    paths: indices.map((i) => b.paths[i]!),
+    originalSizes: indices.map((i) => b.originalSizes[i]!),
+    problems: [],
+    cacheHits: 0,
+  };
 }

@@ -193,7 +193,7 @@ export async function openCsv(file: string): Promise<Dataset> {
 
 function siblingLabels(imagesFile: string): string {
   const guess = imagesFile.replace(/images-idx3-ubyte/, 'labels-idx1-ubyte').replace(/images\.idx/, 'labels.idx');
-  if (guess === imagesFile) throw new FrugalError(`${imagesFile}: cannot guess the labels file; give it with --labels`);
+  if (guess === imagesFile) throw new FrugalError((n) => `${imagesFile}: cannot guess the labels file; give it with ${n('labels')}`);
   return guess;
 }
 

@@ -13,7 +13,7 @@
  * Note: the tfjs-core node bundle registers neither gradients nor chained ops
  * (write tf.square(t), not t.square()); tfjs-layers' bundle registers the
  * gradients, so this module imports tfjs-layers before installing Frugal's
- * kernels and gradient overrides (./wasm_kernels.ts, ./training_ops.ts).
+ * kernels and gradient overrides (./wasm-kernels.ts, ./training-ops.ts).
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -21,7 +21,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
-import { installTrainingKernels } from './wasm_kernels.js';
+import { installTrainingKernels } from './wasm-kernels.js';
 
 export { tf };
 
@@ -174,6 +174,8 @@ function resolvePreference(preferred: BackendPreference): BackendPreference {
 }
 
 let chain: Promise<unknown> = Promise.resolve();
+/** The latest initialisation that has not failed (pending or done). */
+let current: Promise<BackendInfo> | null = null;
 
 /**
  * Selects and initialises a tfjs backend. Idempotent; concurrent calls are
@@ -183,7 +185,19 @@ let chain: Promise<unknown> = Promise.resolve();
 export function initBackend(preferred: BackendPreference = 'auto'): Promise<BackendInfo> {
   const run = chain.then(() => doInit(preferred));
   chain = run.catch(() => undefined);
+  current = run;
+  run.catch(() => {
+    if (current === run) current = null;
+  });
   return run;
+}
+
+/**
+ * The backend `initBackend` chose, or when it was never called, the default one ('auto', or $FRUGAL_BACKEND),
+ * started now. The library's entry points call this before they run a model, so a user never has to.
+ */
+export function ensureBackend(): Promise<BackendInfo> {
+  return current ?? initBackend();
 }
 
 async function doInit(preferred: BackendPreference): Promise<BackendInfo> {

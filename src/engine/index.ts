@@ -11,8 +11,8 @@
  * tfjs-core instance this module configures.
  */
 export {
-  initBackend, probeBackends, wasmBinaryDir, tf,
+  initBackend, ensureBackend, probeBackends, wasmBinaryDir, tf,
   type BackendInfo, type BackendName, type BackendPreference, type BackendProbe, type ProbeResult, type Versions,
 } from './backend.js';
-export { installTrainingKernels, FRUGAL_WASM_KERNELS } from './wasm_kernels.js';
-export { originalGradients } from './training_ops.js';
+export { installTrainingKernels, FRUGAL_WASM_KERNELS } from './wasm-kernels.js';
+export { originalGradients } from './training-ops.js';

@@ -1,13 +1,13 @@
 /**
- * SIMD loops (hand-assembled WebAssembly, see ./wasm_asm.ts) that run directly
+ * SIMD loops (hand-assembled WebAssembly, see ./wasm-asm.ts) that run directly
  * on tfjs-backend-wasm's heap: its linear memory is exported as `memory`, so a
  * second module importing it can read and write tensors in place.
  *
- * Used by ./wasm_fast.ts and ./wasm_kernels.ts for the kernels tfjs-backend-wasm
+ * Used by ./wasm-fast.ts and ./wasm-kernels.ts for the kernels tfjs-backend-wasm
  * lacks or runs slowly. All pointers are byte offsets into the heap.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { I, assemble, forLoop, type FuncDef, type Ins, type ValType } from './wasm_asm.js';
+import { I, assemble, forLoop, type FuncDef, type Ins, type ValType } from './wasm-asm.js';
 
 /** Allocates named locals after the params. */
 class Locals {

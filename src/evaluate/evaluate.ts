@@ -3,6 +3,7 @@ import { openDataset, type Problem } from '../data/sources.js';
 import { Decoder } from '../data/loader.js';
 import { classificationReport, argmax, type ClassificationReport } from './metrics.js';
 import { loadPredictor, type Predictor } from './predictor.js';
+import { ensureBackend } from '../engine/backend.js';
 
 export interface EvaluateOptions {
   strict?: boolean;
@@ -23,6 +24,7 @@ export interface EvaluateResult extends ClassificationReport {
 
 /** Evaluate a model directory on labeled data, streaming the images with bounded memory. */
 export async function evaluateModel(modelDir: string, source: string, o: EvaluateOptions = {}): Promise<EvaluateResult> {
+  await ensureBackend();
   const predictor = await loadPredictor(modelDir);
   try {
     return await evaluatePredictor(predictor, modelDir, source, o);

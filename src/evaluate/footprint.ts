@@ -1,12 +1,16 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Predictor } from './predictor.js';
+import { CHECKPOINT_FILE } from '../train/checkpoint.js';
+import { META_FILE, MODEL_FILE } from '../models/model-dir.js';
+import { WEIGHTS_FILE } from '../models/io.js';
 
-/** Bytes of a model directory's model files (model.json, weights, frugal.json). */
+/** Bytes of a model directory's model files (model.json, weights, frugal.json; not a training checkpoint). */
 export async function modelSizeOnDisk(dir: string): Promise<number> {
   let total = 0;
   for (const f of await fsp.readdir(dir)) {
-    if (!/^(model\.json|weights\.bin|frugal\.json|.*\.bin)$/.test(f) || f === 'checkpoint.bin') continue;
+    const modelFile = f === MODEL_FILE || f === WEIGHTS_FILE || f === META_FILE || f.endsWith('.bin');
+    if (!modelFile || f === CHECKPOINT_FILE) continue;
     total += (await fsp.stat(path.join(dir, f))).size;
   }
   return total;

@@ -5,6 +5,7 @@ import { toInputTensor } from '../models/preprocess.js';
 import type { ImageSpec } from '../data/decode.js';
 import { loadBackboneRef } from '../models/backbones/load.js';
 import type { Backbone } from '../models/backbones/types.js';
+import { ensureBackend } from '../engine/backend.js';
 
 /** A loaded classifier that turns decoded images into class probabilities. */
 export interface Predictor {
@@ -63,6 +64,7 @@ export function backbonePredictor(backbone: Backbone, head: tfl.LayersModel, met
 
 /** Load a model directory as a predictor. */
 export async function loadPredictor(dir: string): Promise<Predictor> {
+  await ensureBackend();
   const { model, meta } = await loadModelDir(dir);
   if (meta.headOnly && meta.backbone) return backbonePredictor(await loadBackboneRef(meta.backbone), model, meta);
   return layersPredictor(model, meta);

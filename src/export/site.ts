@@ -28,7 +28,10 @@ const VENDOR: Array<[pkg: string, file: string]> = [
  */
 export async function exportSite(modelDir: string, out: string): Promise<{ out: string; files: string[] }> {
   const meta = await readModelMeta(modelDir);
-  if (meta.headOnly) throw new FrugalError(`${modelDir}: this model runs a ${meta.backbone?.kind} backbone outside TF.js and cannot run in the browser; train with a TF.js layers backbone or from scratch`);
+  if (meta.headOnly) {
+    const why = `this model runs a ${meta.backbone?.kind} backbone outside TF.js and cannot run in the browser`;
+    throw new FrugalError(`${modelDir}: ${why}; train with a TF.js layers backbone or from scratch`);
+  }
   await readArtifacts(modelDir); // validates model.json against the weights
   await fsp.mkdir(path.join(out, 'vendor'), { recursive: true });
   await fsp.mkdir(path.join(out, 'model'), { recursive: true });
@@ -54,7 +57,7 @@ const TYPES: Record<string, string> = {
 /** Serve a folder over HTTP on the loopback interface (or `host`). */
 export async function serveStatic(root: string, port = 0, host = '127.0.0.1'): Promise<{ url: string; close: () => Promise<void> }> {
   const base = path.resolve(root);
-  const server = http.createServer(async (req, res) => {
+  const serveFile = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     let rel = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     if (rel.endsWith('/')) rel += 'index.html';
     const file = path.resolve(base, '.' + rel);
@@ -69,7 +72,8 @@ export async function serveStatic(root: string, port = 0, host = '127.0.0.1'): P
     } catch {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
     }
-  });
+  };
+  const server = http.createServer((req, res) => void serveFile(req, res));
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(new FrugalError(`cannot listen on ${host}:${port} (${(err as NodeJS.ErrnoException).code})`)));
     server.listen(port, host, resolve);

@@ -77,13 +77,13 @@ export async function saveModelDir(dir: string, model: tfl.LayersModel, meta: Mo
   await writeJsonAtomic(path.join(dir, META_FILE), meta);
 }
 
-/** A model directory's files, with the run artefacts the report reads (frugal.json last: it completes a directory). */
-const MODEL_DIR_FILES = [MODEL_FILE, WEIGHTS_FILE, 'history.json', 'metrics.json', 'predictions.json', META_FILE];
-
-/** Copy a model (and its run artefacts) from one directory into another, each file atomically. */
-export async function copyModelDir(from: string, to: string): Promise<void> {
+/**
+ * Copy a model from one directory into another, each file atomically, with `alsoFiles` where they exist (a run's
+ * artefacts). frugal.json goes last: it completes a directory.
+ */
+export async function copyModelDir(from: string, to: string, alsoFiles: readonly string[] = []): Promise<void> {
   await fsp.mkdir(to, { recursive: true });
-  for (const f of MODEL_DIR_FILES) {
+  for (const f of [MODEL_FILE, WEIGHTS_FILE, ...alsoFiles, META_FILE]) {
     let bytes: Buffer;
     try {
       bytes = await fsp.readFile(path.join(from, f));

@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import sharp from 'sharp';
-import { renderSvg, learningCurves, confusionMatrix, perClassBars, reliabilityDiagram, searchHeatmap, roundsChart, ablationChart } from './charts.js';
-import type { RunArtifacts } from './artifacts.js';
+import { renderSvg, learningCurves, confusionMatrix, perClassBars, reliabilityDiagram, searchHeatmap, roundsChart, ablationChart } from '../evaluate/charts.js';
+import type { RunArtifacts } from '../runs/artifacts.js';
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const pct = (v: number | null | undefined) => (v === null || v === undefined || !Number.isFinite(v) ? '–' : `${(v * 100).toFixed(1)}%`);
@@ -43,7 +43,9 @@ async function mistakes(a: RunArtifacts, limit = 12): Promise<string | null> {
   const cards = await Promise.all(
     wrong.map(async (w) => {
       const src = await thumbnail(w.path);
-      return `<figure class="mistake">${src ? `<img alt="${esc(w.path)}" src="${src}">` : '<div class="noimg">?</div>'}<figcaption>predicted <b>${esc(classes[w.predicted])}</b> (${pct(w.confidence)})<br>actually <b>${esc(classes[w.label])}</b></figcaption></figure>`;
+      const img = src ? `<img alt="${esc(w.path)}" src="${src}">` : '<div class="noimg">?</div>';
+      const caption = `predicted <b>${esc(classes[w.predicted])}</b> (${pct(w.confidence)})<br>actually <b>${esc(classes[w.label])}</b>`;
+      return `<figure class="mistake">${img}<figcaption>${caption}</figcaption></figure>`;
     }),
   );
   return `<p>The held-out images the model got wrong with the most confidence.</p><div class="mistakes">${cards.join('')}</div>`;
@@ -53,11 +55,19 @@ async function mistakes(a: RunArtifacts, limit = 12): Promise<string | null> {
 export async function renderReport(a: RunArtifacts): Promise<string> {
   const classes = a.meta?.classes ?? a.predictions?.classes ?? a.metrics?.perClass.map((c) => c.name) ?? [];
   const m = a.metrics;
+  const model = a.meta
+    ? `<dt>model</dt><dd>${esc(a.meta.arch ?? (a.meta.backbone ? `${a.meta.backbone.kind} backbone + head` : 'custom'))}, ` +
+      `${esc((a.meta.params ?? 0).toLocaleString('en-US'))} parameters, input ${a.meta.input.height}×${a.meta.input.width}×${a.meta.input.channels}</dd>`
+    : '';
+  const figures = m
+    ? `<dt>held-out accuracy</dt><dd class="big">${pct(m.accuracy)}</dd><dt>top-3</dt><dd>${pct(m.topK['3'])}</dd>` +
+      `<dt>macro-F1</dt><dd>${m.macroF1.toFixed(3)}</dd><dt>ECE</dt><dd>${m.ece.toFixed(3)}</dd><dt>validation images</dt><dd>${m.count}</dd>`
+    : '';
   const summary = `<dl>
     <dt>run</dt><dd>${esc(a.dir)}</dd>
-    ${a.meta ? `<dt>model</dt><dd>${esc(a.meta.arch ?? (a.meta.backbone ? `${a.meta.backbone.kind} backbone + head` : 'custom'))}, ${esc((a.meta.params ?? 0).toLocaleString('en-US'))} parameters, input ${a.meta.input.height}×${a.meta.input.width}×${a.meta.input.channels}</dd>` : ''}
+    ${model}
     <dt>classes</dt><dd>${esc(classes.join(', '))}</dd>
-    ${m ? `<dt>held-out accuracy</dt><dd class="big">${pct(m.accuracy)}</dd><dt>top-3</dt><dd>${pct(m.topK['3'])}</dd><dt>macro-F1</dt><dd>${m.macroF1.toFixed(3)}</dd><dt>ECE</dt><dd>${m.ece.toFixed(3)}</dd><dt>validation images</dt><dd>${m.count}</dd>` : ''}
+    ${figures}
   </dl>`;
   const ablation = a.ablation
     ? table(
@@ -72,11 +82,13 @@ export async function renderReport(a: RunArtifacts): Promise<string> {
     : null;
   const reliability = m ? `<p>Expected calibration error ${m.ece.toFixed(3)}: points on the diagonal are perfectly calibrated.</p>` + chart(await renderSvg(reliabilityDiagram(m))) : null;
   const preview = a.preview
-    ? `<p>Each row is an original training image (left), then ${a.previewInfo?.variants ?? 'several'} variants drawn by the augmentation policy${a.previewInfo ? ` <code>${esc(a.previewInfo.policy)}</code>` : ''}: what the model sees while it trains.</p>` +
+    ? `<p>Each row is an original training image (left), then ${a.previewInfo?.variants ?? 'several'} variants drawn by the augmentation policy` +
+      `${a.previewInfo ? ` <code>${esc(a.previewInfo.policy)}</code>` : ''}: what the model sees while it trains.</p>` +
       `<img class="preview" alt="augmentation preview" src="data:image/png;base64,${a.preview.toString('base64')}">`
     : null;
   const search = a.search
-    ? `<p>${esc(a.search.mode)} search, ${a.search.trials.length} settings scored in ${a.search.seconds.toFixed(0)} s; best <code>${esc(a.search.best.policy)}</code> (${pct(a.search.best.accuracy)}).</p>` +
+    ? `<p>${esc(a.search.mode)} search, ${a.search.trials.length} settings scored in ${a.search.seconds.toFixed(0)} s; ` +
+      `best <code>${esc(a.search.best.policy)}</code> (${pct(a.search.best.accuracy)}).</p>` +
       chart(await renderSvg(searchHeatmap(a.search.trials)))
     : null;
   const rounds = a.rounds
@@ -111,9 +123,11 @@ export async function renderReport(a: RunArtifacts): Promise<string> {
 body{font:15px/1.45 Helvetica,Arial,sans-serif;color:#1d1d1f;max-width:1100px;margin:2em auto;padding:0 1em}
 h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.2em;border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em}dt{color:#666}dd{margin:0}.big{font-size:1.5em;font-weight:bold}
-table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:.25em .6em;text-align:right}th{background:#f5f5f7}td:first-child,th:first-child{text-align:left}
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:.25em .6em;text-align:right}th{background:#f5f5f7}
+td:first-child,th:first-child{text-align:left}
 .chart svg{max-width:100%;height:auto}.note{color:#888;font-style:italic}.missing h2{color:#999}
-.mistakes{display:flex;flex-wrap:wrap;gap:12px}.mistake{margin:0;width:130px;font-size:12px}.mistake img{width:96px;height:96px;image-rendering:pixelated;border:1px solid #ccc}
+.mistakes{display:flex;flex-wrap:wrap;gap:12px}.mistake{margin:0;width:130px;font-size:12px}
+.mistake img{width:96px;height:96px;image-rendering:pixelated;border:1px solid #ccc}
 .preview{max-width:100%;image-rendering:pixelated;border:1px solid #ccc}
 </style></head><body>
 <h1>Frugal report</h1><p class="note">Generated ${esc(new Date().toISOString())}. Every number below was measured on held-out images.</p>

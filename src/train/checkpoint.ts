@@ -2,6 +2,9 @@ import { promises as fsp } from 'node:fs';
 import { writeFileAtomic } from '../util/fs.js';
 import { FrugalError } from '../util/errors.js';
 
+/** A run folder's checkpoint file (written after every epoch, read by a resume). */
+export const CHECKPOINT_FILE = 'checkpoint.bin';
+
 const MAGIC = 'FRCK1';
 
 /** Everything needed to continue a training run exactly where an epoch ended. */

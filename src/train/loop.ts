@@ -8,6 +8,7 @@ import { softCrossEntropy } from './losses.js';
 import { writeCheckpoint, type CheckpointState } from './checkpoint.js';
 import type { Batch, BatchSource } from './batches.js';
 import type { Trainable } from './trainable.js';
+import { CallbackList, type Callback, type EpochLog } from './callbacks.js';
 
 /** Tensors of a batch as the loss sees them. */
 export interface BatchTensors {
@@ -52,17 +53,6 @@ export function featureEncoder(dim: number): InputEncoder {
   return { size: dim, encode: (data, count) => tf.tensor2d(data as Float32Array, [count, dim]) };
 }
 
-export interface EpochLog {
-  epoch: number;
-  loss: number;
-  accuracy: number;
-  valLoss: number | null;
-  valAccuracy: number | null;
-  lr: number;
-  seconds: number;
-  imagesPerSecond: number;
-}
-
 export interface FitOptions {
   epochs: number;
   lr: number;
@@ -83,8 +73,7 @@ export interface FitOptions {
   resume?: CheckpointState;
   /** Anything to store in checkpoints beside the loop's own state. */
   checkpointInfo?: Record<string, unknown>;
-  onBatchEnd?: (info: { epoch: number; step: number; steps: number; loss: number; accuracy: number; imagesPerSecond: number }) => void;
-  onEpochEnd?: (log: EpochLog) => void | Promise<void>;
+  callbacks?: readonly Callback[];
 }
 
 export interface FitResult {
@@ -200,6 +189,7 @@ function evaluateSet(t: Trainable, set: EvalSet, enc: InputEncoder, numClasses: 
  */
 export async function fit(t: Trainable, source: BatchSource, val: EvalSet | null, enc: InputEncoder, numClasses: number, o: FitOptions): Promise<FitResult> {
   const lossFn = o.loss ?? crossEntropyLoss;
+  const callbacks = new CallbackList(o.callbacks);
   const optimizer = new Optimizer(t.params, o.optimizer);
   const steps = source.batchesPerEpoch();
   const totalSteps = steps * o.epochs;
@@ -237,8 +227,11 @@ export async function fit(t: Trainable, source: BatchSource, val: EvalSet | null
         const { loss, hits } = trainStep(t, optimizer, vars, batch, enc, numClasses, lossFn, lr, o.clipNorm);
         if (!Number.isFinite(loss) || (firstLoss !== null && loss > Math.max(50, 100 * firstLoss))) {
           throw new FrugalError(
-            `training diverged at epoch ${epoch + 1}, step ${step + 1}: the loss is ${Number.isFinite(loss) ? `${loss.toFixed(1)} (exploding)` : String(loss)}. ` +
-              `Lower the learning rate (--lr, now ${o.lr}), add warm-up (--warmup-epochs), or clip gradients (--clip-norm 1); check the data for unusual images.`,
+            (n) =>
+              `training diverged at epoch ${epoch + 1}, step ${step + 1}: ` +
+              `the loss is ${Number.isFinite(loss) ? `${loss.toFixed(1)} (exploding)` : String(loss)}. ` +
+              `Lower the learning rate (${n('lr')}, now ${o.lr}), add warm-up (${n('warmupEpochs')}), or clip gradients (${n('clipNorm', 1)}); ` +
+              'check the data for unusual images.',
           );
         }
         if (firstLoss === null && step === 0) firstLoss = loss;
@@ -246,7 +239,7 @@ export async function fit(t: Trainable, source: BatchSource, val: EvalSet | null
         correct += hits;
         seen += batch.count;
         step++;
-        o.onBatchEnd?.({ epoch, step, steps, loss: lossSum / seen, accuracy: correct / seen, imagesPerSecond: seen / ((performance.now() - t0) / 1000) });
+        callbacks.onBatchEnd({ epoch, step, steps, loss: lossSum / seen, accuracy: correct / seen, imagesPerSecond: seen / ((performance.now() - t0) / 1000) });
       }
       const trainSeconds = (performance.now() - t0) / 1000;
       const v = val ? evaluateSet(t, val, enc, numClasses) : null;
@@ -276,7 +269,7 @@ export async function fit(t: Trainable, source: BatchSource, val: EvalSet | null
           info: { ...(o.checkpointInfo ?? {}), history, sinceBest },
         });
       }
-      await o.onEpochEnd?.(log);
+      await callbacks.onEpochEnd(log);
     }
     if (keepBest && best && best.weights.length) writeWeights(t, best.weights);
   } finally {

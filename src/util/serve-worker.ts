@@ -4,12 +4,13 @@ import { parentPort } from 'node:worker_threads';
 export function serveWorker<Req, Res>(handler: (req: Req) => Promise<{ res: Res; transfer?: ArrayBuffer[] }>): void {
   const port = parentPort;
   if (!port) throw new Error('serveWorker must run in a worker thread');
-  port.on('message', async (req: Req) => {
+  const answer = async (req: Req) => {
     try {
       const { res, transfer } = await handler(req);
       port.postMessage({ ok: true, res }, transfer ?? []);
     } catch (err) {
       port.postMessage({ ok: false, error: err instanceof Error ? err.message : String(err) });
     }
-  });
+  };
+  port.on('message', (req: Req) => void answer(req));
 }

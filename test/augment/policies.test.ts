@@ -7,7 +7,7 @@ import {
   cutmix,
   formatPolicy,
   mixup,
-  oneHot,
+  oneHotRows,
   parsePolicy,
   PolicyParseError,
   randAugment,
@@ -66,7 +66,7 @@ test('randaugment with m=0 only changes images through solarize(255), autocontra
 
 test('mixup: soft targets mix with lambda and rows sum to 1', () => {
   const batch = images(5);
-  const targets = oneHot([0, 1, 2, 1, 3], 4);
+  const targets = oneHotRows([0, 1, 2, 1, 3], 4);
   const out = mixup(0.2)({ images: batch, targets }, new Rng(1));
   assert.equal(out.images.length, 5);
   for (const row of out.targets) {
@@ -84,7 +84,7 @@ test('mixup: soft targets mix with lambda and rows sum to 1', () => {
 
 test('cutmix: pasted area decides the mix, rows sum to 1', () => {
   const batch = images(4);
-  const targets = oneHot([0, 1, 2, 3], 4);
+  const targets = oneHotRows([0, 1, 2, 3], 4);
   for (let seed = 0; seed < 10; seed++) {
     const out = cutmix(1.0)({ images: batch, targets }, new Rng(seed));
     for (let k = 0; k < 4; k++) {
@@ -106,15 +106,15 @@ test('cutmix: pasted area decides the mix, rows sum to 1', () => {
 test('batch ops validate their input', () => {
   assert.throws(() => mixup(0), /alpha/);
   assert.throws(() => cutmix(-1), /alpha/);
-  assert.throws(() => mixup(1)({ images: [noise(4, 4, 3), noise(5, 4, 3)], targets: oneHot([0, 1], 2) }, new Rng(1)), /same shape/);
+  assert.throws(() => mixup(1)({ images: [noise(4, 4, 3), noise(5, 4, 3)], targets: oneHotRows([0, 1], 2) }, new Rng(1)), /same shape/);
   assert.throws(() => mixup(1)({ images: [noise(4, 4, 3)], targets: [Float32Array.from([0.5, 0.2])] }, new Rng(1)), /sums to/);
-  assert.throws(() => oneHot([3], 3), /label/);
+  assert.throws(() => oneHotRows([3], 3), /label/);
   assert.throws(() => augmentBatch(buildPolicy('basic+mixup=0.2'), images(2), 1), /needs targets/);
 });
 
 test('augmentBatch applies the batch op with soft targets', () => {
   const p = buildPolicy('randaugment:n=2,m=9+cutmix=1.0+mixup=0.2');
-  const out = augmentBatch(p, images(4), 3, oneHot([0, 1, 2, 3], 4));
+  const out = augmentBatch(p, images(4), 3, oneHotRows([0, 1, 2, 3], 4));
   assert.equal(out.targets!.length, 4);
   for (const row of out.targets!) assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-6);
 });

@@ -2,14 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AugmentPool } from '../../src/augment/pool.js';
 import { augmentBatch } from '../../src/augment/batch.js';
-import { buildPolicy, oneHot } from '../../src/augment/policies/index.js';
+import { buildPolicy, oneHotRows } from '../../src/augment/policies/index.js';
 import { noise } from './helpers.js';
 
 test('worker pool output is identical for 1 and 2 workers and to the in-process result', async () => {
   const policy = 'randaugment:n=2,m=9+mixup=0.2';
   const batch = Array.from({ length: 7 }, (_, i) => noise(20, 24, i % 2 ? 1 : 3, i + 10));
   const same = batch.map((_, i) => noise(20, 24, 3, i + 10)); // mixup needs one shape
-  const targets = oneHot([0, 1, 2, 0, 1, 2, 0], 3);
+  const targets = oneHotRows([0, 1, 2, 0, 1, 2, 0], 3);
   const before = batch.map((i) => i.data.slice());
   const expected = augmentBatch(buildPolicy('randaugment:n=2,m=9'), batch, 99);
   const expectedMix = augmentBatch(buildPolicy(policy), same, 5, targets);

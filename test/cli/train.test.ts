@@ -40,7 +40,7 @@ function waitForCheckpoint(file: string, epochs: number, timeoutMs: number): Pro
         // not there yet
       }
       if (Date.now() - start > timeoutMs) return reject(new Error(`no checkpoint of epoch ${epochs} after ${timeoutMs} ms`));
-      setTimeout(tick, 10);
+      setTimeout(() => void tick(), 10);
     };
     void tick();
   });

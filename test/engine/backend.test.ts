@@ -80,3 +80,17 @@ test('nothing is printed on stdout or stderr (auto, cpu, training step), from an
   assert.equal(r.stdout, '');
   assert.equal(r.stderr, '');
 });
+
+test('ensureBackend starts the default backend on first use, and keeps one chosen with initBackend', () => {
+  const script = `
+    const { initBackend, ensureBackend, tf } = await import(${JSON.stringify(backendJs)});
+    const first = await ensureBackend();
+    const again = await ensureBackend();
+    await initBackend('cpu');
+    const chosen = await ensureBackend();
+    console.log(JSON.stringify({ first: first.name, again: again.name, chosen: chosen.name, now: tf.getBackend() }));
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: '/', encoding: 'utf8', env: { ...process.env, FRUGAL_BACKEND: '' } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { first: 'wasm', again: 'wasm', chosen: 'cpu', now: 'cpu' });
+});

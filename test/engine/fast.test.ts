@@ -1,5 +1,5 @@
 /**
- * Frugal's replacements of tfjs-backend-wasm kernels (src/engine/wasm_fast.ts)
+ * Frugal's replacements of tfjs-backend-wasm kernels (src/engine/wasm-fast.ts)
  * vs the cpu backend: Sum/Mean, Min/Max/comparisons, Identity/Cast,
  * FusedBatchNorm, Slice.
  */

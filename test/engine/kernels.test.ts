@@ -137,11 +137,12 @@ test('clear errors for NCHW and dilations', async () => {
   await tf.setBackend('wasm');
   const x = tf.zeros([1, 5, 5, 2]);
   const dy = tf.zeros([1, 5, 5, 3]);
-  assert.throws(() => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy },
+  const engine = tf.engine();
+  assert.throws(() => engine.runKernel('Conv2DBackpropFilter', { x, dy },
     { strides: [1, 1], pad: 'same', dataFormat: 'NCHW', filterShape: [3, 3, 2, 3] } as unknown as tf.NamedAttrMap),
   /only dataFormat 'NHWC'/);
   const dy2 = tf.zeros([1, 5, 5, 2]);
-  assert.throws(() => tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy: dy2 },
+  assert.throws(() => engine.runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy: dy2 },
     { strides: [1, 1], pad: 'same', dilations: [2, 2], filterShape: [3, 3, 2, 1] } as unknown as tf.NamedAttrMap),
   /dilations must be 1/);
   tf.dispose([x, dy, dy2]);

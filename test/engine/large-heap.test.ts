@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
 import { setup, runOn, randomArray, size, relErr } from './helpers.js';
 import { simdFor, type Simd } from '../../src/engine/simd.js';
-import { originalGradients } from '../../src/engine/training_ops.js';
+import { originalGradients } from '../../src/engine/training-ops.js';
 
 const TWO_GIB = 2 ** 31;
 // tfjs-layers calls moments through the CommonJS exports object (patched on wasm).
@@ -187,12 +187,13 @@ test('depthwise filter gradient (SIMD, malloc\'d scratch) and input gradient abo
     const fs: [number, number, number, number] = [c.k, c.k, c.c, 1];
     const dys = tf.backend_util.computeConv2DInfo(xs, fs, c.s, 1, c.pad, undefined, true, 'channelsLast').outShape;
     const attrs = { strides: [c.s, c.s], pad: c.pad, dilations: [1, 1] };
+    const engine = tf.engine();
     await aboveTwoGiB(`dw filter ${JSON.stringify(c)}`, () => compare(`dw filter ${JSON.stringify(c)}`, () =>
-      tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter',
+      engine.runKernel('DepthwiseConv2dNativeBackpropFilter',
         { x: T(xs, 5), dy: T(dys, 6) }, { ...attrs, filterShape: fs } as unknown as tf.NamedAttrMap) as tf.Tensor, 1e-4));
     if (c.s > 1) {
       await aboveTwoGiB(`dw input ${JSON.stringify(c)}`, () => compare(`dw input ${JSON.stringify(c)}`, () =>
-        tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput',
+        engine.runKernel('DepthwiseConv2dNativeBackpropInput',
           { dy: T(dys, 7), filter: T(fs, 8) }, { ...attrs, inputShape: xs } as unknown as tf.NamedAttrMap) as tf.Tensor, 1e-4),
       false);
     }
@@ -219,8 +220,9 @@ test('pointer arithmetic above 2 GiB: slice / reverse / pad / transpose copies, 
   const fs: [number, number, number, number] = [3, 3, 8, 16];
   const attrs = { strides: [2, 2], pad: 'same', dataFormat: 'NHWC' };
   const dys = tf.backend_util.computeConv2DInfo(xs, fs, 2, 1, 'same', undefined, false, 'channelsLast').outShape;
-  await aboveTwoGiB('conv filter grad', () => compare('conv filter grad', () => tf.engine().runKernel('Conv2DBackpropFilter',
+  const engine = tf.engine();
+  await aboveTwoGiB('conv filter grad', () => compare('conv filter grad', () => engine.runKernel('Conv2DBackpropFilter',
     { x: T(xs, 11), dy: T(dys, 12) }, { ...attrs, filterShape: fs } as unknown as tf.NamedAttrMap) as tf.Tensor, 1e-4), false);
-  await aboveTwoGiB('conv input grad', () => compare('conv input grad', () => tf.engine().runKernel('Conv2DBackpropInput',
+  await aboveTwoGiB('conv input grad', () => compare('conv input grad', () => engine.runKernel('Conv2DBackpropInput',
     { dy: T(dys, 13), filter: T(fs, 14) }, { ...attrs, inputShape: xs } as unknown as tf.NamedAttrMap) as tf.Tensor, 1e-4), false);
 });

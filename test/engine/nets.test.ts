@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { setup, randomArray, relErr } from './helpers.js';
-import { originalGradients } from '../../src/engine/training_ops.js';
+import { originalGradients } from '../../src/engine/training-ops.js';
 import { buildNetM, buildNetR, lossFn, makeBatch, makeTrainStep } from '../../bench/engine/nets.js';
 
 before(setup);

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../../src/engine/backend.js';
 import { loadBackbone } from '../../src/models/backbones/load.js';
-import { registerPretrained } from '../../src/models/backbones/registry.js';
+import { registerPretrained } from '../../src/models/backbones/pretrained.js';
 import { loadModelDir } from '../../src/models/model-dir.js';
 import { toInputTensor } from '../../src/models/preprocess.js';
 import { assertClose as close, tempDir } from '../helpers.js';
@@ -38,7 +38,7 @@ test('a Frugal model directory: cut at `features`, its input spec and preprocess
   // Another cut: a spatial layer gets global average pooling.
   const conv = await loadBackbone(dir, { cut: 's0b_relu' });
   assert.equal(conv.featureDim, 16);
-  await assert.rejects(loadBackbone(dir, { cut: 'nope' }), /--cut nope: no such layer/);
+  await assert.rejects(loadBackbone(dir, { cut: 'nope' }), /`cut: 'nope'`: no such layer/);
 });
 
 test('a TF.js layers model directory with a sidecar JSON', async () => {

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/backend.js';
 import { loadBackbone } from '../../src/models/backbones/load.js';
-import { BUILTIN_TRUNK, getPretrained, isBuiltin, resolveBackbone } from '../../src/models/backbones/registry.js';
+import { BUILTIN_TRUNK, getPretrained, isBuiltin, resolveBackbone } from '../../src/models/backbones/pretrained.js';
 import { cutCandidates } from '../../src/models/backbones/layers.js';
 import { Rng } from '../../src/util/rng.js';
 import { ROOT, tempDir } from '../helpers.js';

@@ -87,7 +87,7 @@ export async function makeOnnxModel(file: string): Promise<{ file: string; w: Fl
  */
 export async function serveFolder(root: string): Promise<{ url: string; requests: string[]; close: () => Promise<void> }> {
   const requests: string[] = [];
-  const server = http.createServer(async (req, res) => {
+  const serve = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = new URL(req.url!, 'http://x');
     requests.push(url.pathname);
     let p = decodeURIComponent(url.pathname);
@@ -110,7 +110,8 @@ export async function serveFolder(root: string): Promise<{ url: string; requests
       res.writeHead(404);
       res.end('not found');
     }
-  });
+  };
+  const server = http.createServer((req, res) => void serve(req, res));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
   return {

@@ -9,7 +9,7 @@ import { loadBackbone } from '../../src/models/backbones/load.js';
 import { cutCandidates } from '../../src/models/backbones/layers.js';
 import { loadModelDir } from '../../src/models/model-dir.js';
 import { toInputTensor } from '../../src/models/preprocess.js';
-import { trainTransfer } from '../../src/train/transfer.js';
+import { trainTransfer } from '../../src/recipes/transfer.js';
 import { Rng } from '../../src/util/rng.js';
 import { assertClose as close, tempDir } from '../helpers.js';
 import { writeToyFolder } from '../synthetic.js';
@@ -39,6 +39,7 @@ function direct(model: tfl.LayersModel, layer: string, px: Uint8Array, n: number
   });
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- model.json files of any shape
 async function readJson(dir: string): Promise<Record<string, any>> {
   return JSON.parse(await fsp.readFile(path.join(dir, 'model.json'), 'utf8'));
 }
@@ -139,7 +140,7 @@ test('a Keras-converted Sequential loads; so does a Sequential of Sequentials (T
     () => assert.fail('expected an error'),
     (e: Error) => e,
   );
-  assert.match(err.message, /nests other models \(sequential_trunk, sequential_head\).*give --cut <layer>/);
+  assert.match(err.message, /nests other models \(sequential_trunk, sequential_head\).*give `cut: '<layer>'`/);
   assert.doesNotMatch(err.message, /graph model/);
   const inner = await loadBackbone(nestedDir, { cut: 'sequential_trunk' });
   assert.equal(inner.featureDim, 5);

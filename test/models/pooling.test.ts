@@ -82,7 +82,7 @@ test('--pool avg|max|gridN on a layers backbone pools the spatial map as defined
   const direct = await loadBackbone(dir, { cut: 's0b_relu', pool: 'grid2' });
   assert.equal(re.id, direct.id);
   close(await re.extract(px, 3), await direct.extract(px, 3));
-  await assert.rejects(loadBackbone(dir, { cut: 'logits', pool: 'grid2' }), /--pool grid2: layer "logits" already gives a feature vector/);
+  await assert.rejects(loadBackbone(dir, { cut: 'logits', pool: 'grid2' }), /`pool: 'grid2'`: layer "logits" already gives a feature vector/);
   m.dispose();
 });
 
@@ -103,8 +103,8 @@ test('--pool grid2 on an ONNX backbone (NCHW output) matches the direct computat
 test('parsePool accepts avg, max, grid1–8 and names the flag otherwise', () => {
   assert.equal(parsePool('grid4'), 'grid4');
   assert.equal(parsePool('max'), 'max');
-  assert.throws(() => parsePool('grid9'), /--pool must be .*got "grid9"/);
-  assert.throws(() => parsePool('mean'), /--pool must be/);
+  assert.throws(() => parsePool('grid9'), /`pool` must be .*got "grid9"/);
+  assert.throws(() => parsePool('mean'), /`pool` must be/);
 });
 
 test('cut candidates: the default cut, then the ends of the last blocks with a spatial output', () => {
@@ -142,8 +142,8 @@ test('a cut list: each point pooled as asked, features side by side in order, ow
   assert.equal(formatCutList([{ layer: 'x', pool: 'grid2' }]), 'x');
   assert.throws(() => parseCutList('x,x'), /x:avg is listed twice/);
   assert.throws(() => parseCutList('x:grid2:max'), /each entry is <layer> or <layer>:<pool>/);
-  assert.throws(() => parseCutList('x:mean'), /--pool must be/);
-  await assert.rejects(loadBackbone(dir, { cut: 's1b_relu,nope' }), /--cut nope: no such layer/);
+  assert.throws(() => parseCutList('x:mean'), /`pool` must be/);
+  await assert.rejects(loadBackbone(dir, { cut: 's1b_relu,nope' }), /`cut: 'nope'`: no such layer/);
   assert.match(describeCut(list), /^cut at 2 points \(s1b_relu\/grid2, s0_pool\/avg\), one head each/);
   assert.equal(describeCut(a), 'cut at s1b_relu, pooled grid2');
   assert.equal(describeCut({ kind: 'onnx', cut: 'out:0', pool: 'avg' }), 'cut at out:0, pooled avg');

@@ -6,9 +6,11 @@ import { getArch } from '../../src/models/zoo/index.js';
 import { initWeights } from '../../src/models/init.js';
 import { fitPreprocessing } from '../../src/models/preprocess.js';
 import { wholeModel } from '../../src/train/trainable.js';
-import { fitOnData, DEFAULT_HYPER, type TrainHyper } from '../../src/train/train.js';
+import { fitOnData, DEFAULT_HYPER, type TrainHyper } from '../../src/train/fit-on-data.js';
 import { predictProbs, pixelEncoder } from '../../src/train/loop.js';
 import { classificationReport } from '../../src/evaluate/metrics.js';
+import { FrugalError } from '../../src/util/errors.js';
+import { flagName } from '../../src/cli/options.js';
 import { toyImages, TOY_CLASSES } from '../synthetic.js';
 
 const SIZE = 16;
@@ -55,7 +57,7 @@ test('200 training steps keep tf.memory().numTensors flat', async () => {
   const before = tf.memory().numTensors;
   await fitOnData(t, trainSet, valSet, enc, 3, {
     hyper: hyper({ epochs: 20, batchSize: 9, clipNorm: 1 }),
-        onBatchEnd: () => counts.push(tf.memory().numTensors),
+    callbacks: [{ onBatchEnd: () => void counts.push(tf.memory().numTensors) }],
   });
   assert.equal(counts.length, 200);
   assert.equal(Math.max(...counts.slice(1)), Math.min(...counts.slice(1)), `tensor count varied: ${Math.min(...counts)}..${Math.max(...counts)}`);
@@ -78,11 +80,14 @@ test('same seed, same weights; another seed, other weights', async () => {
   assert.notDeepEqual(a, c);
 });
 
-test('a NaN or exploding loss stops training with advice', async () => {
+test('a NaN or exploding loss stops training with advice, naming library options (the CLI names its flags)', async () => {
   const model = setup(3);
-  await assert.rejects(
-    fitOnData(wholeModel(model), trainSet, null, enc, 3, { hyper: hyper({ lr: 1e6, optimizer: 'sgd', schedule: 'constant' }), }),
-    /training diverged at epoch \d+, step \d+: the loss is .*Lower the learning rate \(--lr, now 1000000\)/,
+  const err = await fitOnData(wholeModel(model), trainSet, null, enc, 3, { hyper: hyper({ lr: 1e6, optimizer: 'sgd', schedule: 'constant' }) }).then(
+    () => null,
+    (e: unknown) => e,
   );
+  assert.ok(err instanceof FrugalError);
+  assert.match(err.message, /training diverged at epoch \d+, step \d+: the loss is .*Lower the learning rate \(`lr`, now 1000000\).*\(`clipNorm: 1`\)/);
+  assert.match(err.messageFor(flagName), /Lower the learning rate \(--lr, now 1000000\), add warm-up \(--warmup-epochs\), or clip gradients \(--clip-norm 1\)/);
   model.dispose();
 });

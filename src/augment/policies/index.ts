@@ -1,6 +1,7 @@
 /** Augmentation policies: per-image (RandAugment, TrivialAugmentWide, basic, none) + batch mixing. */
 import type { RawImage } from '../../data/image.js';
 import type { Rng } from '../../util/rng.js';
+import { OptionError } from '../../util/errors.js';
 import { basic } from './basic.js';
 import { cutmix, eitherMix, mixup } from './mix.js';
 import { formatPolicy, parsePolicy } from './parse.js';
@@ -9,7 +10,7 @@ import type { BatchOp, ImagePolicy, ImageStage, Policy, PolicySpec } from './typ
 
 export * from './types.js';
 export { basic, type BasicOptions } from './basic.js';
-export { mixup, cutmix, cutmixBox, eitherMix, oneHot } from './mix.js';
+export { mixup, cutmix, cutmixBox, eitherMix, oneHotRows } from './mix.js';
 export { parsePolicy, formatPolicy, PolicyParseError } from './parse.js';
 export { randAugment, trivialAugmentWide, RANDAUGMENT_MAX_N } from './randaugment.js';
 
@@ -40,4 +41,15 @@ export function buildPolicy(policy: string | PolicySpec): Policy {
   if (ops.length === 1) batch = ops[0];
   else if (ops.length === 2) batch = eitherMix(ops[0]!, ops[1]!);
   return batch ? { spec, text, image, batch } : { spec, text, image };
+}
+
+/** Build a policy given as an option's value (`augment` by default); a bad policy is an `OptionError` naming the option. */
+export function policyFromOption(text: string, option = 'augment'): Policy {
+  try {
+    return buildPolicy(text);
+  } catch (err) {
+    // Parse errors and out-of-range parameters (RangeError) are both errors of the option's value.
+    if (err instanceof Error) throw new OptionError((n) => `${n(option, text)}: ${err.message}`);
+    throw err;
+  }
 }

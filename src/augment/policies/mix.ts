@@ -7,11 +7,11 @@ import { makeImage, type RawImage } from '../../data/image.js';
 import type { Rng } from '../../util/rng.js';
 import type { Batch, BatchOp } from './types.js';
 
-/** One-hot rows for integer class labels. */
-export function oneHot(labels: readonly number[], numClasses: number): Float32Array[] {
-  if (!Number.isInteger(numClasses) || numClasses < 1) throw new RangeError(`oneHot: numClasses must be a positive integer, got ${numClasses}`);
+/** One-hot target rows (one Float32Array per image) for integer class labels, as batch ops take them. */
+export function oneHotRows(labels: readonly number[], numClasses: number): Float32Array[] {
+  if (!Number.isInteger(numClasses) || numClasses < 1) throw new RangeError(`oneHotRows: numClasses must be a positive integer, got ${numClasses}`);
   return labels.map((l) => {
-    if (!Number.isInteger(l) || l < 0 || l >= numClasses) throw new RangeError(`oneHot: label ${l} is not in 0..${numClasses - 1}`);
+    if (!Number.isInteger(l) || l < 0 || l >= numClasses) throw new RangeError(`oneHotRows: label ${l} is not in 0..${numClasses - 1}`);
     const row = new Float32Array(numClasses);
     row[l] = 1;
     return row;
@@ -27,7 +27,8 @@ function checkBatch(batch: Batch, op: string): void {
   for (let i = 0; i < images.length; i++) {
     const im = images[i]!;
     if (im.height !== height || im.width !== width || im.channels !== channels) {
-      throw new RangeError(`${op}: all images in a batch must have the same shape (image ${i} is ${im.height}×${im.width}×${im.channels}, image 0 is ${height}×${width}×${channels})`);
+      const shapes = `image ${i} is ${im.height}×${im.width}×${im.channels}, image 0 is ${height}×${width}×${channels}`;
+      throw new RangeError(`${op}: all images in a batch must have the same shape (${shapes})`);
     }
     const row = targets[i]!;
     if (row.length !== k) throw new RangeError(`${op}: target rows must all have ${k} classes`);

@@ -4,11 +4,12 @@ import sharp from 'sharp';
 import { applyOp, OP_NAMES, isOpName, MAX_BIN } from '../../augment/magnitudes.js';
 import { previewPng } from '../../augment/preview.js';
 import { decodeImage, probeImage } from '../../data/decode.js';
-import { policyFrom } from '../../train/augmentation.js';
-import { searchAugmentation, gridTable, DEFAULT_GRID, type Trial } from '../../train/augment-search.js';
-import { FrugalError, UsageError } from '../../util/errors.js';
+import { policyFromOption } from '../../augment/index.js';
+import { searchAugmentation, gridTable, type Trial } from '../../recipes/augment-search.js';
+import { SEARCH_DEFAULTS } from '../../recipes/defaults.js';
+import { FrugalError } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/fs.js';
-import { int, intList, printJson } from '../options.js';
+import { int, intList, printJson, UsageError } from '../options.js';
 import { addBackendOption, startBackend } from '../common.js';
 import { addBackboneOptions, backboneOptionsFrom, type BackboneFlags } from '../backbone-options.js';
 import { describeCut } from '../../models/backbones/layers.js';
@@ -74,7 +75,7 @@ Examples:
   $ frugal augment preview ./photos --augment randaugment:n=2,m=9 --out grid.png
   $ frugal augment preview ./photos --augment trivial --rows 4 --variants 10 --out grid.png`)
     .action(async (data: string, f: { augment: string; out: string; rows: number; variants: number; size?: number; seed: number; json?: boolean }) => {
-      const policy = policyFrom(f.augment);
+      const policy = policyFromOption(f.augment);
       const png = await previewPng(data, f.augment, { rows: f.rows, variants: f.variants, size: f.size, seed: f.seed });
       await writeFileAtomic(f.out, png);
       await writeFileAtomic(f.out.replace(/\.png$/i, '') + '.json', JSON.stringify({ policy: policy.text, rows: f.rows, variants: f.variants }, null, 2) + '\n');
@@ -86,11 +87,11 @@ Examples:
     .command('search')
     .description('search RandAugment (N, M) by held-out accuracy of short training runs (frozen-trunk features make each trial cheap)')
     .argument('<data>', 'labeled images')
-    .option('--grid <axes...>', 'grid axes, e.g. n=1,2,3 m=5,10,15,20,25', ['n=1,2,3', 'm=5,10,15,20,25'])
-    .addOption(new Option('--mode <mode>', 'grid: score every setting; halving: successive halving').choices(['grid', 'halving']).default('grid'))
+    .option('--grid <axes...>', 'grid axes, e.g. n=1,2,3 m=5,10,15,20,25', [`n=${SEARCH_DEFAULTS.grid.n.join(',')}`, `m=${SEARCH_DEFAULTS.grid.m.join(',')}`])
+    .addOption(new Option('--mode <mode>', 'grid: score every setting; halving: successive halving').choices(['grid', 'halving']).default(SEARCH_DEFAULTS.mode))
     .option('--budget <b>', 'largest budget: augmented views per image (with --backbone) or epochs (from scratch)', int('--budget', 1, 1000))
-    .option('--eta <n>', 'successive halving: keep 1/eta per rung', int('--eta', 2, 10), 3)
-    .option('--folds <k>', 'cross-validation folds (with --backbone)', int('--folds', 2, 20), 3)
+    .option('--eta <n>', 'successive halving: keep 1/eta per rung', int('--eta', 2, 10), SEARCH_DEFAULTS.eta)
+    .option('--folds <k>', 'cross-validation folds (with --backbone)', int('--folds', 2, 20), SEARCH_DEFAULTS.folds)
     .option('--arch <name>', 'architecture for from-scratch trials (no --backbone)')
     .option('--out <dir>', 'folder for search.json and the heatmap', 'augment-search')
     .option('--seed <n>', 'random seed', int('--seed'), 0)
@@ -125,7 +126,8 @@ Examples:
     process.stdout.write(
       `${res.mode} search (${res.scoring}), held-out accuracy % by (N, M)${res.mode === 'halving' ? ' @ budget' : ''}; * = best\n${gridTable(res)}\n\n` +
         `best: ${res.best.policy} (${pctLoss(res.best.accuracy, res.best.loss)}), no augmentation: ${pctLoss(res.baseline, res.baselineLoss)}\n` +
-        `against no augmentation on the same images: right only with it ${res.versusBaseline.onlyBest}, only without ${res.versusBaseline.onlyBaseline} (sign test p = ${res.versusBaseline.p.toFixed(2)})\n` +
+        `against no augmentation on the same images: right only with it ${res.versusBaseline.onlyBest}, ` +
+        `only without ${res.versusBaseline.onlyBaseline} (sign test p = ${res.versusBaseline.p.toFixed(2)})\n` +
         `recommended: --augment ${res.recommended}${res.recommended === 'none' ? ' (no augmentation did better beyond chance)' : ''}\n` +
         (res.cut ? `backbone ${describeCut({ kind: 'layers', ...res.cut })} (--cut auto)\n` : '') +
         `${res.evaluations.length} trials, cost ${res.cost} budget units, ${res.seconds.toFixed(0)} s; heatmap in ${f.out}\n`,
@@ -140,7 +142,7 @@ function pctLoss(accuracy: number, loss: number | null): string {
 }
 
 function parseGrid(axes: string[]): { n: number[]; m: number[] } {
-  const grid = { ...DEFAULT_GRID };
+  const grid = { ...SEARCH_DEFAULTS.grid };
   for (const axis of axes.flatMap((a) => a.split(/\s+/)).filter(Boolean)) {
     const match = /^([nm])=([\d,]+)$/.exec(axis);
     if (!match) throw new UsageError(`--grid: expected n=1,2,3 or m=5,10,..., got "${axis}"`);

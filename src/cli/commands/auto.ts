@@ -1,24 +1,29 @@
 import { Command } from 'commander';
-import * as path from 'node:path';
-import { auto, type AutoResult } from '../../auto/auto.js';
+import { auto, type AutoResult } from '../../recipes/auto.js';
 import { writeReport } from '../../report/report.js';
+import { runFile } from '../../runs/files.js';
+import { AUTO_DEFAULTS } from '../../recipes/defaults.js';
+import { DEFAULT_HYPER } from '../../train/fit-on-data.js';
 import { printJson, int, float } from '../options.js';
 import { addBackendOption, addDataOptions, startBackend, trainingProgress, onInterrupt } from '../common.js';
-import { NO_BACKBONE } from '../../models/backbones/registry.js';
+import { NO_BACKBONE } from '../../models/backbones/pretrained.js';
 import { addBackboneOptions, backboneOptionsFrom, type BackboneFlags } from '../backbone-options.js';
 
 export function autoCommand(): Command {
   const cmd = new Command('auto')
-    .description('the whole scarce-data recipe: transfer (or scratch) → augmentation search → Noisy Student → optional distillation, with an ablation table, a report and the best model')
+    .description(
+      'the whole scarce-data recipe: transfer (or scratch) → augmentation search → Noisy Student → optional distillation, ' +
+        'with an ablation table, a report and the best model',
+    )
     .argument('<data>', 'labeled images: root/<class>/<image>, or a CSV of path,label')
     .requiredOption('--out <dir>', 'run folder: the best model itself, per-stage subfolders, auto.json, report.html')
     .option('--unlabeled <dir>', 'unlabeled images for Noisy Student rounds')
-    .option('--arch <name>', 'train from scratch with this architecture (also the Noisy Student students\' when there is no backbone); default: transfer from the built-in trunk', 'cnn-small')
+    .option('--arch <name>', 'train from scratch with this architecture (also the Noisy Student students\' when there is no backbone); default: transfer from the built-in trunk', AUTO_DEFAULTS.arch)
     .option('--distill <arch>', 'finally distil the best model into this small architecture (e.g. cnn-tiny)')
     .option('--budget <minutes>', 'total time budget: shrinks the search and the rounds', float('--budget', 0.1, 100000))
-    .option('--rounds <n>', 'most Noisy Student rounds', int('--rounds', 0, 20), 2)
-    .option('--epochs <n>', 'epochs of each training stage', int('--epochs', 1, 10000), 8)
-    .option('--seed <n>', 'random seed (runs are repeatable)', int('--seed'), 0)
+    .option('--rounds <n>', 'most Noisy Student rounds', int('--rounds', 0, 20), AUTO_DEFAULTS.rounds)
+    .option('--epochs <n>', 'epochs of each training stage', int('--epochs', 1, 10000), AUTO_DEFAULTS.epochs)
+    .option('--seed <n>', 'random seed (runs are repeatable)', int('--seed'), DEFAULT_HYPER.seed)
     .option('--no-report', 'do not write report.html')
     .option('--resume', 'continue an interrupted run in --out (finished stages are kept)');
   addBackboneOptions(cmd);
@@ -57,24 +62,29 @@ Examples:
         strict: f['strict'] as boolean | undefined,
         workers: f['workers'] as number | undefined,
         resume: f['resume'] as boolean | undefined,
-        onStage: (s) => {
-          progress.bar.stop();
-          if (!quiet) process.stderr.write(`\n== ${s}\n`);
-        },
-        onBatchEnd: progress.onBatchEnd,
-        onEpochEnd: progress.onEpochEnd,
+        callbacks: [
+          {
+            onStage: (s) => {
+              progress.bar.stop();
+              if (!quiet) process.stderr.write(`\n== ${s}\n`);
+            },
+          },
+          progress,
+        ],
       });
     } finally {
       progress.bar.stop();
       off();
     }
-    const report = f.report ? (await writeReport(f.out, path.join(f.out, 'report.html'))).out : null;
+    const report = f.report ? (await writeReport(f.out, runFile(f.out, 'report'))).out : null;
     if (f.json) return printJson({ ...res, report });
     const lines = ['', 'stage                                   held-out   Δ vs previous   wall time'];
     for (const r of res.rows) {
-      lines.push(
-        `${(r.stage + (r.stage === res.best ? ' *' : '')).padEnd(40)}${`${(r.accuracy * 100).toFixed(1)}%`.padStart(8)}   ${(r.delta === null ? '–' : `${r.delta >= 0 ? '+' : ''}${(r.delta * 100).toFixed(1)} pts`).padStart(13)}   ${`${r.seconds.toFixed(0)} s`.padStart(9)}${r.note ? `   ${r.note}` : ''}`,
-      );
+      const stage = (r.stage + (r.stage === res.best ? ' *' : '')).padEnd(40);
+      const accuracy = `${(r.accuracy * 100).toFixed(1)}%`;
+      const delta = r.delta === null ? '–' : `${r.delta >= 0 ? '+' : ''}${(r.delta * 100).toFixed(1)} pts`;
+      const seconds = `${r.seconds.toFixed(0)} s`;
+      lines.push(`${stage}${accuracy.padStart(8)}   ${delta.padStart(13)}   ${seconds.padStart(9)}${r.note ? `   ${r.note}` : ''}`);
     }
     lines.push('', `best: ${res.best} (${(res.accuracy * 100).toFixed(1)}% held-out); model in ${res.out}; ${res.seconds.toFixed(0)} s in all`);
     if (report) lines.push(`report: ${report}`);

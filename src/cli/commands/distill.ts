@@ -1,9 +1,10 @@
 import { Command } from 'commander';
-import { distill } from '../../distill/distill.js';
-import { parseStudent } from '../../distill/student.js';
+import { distill } from '../../recipes/distill.js';
+import { parseStudent } from '../../recipes/student.js';
 import { printJson, float } from '../options.js';
 import { addBackendOption, addDataOptions, addHyperOptions, explicitHyper, startBackend, trainingProgress, onInterrupt } from '../common.js';
-import { policyFrom } from '../../train/augmentation.js';
+import { policyFromOption } from '../../augment/index.js';
+import { DISTILL_DEFAULTS } from '../../recipes/defaults.js';
 
 export function distillCommand(): Command {
   const cmd = new Command('distill')
@@ -13,8 +14,8 @@ export function distillCommand(): Command {
     .requiredOption('--student <arch|backbone>', 'student: a zoo architecture (e.g. cnn-tiny) or a TF.js layers backbone')
     .requiredOption('--out <dir>', 'model directory to write (the student)')
     .option('--unlabeled <dir>', 'unlabeled images (any depth): distillation term only')
-    .option('--temperature <T>', 'softening temperature', float('--temperature', 0.05, 100), 4)
-    .option('--alpha <a>', 'weight of the distillation term (1 − α: cross-entropy with the labels)', float('--alpha', 0, 1), 0.9)
+    .option('--temperature <T>', 'softening temperature', float('--temperature', 0.05, 100), DISTILL_DEFAULTS.temperature)
+    .option('--alpha <a>', 'weight of the distillation term (1 − α: cross-entropy with the labels)', float('--alpha', 0, 1), DISTILL_DEFAULTS.alpha)
     .option('--width <m>', 'student width multiplier', float('--width', 0.1, 4))
     .option('--dropout <p>', 'student dropout', float('--dropout', 0, 0.95))
     .option('--augment <policy>', 'online augmentation; the teacher sees the same augmented view (e.g. randaugment:n=2,m=9)', 'none')
@@ -29,7 +30,7 @@ Examples:
   $ frugal distill ./photos --teacher ./big-model --student cnn-tiny --unlabeled ./more-photos --temperature 4 --alpha 0.9 --out ./small --json`);
   cmd.action(async (data: string, f: Record<string, unknown> & { out: string; teacher: string; student: string; json?: boolean }) => {
     const quiet = !!f.json;
-    policyFrom(f['augment'] as string);
+    policyFromOption(f['augment'] as string);
     await startBackend(f['backend'] as string);
     const progress = trainingProgress(quiet);
     const off = onInterrupt(f.out);
@@ -47,9 +48,7 @@ Examples:
       strict: f['strict'] as boolean | undefined,
       workers: f['workers'] as number | undefined,
       resume: f['resume'] as boolean | undefined,
-      onStage: (s) => quiet || process.stderr.write(`${s}...\n`),
-      onBatchEnd: progress.onBatchEnd,
-      onEpochEnd: progress.onEpochEnd,
+      callbacks: [progress, { onStage: (s) => quiet || process.stderr.write(`${s}...\n`) }],
     }).finally(() => {
       progress.bar.stop();
       off();
@@ -67,11 +66,15 @@ Examples:
       history: res.fit.history,
     };
     if (f.json) return printJson(summary);
-    const row = (name: string, m: { accuracy: number; params: number; bytes: number; latencyMs: number }) =>
-      `  ${name.padEnd(8)} ${(m.accuracy * 100).toFixed(1).padStart(8)}%  ${m.params.toLocaleString('en-US').padStart(10)}  ${(m.bytes / 1024).toFixed(0).padStart(8)} KiB  ${Number.isFinite(m.latencyMs) ? m.latencyMs.toFixed(2) : '-'} ms`;
+    const row = (name: string, m: { accuracy: number; params: number; bytes: number; latencyMs: number }) => {
+      const latency = Number.isFinite(m.latencyMs) ? m.latencyMs.toFixed(2) : '-';
+      const size = `${m.params.toLocaleString('en-US').padStart(10)}  ${(m.bytes / 1024).toFixed(0).padStart(8)} KiB`;
+      return `  ${name.padEnd(8)} ${(m.accuracy * 100).toFixed(1).padStart(8)}%  ${size}  ${latency} ms`;
+    };
     process.stdout.write(
       `held-out accuracy of the student ${(res.accuracy * 100).toFixed(1)}% on ${res.valImages} images\n\n` +
-        `  model    accuracy      params       size     latency/image\n${row('teacher', res.teacher)}\n${row('student', res.student)}\n\nstudent written to ${res.out}\n`,
+        `  model    accuracy      params       size     latency/image\n${row('teacher', res.teacher)}\n${row('student', res.student)}\n\n` +
+        `student written to ${res.out}\n`,
     );
   });
   return cmd;

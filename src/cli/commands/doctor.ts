@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { probeBackends } from '../../engine/backend.js';
 import { printJson } from '../options.js';
-import { isBuiltin, listPretrained } from '../../models/backbones/registry.js';
+import { isBuiltin, listPretrained } from '../../models/backbones/pretrained.js';
 
 export function doctorCommand(): Command {
   return new Command('doctor')
@@ -17,7 +17,8 @@ Examples:
       if (f.json) return printJson({ ...probe, models });
       const lines = [`backend chosen by default: ${probe.autoChoice}`, ''];
       for (const b of probe.backends) lines.push(`  ${b.name.padEnd(11)} ${b.usable ? 'usable  ' : 'unusable'}  ${b.version ?? '-'}  ${b.reason}`);
-      lines.push('', `wasm: SIMD ${probe.wasm.simd ? 'yes' : 'no'}, threads ${probe.wasm.threads} (multi-threaded build ${probe.wasm.threadsSupported ? 'available' : 'not available in Node'})`);
+      const threaded = probe.wasm.threadsSupported ? 'available' : 'not available in Node';
+      lines.push('', `wasm: SIMD ${probe.wasm.simd ? 'yes' : 'no'}, threads ${probe.wasm.threads} (multi-threaded build ${threaded})`);
       lines.push(`cores: ${probe.cpus}`, `versions: ${Object.entries(probe.versions).map(([k, v]) => `${k} ${v ?? '-'}`).join(', ')}`);
       lines.push('', 'pretrained models (--backbone <name>):');
       for (const m of models) lines.push(`  ${m.name.padEnd(28)} ${m.builtin ? 'built in   ' : 'downloaded '} ${m.input.padEnd(11)} ${m.description}`);

@@ -41,7 +41,8 @@ export function renderEvaluation(r: EvaluateResult): string {
   const w = Math.max(5, ...r.classes.map((c) => c.length));
   lines.push(`  ${'class'.padEnd(w)}  precision  recall     f1  support`);
   for (const c of r.perClass) {
-    lines.push(`  ${c.name.padEnd(w)}  ${c.precision.toFixed(3).padStart(9)}  ${c.recall.toFixed(3).padStart(6)}  ${c.f1.toFixed(3).padStart(5)}  ${String(c.support).padStart(7)}`);
+    const figures = [c.precision.toFixed(3).padStart(9), c.recall.toFixed(3).padStart(6), c.f1.toFixed(3).padStart(5), String(c.support).padStart(7)];
+    lines.push(`  ${c.name.padEnd(w)}  ${figures.join('  ')}`);
   }
   lines.push('', 'confusion matrix (rows: true, columns: predicted)');
   const cw = Math.max(4, ...r.confusion.flat().map((v) => String(v).length));

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { loadPredictor } from '../../evaluate/predictor.js';
-import { collectInputs, predictImages } from '../../evaluate/predict.js';
+import { collectInputs, predictImages } from '../../evaluate/predict-images.js';
 import { printJson, int } from '../options.js';
 import { addBackendOption, startBackend } from '../common.js';
 

@@ -4,7 +4,10 @@ import { printJson } from '../options.js';
 
 export function reportCommand(): Command {
   return new Command('report')
-    .description('one self-contained HTML report of a run: learning curves, confusion matrix, per-class metrics, calibration, mistakes, augmentation, search, Noisy Student rounds, ablation')
+    .description(
+      'one self-contained HTML report of a run: learning curves, confusion matrix, per-class metrics, calibration, mistakes, ' +
+        'augmentation, search, Noisy Student rounds, ablation',
+    )
     .argument('<run>', 'the --out folder of train, distill, self-train, augment search or auto')
     .option('--out <file>', 'HTML file to write (default: <run>/report.html)')
     .option('--json', 'print one JSON object')

@@ -1,11 +1,12 @@
 import { Command, Option } from 'commander';
-import { selfTrain, type RoundReport } from '../../distill/self-train.js';
-import { parseStudent } from '../../distill/student.js';
+import { selfTrain, type RoundReport } from '../../recipes/self-train.js';
+import { parseStudent } from '../../recipes/student.js';
 import { printJson, float, int } from '../options.js';
-import { addBackendOption, addDataOptions, addHyperOptions, explicitHyper, startBackend, trainingProgress, onInterrupt } from '../common.js';
+import { addBackendOption, addDataOptions, addHyperOptions, explicitHyper, startBackend, trainingProgress, onInterrupt, stageLines } from '../common.js';
 import { progressBar } from '../progress.js';
-import { policyFrom } from '../../train/augmentation.js';
+import { policyFromOption } from '../../augment/index.js';
 import { readPoolLabels } from '../pool-labels.js';
+import { SELF_TRAIN_DEFAULTS, STUDENT_NOISE } from '../../recipes/defaults.js';
 
 export function selfTrainCommand(): Command {
   const cmd = new Command('self-train')
@@ -15,14 +16,14 @@ export function selfTrainCommand(): Command {
     .requiredOption('--out <dir>', 'output: the best round\'s model, with round-N/ subfolders')
     .option('--teacher <model>', 'a trained model as the first teacher (default: train one on <data>)')
     .option('--teacher-backbone <spec>', 'train the first teacher by transfer from this backbone')
-    .option('--student <arch>', 'student architecture (same size or larger than the teacher)', 'cnn-small')
-    .option('--rounds <n>', 'rounds (stops early when held-out accuracy stops improving)', int('--rounds', 1, 100), 3)
-    .addOption(new Option('--pseudo <kind>', 'hard (one-hot) or soft (teacher probabilities) pseudo-labels').choices(['soft', 'hard']).default('hard'))
-    .option('--threshold <p>', 'keep pseudo-labels with at least this confidence', float('--threshold', 0, 1), 0.7)
+    .option('--student <arch>', 'student architecture (same size or larger than the teacher)', SELF_TRAIN_DEFAULTS.student)
+    .option('--rounds <n>', 'rounds (stops early when held-out accuracy stops improving)', int('--rounds', 1, 100), SELF_TRAIN_DEFAULTS.rounds)
+    .addOption(new Option('--pseudo <kind>', 'hard (one-hot) or soft (teacher probabilities) pseudo-labels').choices(['soft', 'hard']).default(SELF_TRAIN_DEFAULTS.pseudo))
+    .option('--threshold <p>', 'keep pseudo-labels with at least this confidence', float('--threshold', 0, 1), SELF_TRAIN_DEFAULTS.threshold)
     .option('--balance', 'equalise classes: top-K most confident per class, duplicating where short')
-    .option('--augment <policy>', 'the student\'s input noise', 'randaugment:n=2,m=9')
-    .option('--dropout <p>', 'student dropout (noise)', float('--dropout', 0, 0.95), 0.3)
-    .option('--drop-path <p>', 'student stochastic depth (noise; residual architectures)', float('--drop-path', 0, 0.95), 0.1)
+    .option('--augment <policy>', 'the student\'s input noise', STUDENT_NOISE.augment)
+    .option('--dropout <p>', 'student dropout (noise)', float('--dropout', 0, 0.95), STUDENT_NOISE.dropout)
+    .option('--drop-path <p>', 'student stochastic depth (noise; residual architectures)', float('--drop-path', 0, 0.95), STUDENT_NOISE.dropPath)
     .option('--width <m>', 'student width multiplier', float('--width', 0.1, 4))
     .option('--pool-labels <csv>', 'true labels of the pool (path,label), to report pseudo-label accuracy (benchmarks)')
     .option('--shard-size <n>', 'pool images per pseudo-labelling shard (the unit of resumption)', int('--shard-size', 16), 1024)
@@ -38,7 +39,7 @@ Examples:
   $ frugal self-train ./photos --unlabeled ./unlabeled --out ./run --resume     # after Ctrl-C`);
   cmd.action(async (data: string, f: Record<string, unknown> & { out: string; unlabeled: string; json?: boolean }) => {
     const quiet = !!f.json;
-    policyFrom(f['augment'] as string);
+    policyFromOption(f['augment'] as string);
     await startBackend(f['backend'] as string);
     const progress = trainingProgress(quiet);
     const bar = progressBar('pseudo-labels', quiet);
@@ -62,13 +63,7 @@ Examples:
       strict: f['strict'] as boolean | undefined,
       workers: f['workers'] as number | undefined,
       resume: f['resume'] as boolean | undefined,
-      onStage: (s) => {
-        bar.stop();
-        if (!quiet) process.stderr.write(`${s}...\n`);
-      },
-      onProgress: (_s, d, t) => bar.update(d, t),
-      onBatchEnd: progress.onBatchEnd,
-      onEpochEnd: progress.onEpochEnd,
+      callbacks: [progress, stageLines(bar, quiet)],
       onRound: (r) => quiet || process.stderr.write(roundLine(r) + '\n'),
     }).finally(() => {
       bar.stop();
@@ -78,7 +73,9 @@ Examples:
     if (f.json) return printJson(res);
     process.stdout.write(`held-out accuracy ${(res.accuracy * 100).toFixed(1)}% (best: round ${res.bestRound})\n\n  round  accuracy  kept  pseudo-label acc  kept per class\n`);
     for (const r of res.rounds) {
-      process.stdout.write(`  ${String(r.round).padStart(5)}  ${(r.accuracy * 100).toFixed(1).padStart(7)}%  ${String(r.keptTotal).padStart(4)}  ${r.pseudoAccuracy === null ? '-'.padStart(16) : `${(r.pseudoAccuracy * 100).toFixed(1)}%`.padStart(16)}  ${Object.entries(r.kept).map(([c, n]) => `${c} ${n}`).join(', ')}\n`);
+      const pseudo = r.pseudoAccuracy === null ? '-'.padStart(16) : `${(r.pseudoAccuracy * 100).toFixed(1)}%`.padStart(16);
+      const kept = Object.entries(r.kept).map(([c, n]) => `${c} ${n}`).join(', ');
+      process.stdout.write(`  ${String(r.round).padStart(5)}  ${(r.accuracy * 100).toFixed(1).padStart(7)}%  ${String(r.keptTotal).padStart(4)}  ${pseudo}  ${kept}\n`);
     }
     process.stdout.write(`\nmodel written to ${res.out} (per-round artefacts in ${res.out}/round-N)\n`);
   });

@@ -1,16 +1,16 @@
 import { Command } from 'commander';
-import { trainFromScratch, type TrainResult } from '../../train/train.js';
-import { AUGMENT_VIEWS, trainTransfer, type TransferResult } from '../../train/transfer.js';
-import { BUILTIN_TRUNK, NO_BACKBONE, listPretrained, resolveBackbone } from '../../models/backbones/registry.js';
+import { trainFromScratch, type TrainResult } from '../../recipes/scratch.js';
+import { AUGMENT_VIEWS, trainTransfer, type TransferResult } from '../../recipes/transfer.js';
+import { BUILTIN_TRUNK, NO_BACKBONE, listPretrained, resolveBackbone } from '../../models/backbones/pretrained.js';
 import { listArchs } from '../../models/zoo/index.js';
-import { printJson, float, int } from '../options.js';
-import { addBackendOption, addDataOptions, addHyperOptions, hyperFrom, explicitHyper, startBackend, trainingProgress, onInterrupt, type HyperFlags } from '../common.js';
+import { printJson, float, int, flagName, UsageError } from '../options.js';
+import { addBackendOption, addDataOptions, addHyperOptions, hyperFrom, explicitHyper, startBackend, trainingProgress, onInterrupt, stageLines, type HyperFlags } from '../common.js';
 import { addBackboneOptions, backboneOptionsFrom, type BackboneFlags } from '../backbone-options.js';
 import { progressBar } from '../progress.js';
 import { note } from '../progress.js';
-import { UsageError } from '../../util/errors.js';
-import { policyFrom } from '../../train/augmentation.js';
+import { policyFromOption } from '../../augment/index.js';
 import { describeCut } from '../../models/backbones/layers.js';
+import { DEFAULT_TRUNK_LR_MULT } from '../../train/trainable.js';
 
 interface TrainFlags extends HyperFlags, BackboneFlags {
   augment: string;
@@ -54,9 +54,13 @@ export function trainCommand(): Command {
     .option('--resume', 'continue from the checkpoint in --out')
     .option('--augment <policy>', 'augmentation: none, basic, trivial, randaugment:n=2,m=9, combinable with +mixup=0.2 / +cutmix=1', 'none')
     .option('--augment-views <k>', 'with --backbone in frozen mode: augmented views per training image for the head', int('--augment-views', 0, 64), AUGMENT_VIEWS)
-.option('--mode <mode>', 'frozen (train only a new head on cached features) or finetune (then train the trunk too, at a smaller rate; kept only if it beats the frozen head on validation); default: frozen with ≤ 50 images per class')
+    .option(
+      '--mode <mode>',
+      'frozen (train only a new head on cached features) or finetune (then train the trunk too, at a smaller rate; kept only if it beats the frozen head on validation); ' +
+        'default: frozen with ≤ 50 images per class',
+    )
     .option('--unfreeze <all|N>', 'fine-tune all of the trunk or its last N blocks', 'all')
-    .option('--trunk-lr-mult <m>', 'trunk learning rate = --lr × this when fine-tuning', float('--trunk-lr-mult', 0, 10), 0.1)
+    .option('--trunk-lr-mult <m>', 'trunk learning rate = --lr × this when fine-tuning', float('--trunk-lr-mult', 0, 10), DEFAULT_TRUNK_LR_MULT)
     .option('--lr-decay <d>', 'discriminative rates: each earlier trunk block gets the next one\'s rate × d', float('--lr-decay', 0, 1), 1)
     .option('--train-bn', 'update BatchNorm statistics of the trunk while fine-tuning (default: frozen)')
     .option('--hidden <units>', 'units of the new head\'s hidden dense layer (default 64; 0: none)', int('--hidden', 0, 65536))
@@ -88,7 +92,7 @@ Pretrained backbones by name: ${listPretrained().map((e) => e.name + (e.dir ? ' 
   );
   cmd.action(async (data: string, f: TrainFlags) => {
     const quiet = !!f.json;
-    policyFrom(f.augment);
+    policyFromOption(f.augment);
     checkModelFlags(cmd, f);
     const backend = await startBackend(f.backend);
     note(`backend: ${backend.name}${backend.simd ? ' (SIMD)' : ''}`, quiet);
@@ -114,8 +118,7 @@ Pretrained backbones by name: ${listPretrained().map((e) => e.name + (e.dir ? ' 
         resume: f.resume,
         augment: f.augment,
         hyper: hyperFrom(f),
-        onBatchEnd: progress.onBatchEnd,
-        onEpochEnd: progress.onEpochEnd,
+        callbacks: [progress],
       });
     } finally {
       progress.bar.stop();
@@ -165,14 +168,15 @@ function chooseBackbone(f: { backbone?: string; arch?: string }): string | undef
 
 function checkModelFlags(cmd: Command, f: TrainFlags): void {
   const given = (name: string) => cmd.getOptionValueSource(name) === 'cli';
-  const flag = (name: string) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
   if (f.arch && f.backbone && f.backbone !== NO_BACKBONE) throw new UsageError(`--arch trains from scratch and --backbone transfers from a pretrained trunk: give one of them`);
   if (!chooseBackbone(f)) {
     const stray = BACKBONE_ONLY.filter(given);
-    if (stray.length) throw new UsageError(`${stray.map(flag).join(', ')} ${stray.length > 1 ? 'need' : 'needs'} a backbone, but this run trains from scratch (${f.arch ? '--arch' : '--backbone none'})`);
+    const flags = stray.map((s) => flagName(s)).join(', ');
+    if (stray.length) throw new UsageError(`${flags} ${stray.length > 1 ? 'need' : 'needs'} a backbone, but this run trains from scratch (${f.arch ? '--arch' : '--backbone none'})`);
   } else {
     const stray = SCRATCH_ONLY.filter(given);
-    if (stray.length) throw new UsageError(`${stray.map(flag).join(', ')} ${stray.length > 1 ? 'apply' : 'applies'} to training from scratch (--arch or --backbone none), not to transfer from a backbone`);
+    const flags = stray.map((s) => flagName(s)).join(', ');
+    if (stray.length) throw new UsageError(`${flags} ${stray.length > 1 ? 'apply' : 'applies'} to training from scratch (--arch or --backbone none), not to transfer from a backbone`);
   }
 }
 
@@ -206,13 +210,7 @@ async function transferAction(cmd: Command, data: string, f: TrainFlags, backend
       strict: f.strict,
       workers: f.workers,
       resume: f.resume,
-      onStage: (stage) => {
-        bar.stop();
-        if (!quiet) process.stderr.write(`${stage}...\n`);
-      },
-      onProgress: (stage, d, t) => bar.update(d, t),
-      onBatchEnd: progress.onBatchEnd,
-      onEpochEnd: progress.onEpochEnd,
+      callbacks: [progress, stageLines(bar, quiet)],
     });
   } finally {
     bar.stop();
@@ -243,15 +241,18 @@ async function transferAction(cmd: Command, data: string, f: TrainFlags, backend
   };
   if (f.json) return printJson(summary);
   const t = res.timings;
+  const pct = (v: number, digits = 1) => `${(v * 100).toFixed(digits)}%`;
+  const trials = res.cutSearch?.trials.map((c) => `${c.cut}/${c.pool} ${pct(c.accuracy, 0)}`).join(', ');
   process.stdout.write(
-    `held-out accuracy ${(res.accuracy * 100).toFixed(1)}% on ${res.valImages} validation images (${describeMode(res)})\n` +
+    `held-out accuracy ${pct(res.accuracy)} on ${res.valImages} validation images (${describeMode(res)})\n` +
       `backbone ${res.backbone.kind} ${res.backbone.source} ${describeCut(res.backbone)} (${res.backbone.featureDim} features)\n` +
       (res.cutSearch
-        ? `cut chosen by ${res.cutSearch.trials.length}-candidate cross-validation: ${res.cutSearch.trials.map((c) => `${c.cut}/${c.pool} ${(c.accuracy * 100).toFixed(0)}%`).join(', ')}` +
-          (res.cutSearch.ensembleAccuracy !== null ? `; the best ${res.cutSearch.points.length} together ${(res.cutSearch.ensembleAccuracy * 100).toFixed(0)}%` : '') +
+        ? `cut chosen by ${res.cutSearch.trials.length}-candidate cross-validation: ${trials}` +
+          (res.cutSearch.ensembleAccuracy !== null ? `; the best ${res.cutSearch.points.length} together ${pct(res.cutSearch.ensembleAccuracy, 0)}` : '') +
           '\n'
         : '') +
-      `time: decode ${t.decodeSeconds.toFixed(1)} s, features ${t.featureSeconds.toFixed(1)} s (${res.featureCacheHits} cached), head ${t.headSeconds.toFixed(1)} s` +
+      `time: decode ${t.decodeSeconds.toFixed(1)} s, features ${t.featureSeconds.toFixed(1)} s (${res.featureCacheHits} cached), ` +
+      `head ${t.headSeconds.toFixed(1)} s` +
       (res.finetune ? `, fine-tune ${t.finetuneSeconds.toFixed(1)} s` : '') +
       `\nmodel written to ${res.out}\n`,
   );

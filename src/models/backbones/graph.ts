@@ -20,7 +20,7 @@ export async function graphBackbone(artifacts: tf.io.ModelArtifacts, ref: Omit<B
   const run = (x: tf.Tensor) => {
     let y = model.execute(x, output) as tf.Tensor;
     if (y.rank === 4) y = poolMap(y as tf.Tensor4D, poolName);
-    else if (poolName !== 'avg') throw new FrugalError(`--pool ${poolName}: output "${output}" is not a spatial map`);
+    else if (poolName !== 'avg') throw new FrugalError((n) => `${n('pool', poolName)}: output "${output}" is not a spatial map`);
     if (y.rank !== 2) y = tf.reshape(y, [y.shape[0]!, -1]);
     return y;
   };

@@ -29,11 +29,13 @@ export function defaultCut(model: tfl.LayersModel): string {
   if (nested.length > 0) {
     // e.g. a Teachable Machine export: a Sequential of a trunk model and a head model.
     throw new FrugalError(
-      `model "${model.name}" nests other models (${nested.map((l) => l.name).join(', ')}) and Frugal does not look inside them for where the classifier starts; ` +
-        `give --cut <layer>, one of its top-level layers: ${model.layers.map((l) => l.name).join(', ')}`,
+      (n) =>
+        `model "${model.name}" nests other models (${nested.map((l) => l.name).join(', ')}) ` +
+        'and Frugal does not look inside them for where the classifier starts; ' +
+        `give ${n('cut', '<layer>')}, one of its top-level layers: ${model.layers.map((l) => l.name).join(', ')}`,
     );
   }
-  throw new FrugalError(`cannot find where the classifier starts in model "${model.name}"; give --cut <layer>`);
+  throw new FrugalError((n) => `cannot find where the classifier starts in model "${model.name}"; give ${n('cut', '<layer>')}`);
 }
 
 /**
@@ -54,20 +56,20 @@ export interface CutPoint {
 }
 
 /**
- * A cut as given to `--cut`: one layer name, or a comma-separated list of them (features from several
+ * A cut as the `cut` option takes it: one layer name, or a comma-separated list of them (features from several
  * depths; a new head is then an ensemble of one head per cut point, see `buildHead`). Each entry may
  * carry its own pooling (`s2a_relu:grid2`); entries without one use `pool`.
  */
 export function parseCutList(cut: string, pool: FeaturePool = 'avg'): CutPoint[] {
   const points = cut.split(',').map((entry) => {
     const [layer, p, extra] = entry.trim().split(':');
-    if (!layer || extra !== undefined) throw new FrugalError(`--cut ${cut}: each entry is <layer> or <layer>:<pool>`);
+    if (!layer || extra !== undefined) throw new FrugalError((n) => `${n('cut', cut)}: each entry is <layer> or <layer>:<pool>`);
     return { layer, pool: p === undefined ? pool : parsePool(p) };
   });
   const seen = new Set<string>();
   for (const c of points) {
     const key = `${c.layer}:${c.pool}`;
-    if (seen.has(key)) throw new FrugalError(`--cut ${cut}: ${key} is listed twice`);
+    if (seen.has(key)) throw new FrugalError((n) => `${n('cut', cut)}: ${key} is listed twice`);
     seen.add(key);
   }
   return points;
@@ -83,18 +85,18 @@ function cutOutput(model: tfl.LayersModel, point: CutPoint): tfl.SymbolicTensor 
   const { pool } = point;
   let layer = model.layers.find((l) => l.name === point.layer);
   if (!layer) {
-    throw new FrugalError(`--cut ${point.layer}: no such layer (layers: ${model.layers.slice(-12).map((l) => l.name).join(', ')}${model.layers.length > 12 ? ', …' : ''})`);
+    throw new FrugalError((n) => `${n('cut', point.layer)}: no such layer (layers: ${model.layers.slice(-12).map((l) => l.name).join(', ')}${model.layers.length > 12 ? ', …' : ''})`);
   }
   if (pool !== 'avg') layer = pooledInput(layer) ?? layer;
   const out = layer.output as tfl.SymbolicTensor;
-  if (Array.isArray(out)) throw new FrugalError(`--cut ${point.layer}: the layer has several outputs`);
+  if (Array.isArray(out)) throw new FrugalError((n) => `${n('cut', point.layer)}: the layer has several outputs`);
   if (out.shape.length === 4) {
     const pooled = poolLayers(out, pool, layer.name);
     ADDED_POOLING.set(pooled.sourceLayer, point.layer);
     return pooled;
   }
-  if (out.shape.length !== 2) throw new FrugalError(`--cut ${point.layer}: output of rank ${out.shape.length}, expected 2 or 4`);
-  if (pool !== 'avg') throw new FrugalError(`--pool ${pool}: layer "${layer.name}" already gives a feature vector, not a spatial map`);
+  if (out.shape.length !== 2) throw new FrugalError((n) => `${n('cut', point.layer)}: output of rank ${out.shape.length}, expected 2 or 4`);
+  if (pool !== 'avg') throw new FrugalError((n) => `${n('pool', pool)}: layer "${layer.name}" already gives a feature vector, not a spatial map`);
   return out;
 }
 
@@ -109,7 +111,7 @@ export function trunkModel(model: tfl.LayersModel, points: CutPoint[]): tfl.Laye
 }
 
 /**
- * Candidate cut points for `--cut auto`: the default cut, then the outputs of the last `blocks` blocks that end
+ * Candidate cut points for `cut: 'auto'`: the default cut, then the outputs of the last `blocks` blocks that end
  * in a spatial map, from the top down (a block: consecutive layers with the same name prefix, see `blockOf`; a
  * batch norm, activation or dropout layer applied to a block's last layer belongs to that block, as MobileNetV2's
  * `Conv_1` → `Conv_1_bn` → `out_relu`). The block the default cut itself ends is not a separate candidate. On a

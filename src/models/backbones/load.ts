@@ -13,7 +13,7 @@ import { readTfjsModel, fileDigest } from './files.js';
 import { layersBackbone, layersModelConfig } from './layers.js';
 import { graphBackbone } from './graph.js';
 import { onnxBackbone } from './onnx.js';
-import { getPretrained, listPretrained } from './registry.js';
+import { getPretrained, listPretrained } from './pretrained.js';
 import type { Backbone, BackboneRef } from './types.js';
 import { POOL_PATTERN, type FeaturePool } from './pooling.js';
 
@@ -69,7 +69,7 @@ function inputOf(o: BackboneOptions, fallback?: { height?: number | null; width?
   const height = o.height ?? o.size ?? fallback?.height ?? undefined;
   const width = o.width ?? o.size ?? fallback?.width ?? undefined;
   const channels = (o.channels ?? fallback?.channels ?? 3) as 1 | 3;
-  if (!height || !width) throw new FrugalError('the backbone does not say its input size: give --size (or "size" in its sidecar JSON)');
+  if (!height || !width) throw new FrugalError((n) => `the backbone does not say its input size: give ${n('size')} (or "size" in its sidecar JSON)`);
   return { height, width, channels, resize: o.resize ?? 'squash' };
 }
 
@@ -103,7 +103,7 @@ export async function loadBackbone(spec: string, options: BackboneOptions = {}):
     return loadLocal(main, options, spec);
   }
   if (!(await exists(spec))) {
-    throw new FrugalError(`--backbone ${spec}: not a file, folder, URL or known backbone (known: ${listPretrained().map((e) => e.name).join(', ')})`);
+    throw new FrugalError((n) => `${n('backbone', spec)}: not a file, folder, URL or known backbone (known: ${listPretrained().map((e) => e.name).join(', ')})`);
   }
   if (options.sha256) {
     const file = (await fsp.stat(spec)).isDirectory() ? path.join(spec, (await exists(path.join(spec, META_FILE))) ? 'weights.bin' : MODEL_FILE) : spec;

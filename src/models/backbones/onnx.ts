@@ -44,7 +44,7 @@ export async function onnxBackbone(file: string, ref: Omit<BackboneRef, 'kind'>,
     const dims = t.dims;
     const data = t.data as Float32Array;
     if (dims.length !== 4) {
-      if (poolName !== 'avg') throw new FrugalError(`--pool ${poolName}: output "${outputName}" is not a spatial map`);
+      if (poolName !== 'avg') throw new FrugalError((n) => `${n('pool', poolName)}: output "${outputName}" is not a spatial map`);
       return dims.length === 2 ? data : data.slice(); // flatten whatever else
     }
     // A spatial map, in the input's layout.
@@ -63,7 +63,7 @@ export async function onnxBackbone(file: string, ref: Omit<BackboneRef, 'kind'>,
     try {
       result = await session.run({ [inputName]: toTensor(pixels, n) }, [outputName]);
     } catch (err) {
-      throw new FrugalError(`${file}: inference failed (${(err as Error).message.split('\n')[0]}); check --size, --channels and --layout`);
+      throw new FrugalError((n) => `${file}: inference failed (${(err as Error).message.split('\n')[0]}); check ${n('size')}, ${n('channels')} and ${n('layout')}`);
     }
     return toVectors(result[outputName]!);
   };

@@ -8,9 +8,9 @@ import { FrugalError } from '../../util/errors.js';
  * - `max`: global max pooling (C features);
  * - `gridN`: average pooling into an N×N grid of cells, flattened (N·N·C features). On an S-wide side the
  *   cells start every ⌊S/N⌋ and are S − (N−1)·⌊S/N⌋ wide, so the last one ends at the edge: equal tiles
- *   when N divides S, slightly overlapping ones otherwise (7×7 into 2×2: rows 0–3 and 3–6). Keeps *where* a pattern is, which global pooling throws away: it helps when the
- *   objects are centred and aligned (product photos, scans) and the backbone's last layer is specialised
- *   to its own classes.
+ *   when N divides S, slightly overlapping ones otherwise (7×7 into 2×2: rows 0–3 and 3–6). Keeps *where* a
+ *   pattern is, which global pooling throws away: it helps when the objects are centred and aligned (product
+ *   photos, scans) and the backbone's last layer is specialised to its own classes.
  */
 export type FeaturePool = 'avg' | 'max' | `grid${number}`;
 
@@ -21,7 +21,7 @@ export const POOL_PATTERN = /^(avg|max|grid[1-8])$/;
 
 export function parsePool(text: string): FeaturePool {
   if (POOL_PATTERN.test(text)) return text as FeaturePool;
-  throw new FrugalError(`--pool must be ${POOL_HELP}; got "${text}"`);
+  throw new FrugalError((n) => `${n('pool')} must be ${POOL_HELP}; got "${text}"`);
 }
 
 /** Suffix of a backbone id for its pooling (none for the default), so each pooling has its own feature cache. */
@@ -37,7 +37,7 @@ export function poolRef(pool: FeaturePool): { pool?: FeaturePool } {
 /** Window and stride of the N×N grid on a height×width map. */
 function gridWindow(pool: FeaturePool, height: number, width: number): { window: [number, number]; stride: [number, number] } {
   const n = Number(pool.slice(4));
-  if (height < n || width < n) throw new FrugalError(`--pool ${pool}: the feature map is only ${height}×${width}`);
+  if (height < n || width < n) throw new FrugalError((n) => `${n('pool', pool)}: the feature map is only ${height}×${width}`);
   const stride: [number, number] = [Math.floor(height / n), Math.floor(width / n)];
   return { window: [height - (n - 1) * stride[0], width - (n - 1) * stride[1]], stride };
 }

@@ -56,5 +56,5 @@ export function mobileNetV2(options: ArchOptions): tfl.LayersModel {
   return tfl.model({ inputs: input, outputs: output, name: 'mobilenetv2' });
 }
 
-registerArch({ name: 'mobilenetv2', description: 'MobileNetV2 with width multiplier (--width, default 1.0)', build: (o) => mobileNetV2(o) });
+registerArch({ name: 'mobilenetv2', description: 'MobileNetV2 with a width multiplier (default 1.0)', build: (o) => mobileNetV2(o) });
 registerArch({ name: 'mobilenetv2-0.35', description: 'MobileNetV2 at width 0.35', build: (o) => mobileNetV2({ ...o, width: o.width ?? 0.35 }) });

@@ -3,10 +3,10 @@ import type { Backbone } from '../models/backbones/types.js';
 import { cutCandidates, formatCutList, type CutPoint } from '../models/backbones/layers.js';
 import type { FeaturePool } from '../models/backbones/pooling.js';
 import type { DecodedBatch } from '../data/loader.js';
-import { extractFeatures } from './features.js';
-import { crossValidateHead, stratifiedFolds } from './head-cv.js';
-import { compareScores } from './loop.js';
-import type { TrainHyper } from './train.js';
+import { extractFeatures } from '../train/features.js';
+import { crossValidateHead, stratifiedFolds } from '../train/head-cv.js';
+import { compareScores } from '../train/loop.js';
+import type { TrainHyper } from '../train/fit-on-data.js';
 
 export interface CutTrial {
   cut: string;
@@ -20,7 +20,7 @@ export interface CutTrial {
 }
 
 export interface CutChoice {
-  /** The cut as `--cut` takes it: a layer, or a cut list (`layer:pool,…`) for an ensemble. */
+  /** The cut as the `cut` option takes it: a layer, or a cut list (`layer:pool,…`) for an ensemble. */
   cut: string;
   pool: FeaturePool;
   /** The candidates used, best first (several: one head each, probabilities averaged). */
@@ -33,7 +33,7 @@ export interface CutChoice {
 
 export const CUT_POOLS: FeaturePool[] = ['avg', 'grid2'];
 
-/** How many of the best cut points `--cut auto` combines (distinct layers). */
+/** How many of the best cut points `cut: 'auto'` combines (distinct layers). */
 export const AUTO_CUT_POINTS = 3;
 
 const AUTO_CUT = /^auto(?::([1-9]))?$/;
@@ -45,7 +45,7 @@ export function autoCutPoints(cut: string | undefined): number | null {
 }
 
 /**
- * `--cut auto[:N]`: where to cut a pretrained layers backbone, and how to pool there, chosen by K-fold
+ * `cut: 'auto[:N]'`: where to cut a pretrained layers backbone, and how to pool there, chosen by K-fold
  * cross-validation of a frozen-feature head on the labeled training images (the validation split is
  * not used). Candidates: the default cut and the ends of the last blocks (`cutCandidates`), each pooled
  * globally and on a 2×2 grid. Features near the top of a network trained on other classes can be too
@@ -65,11 +65,11 @@ export async function chooseCut(
   numClasses: number,
   o: { hyper: TrainHyper; folds?: number; points?: number; cache?: boolean | string; pools?: FeaturePool[]; onTrial?: (t: CutTrial) => void },
 ): Promise<CutChoice> {
-  if (!backbone.trunk || !backbone.recut) throw new FrugalError(`--cut auto needs a TF.js layers backbone (a Frugal model directory or a layers model); this one is ${backbone.kind}: give --cut`);
+  if (!backbone.trunk || !backbone.recut) throw new FrugalError((n) => `${n('cut', 'auto')} needs a TF.js layers backbone (a Frugal model directory or a layers model); this one is ${backbone.kind}: give ${n('cut')}`);
   const t0 = performance.now();
   const perClass = Math.min(...Array.from({ length: numClasses }, (_, c) => data.labels.filter((l) => l === c).length));
   const folds = Math.max(2, Math.min(o.folds ?? 3, perClass));
-  if (perClass < 2) throw new FrugalError('--cut auto needs at least 2 training images per class');
+  if (perClass < 2) throw new FrugalError((n) => `${n('cut', 'auto')} needs at least 2 training images per class`);
   const cvFolds = stratifiedFolds(data.labels, folds, o.hyper.seed);
   const score = async (candidate: Backbone) => {
     const f = await extractFeatures(candidate, data.pixels, data.count, { cache: o.cache });

@@ -1,21 +1,27 @@
 import * as path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { FrugalError } from '../util/errors.js';
-import { writeJsonAtomic, exists } from '../util/fs.js';
-import { openRunState } from '../util/run-state.js';
+import { exists } from '../util/fs.js';
 import { openDataset } from '../data/sources.js';
 import { decodeAll } from '../data/loader.js';
-import { countParams } from '../models/init.js';
-import { saveModelDir, newMeta, readModelMeta, copyModelDir } from '../models/model-dir.js';
+import { prepareData, DEFAULT_VAL_SPLIT, type DataOptions } from '../data/prepare.js';
+import { readModelMeta } from '../models/model-dir.js';
+import { fitOnData, DEFAULT_HYPER, type TrainHyper } from '../train/fit-on-data.js';
+import { pixelEncoder } from '../train/loop.js';
+import { CallbackList, type Callback } from '../train/callbacks.js';
+import { oneHot, smoothTargets } from '../train/losses.js';
+import { augmentTransform } from '../train/batch-augmentation.js';
 import { classificationReport } from '../evaluate/metrics.js';
 import { loadPredictor } from '../evaluate/predictor.js';
-import { prepareData, fitOnData, trainFromScratch, writeRunArtifacts, CHECKPOINT_FILE, DEFAULT_HYPER, type DataOptions, type TrainHyper } from '../train/train.js';
-import { trainTransfer } from '../train/transfer.js';
-import { pixelEncoder, predictProbs, type EpochLog, type FitOptions } from '../train/loop.js';
-import { oneHot, smoothTargets } from '../train/losses.js';
-import { augmentTransform } from '../train/augmentation.js';
-import { resolveStudent, type StudentSpec } from './student.js';
-import { pseudoLabelPool, readPseudoProbs, selectPseudoLabels } from './pseudo.js';
+import { pseudoLabelDir, roundDir, runFile, type RoundReport } from '../runs/files.js';
+import { copyRunModel, writeRunJson } from '../runs/artifacts.js';
+import { openRunState, saveRunState } from '../runs/run-state.js';
+import { trainFromScratch } from './scratch.js';
+import { trainTransfer } from './transfer.js';
+import { resolveStudent, finishStudent, type StudentSpec } from './student.js';
+import { SELF_TRAIN_DEFAULTS, STUDENT_NOISE } from './defaults.js';
+import { pseudoLabelPool, readPseudoProbs, selectPseudoLabels } from './pseudo-labels.js';
+import { ensureBackend } from '../engine/backend.js';
 
 export interface SelfTrainOptions extends DataOptions {
   out: string;
@@ -33,32 +39,17 @@ export interface SelfTrainOptions extends DataOptions {
   earlyStop?: boolean;
   hyper?: Partial<TrainHyper>;
   teacherHyper?: Partial<TrainHyper>;
-  /** The student's input noise: an augmentation policy (default randaugment:n=2,m=9). Dropout and stochastic depth come with the student spec. */
+  /** The student's input noise: an augmentation policy (default `STUDENT_NOISE.augment`). Dropout and stochastic depth come with the student spec. */
   augment?: string;
   /** True labels of the pool (path → class), when known (benchmarks): reports pseudo-label accuracy. */
   poolLabels?: Map<string, string>;
   shardSize?: number;
   resume?: boolean;
-  onStage?: (stage: string) => void;
-  onProgress?: (stage: string, done: number, total: number) => void;
-  onBatchEnd?: FitOptions['onBatchEnd'];
-  onEpochEnd?: (log: EpochLog) => void | Promise<void>;
+  callbacks?: readonly Callback[];
   onRound?: (round: RoundReport) => void;
 }
 
-export interface RoundReport {
-  round: number;
-  /** Held-out accuracy of this round's model (round 0: the teacher). */
-  accuracy: number;
-  /** Pseudo-labels kept per class (round ≥ 1). */
-  kept: Record<string, number>;
-  keptTotal: number;
-  poolSize: number;
-  /** Accuracy of the kept pseudo-labels against the pool's true labels, when known. */
-  pseudoAccuracy: number | null;
-  dir: string;
-  seconds: number;
-}
+export type { RoundReport };
 
 export interface SelfTrainResult {
   out: string;
@@ -69,14 +60,6 @@ export interface SelfTrainResult {
   classes: string[];
 }
 
-const STATE = 'self-train.json';
-
-interface State {
-  fingerprint: unknown;
-  rounds: RoundReport[];
-  done: boolean;
-}
-
 /**
  * Noisy Student self-training: a teacher labels the unlabeled pool (without noise), confident
  * predictions are kept (optionally class-balanced), a noised student (RandAugment, dropout,
@@ -85,37 +68,39 @@ interface State {
  * Resumable: finished rounds are skipped, a round's pool shards and student checkpoints are reused.
  */
 export async function selfTrain(source: string, o: SelfTrainOptions): Promise<SelfTrainResult> {
-  const rounds = o.rounds ?? 3;
-  const threshold = o.threshold ?? 0.7;
-  const mode = o.pseudo ?? 'hard';
+  await ensureBackend();
+  const rounds = o.rounds ?? SELF_TRAIN_DEFAULTS.rounds;
+  const threshold = o.threshold ?? SELF_TRAIN_DEFAULTS.threshold;
+  const mode = o.pseudo ?? SELF_TRAIN_DEFAULTS.pseudo;
+  const noise = o.augment ?? STUDENT_NOISE.augment;
   const hyper: TrainHyper = { ...DEFAULT_HYPER, ...o.hyper };
+  const callbacks = new CallbackList(o.callbacks);
   await fsp.mkdir(o.out, { recursive: true });
-  const stateFile = path.join(o.out, STATE);
-  const fingerprint = { source: path.resolve(source), unlabeled: path.resolve(o.unlabeled), teacher: o.teacher ?? null, student: o.student, rounds, threshold, mode, balance: !!o.balance, hyper, valSplit: o.valSplit ?? 0.2, augment: o.augment ?? 'randaugment:n=2,m=9' };
-  const state = await openRunState<State>(stateFile, { fingerprint, rounds: [], done: false }, o.resume, 'a self-training run');
-  const save = () => writeJsonAtomic(stateFile, state);
+  const fingerprint = { source: path.resolve(source), unlabeled: path.resolve(o.unlabeled), teacher: o.teacher ?? null, student: o.student, rounds, threshold, mode, balance: !!o.balance, hyper, valSplit: o.valSplit ?? DEFAULT_VAL_SPLIT, augment: noise };
+  const state = await openRunState(o.out, 'selfTrainState', { fingerprint, rounds: [], done: false }, o.resume, 'a self-training run');
+  const save = () => saveRunState(o.out, 'selfTrainState', state);
 
   // Round 0: the teacher.
-  const round0 = path.join(o.out, 'round-0');
+  const round0 = roundDir(o.out, 0);
   if (!state.rounds[0]) {
     const t0 = performance.now();
-    o.onStage?.('round 0: teacher');
+    callbacks.onStage('round 0: teacher');
     let accuracy: number;
     if (o.teacher) {
       // A given teacher is evaluated on the same held-out split as every student.
       const meta = await readModelMeta(o.teacher);
-      const data = await prepareData(source, { ...o, spec: meta.input, seed: hyper.seed });
+      const data = await prepareData(source, { ...o, spec: meta.input, seed: hyper.seed }, callbacks.onProgress);
       const predictor = await loadPredictor(o.teacher);
       const labels = Int32Array.from(data.val.labels, (y) => predictor.classes.indexOf(data.classes[y]!));
       accuracy = classificationReport(await predictor.predict(data.val.pixels, data.val.count), labels, predictor.classes).accuracy;
       predictor.dispose();
       await fsp.mkdir(round0, { recursive: true });
-      await copyModelDir(o.teacher, round0);
+      await copyRunModel(o.teacher, round0);
     } else if (o.teacherBackbone) {
       accuracy = (await trainTransfer(source, { ...o, out: round0, backbone: o.teacherBackbone, hyper: { seed: hyper.seed, ...o.teacherHyper }, resume: o.resume })).accuracy;
     } else {
       const s = o.student.kind === 'arch' ? o.student : null;
-      if (!s) throw new FrugalError('give --teacher (a trained model) or --teacher-backbone when the student is a backbone');
+      if (!s) throw new FrugalError((n) => `give ${n('teacher')} (a trained model) or ${n('teacherBackbone')} when the student is a backbone`);
       accuracy = (await trainFromScratch(source, { ...o, out: round0, arch: s.arch, width: s.width, hyper: { ...hyper, ...o.teacherHyper }, resume: o.resume })).accuracy;
     }
     state.rounds[0] = { round: 0, accuracy, kept: {}, keptTotal: 0, poolSize: 0, pseudoAccuracy: null, dir: round0, seconds: (performance.now() - t0) / 1000 };
@@ -129,14 +114,14 @@ export async function selfTrain(source: string, o: SelfTrainOptions): Promise<Se
     if (state.rounds[r]) continue;
     const best = Math.max(...state.rounds.map((x) => x.accuracy));
     const t0 = performance.now();
-    const dir = path.join(o.out, `round-${r}`);
+    const dir = roundDir(o.out, r);
     const teacherDir = state.rounds[r - 1]!.dir;
-    o.onStage?.(`round ${r}: pseudo-labelling ${pool.samples.length} images`);
+    callbacks.onStage(`round ${r}: pseudo-labelling ${pool.samples.length} images`);
     const teacher = await loadPredictor(teacherDir);
     const classes = teacher.classes;
     const k = classes.length;
-    const pseudoDir = path.join(dir, 'pseudo');
-    const labelsOut = await pseudoLabelPool(teacher, pool.samples, { dir: pseudoDir, shardSize: o.shardSize, workers: o.workers, cache: o.cache, onProgress: (d, t) => o.onProgress?.('pseudo-labels', d, t) });
+    const pseudoDir = pseudoLabelDir(dir);
+    const labelsOut = await pseudoLabelPool(teacher, pool.samples, { dir: pseudoDir, shardSize: o.shardSize, workers: o.workers, cache: o.cache, onProgress: (d, t) => callbacks.onProgress('pseudo-labels', d, t) });
     teacher.dispose();
     const kept = selectPseudoLabels(labelsOut.candidates, { threshold, balance: o.balance, numClasses: k });
     const keptCounts: Record<string, number> = Object.fromEntries(classes.map((c) => [c, 0]));
@@ -147,9 +132,9 @@ export async function selfTrain(source: string, o: SelfTrainOptions): Promise<Se
       if (known.length) pseudoAccuracy = known.filter((c) => o.poolLabels!.get(pool.samples[c.index]!.path) === classes[c.label]).length / known.length;
     }
 
-    o.onStage?.(`round ${r}: training a noised student on ${kept.length} pseudo-labeled + labeled images`);
+    callbacks.onStage(`round ${r}: training a noised student on ${kept.length} pseudo-labeled + labeled images`);
     const student = await resolveStudent(o.student, (await readModelMeta(teacherDir)).input);
-    const data = await prepareData(source, { ...o, spec: student.spec, seed: hyper.seed });
+    const data = await prepareData(source, { ...o, spec: student.spec, seed: hyper.seed }, callbacks.onProgress);
     const trainLabels = Int32Array.from(data.train.labels, (y) => classes.indexOf(data.classes[y]!));
     const valLabels = Int32Array.from(data.val.labels, (y) => classes.indexOf(data.classes[y]!));
     // Decode the kept pool images (each once, duplicates reuse it) at the student's input.
@@ -173,34 +158,20 @@ export async function selfTrain(source: string, o: SelfTrainOptions): Promise<Se
     const labels = Int32Array.from({ length: count }, (_, i) => (i < data.train.count ? trainLabels[i]! : usable[i - data.train.count]!.label));
     const built = student.build(k, data.train.pixels, hyper.seed + r);
     const encoder = pixelEncoder(student.spec, built.preprocessing);
-    const noise = augmentTransform(o.augment ?? 'randaugment:n=2,m=9', student.spec);
+    const augmentation = augmentTransform(noise, student.spec);
     await fsp.mkdir(dir, { recursive: true });
     const fit = await fitOnData(built.trainable, { inputs: pixels, labels, count }, { inputs: data.val.pixels, labels: valLabels, count: data.val.count }, encoder, k, {
       hyper: { ...hyper, seed: hyper.seed + r },
       targets,
-      transform: noise?.transform,
+      transform: augmentation?.transform,
       runDir: dir,
-      resume: await exists(path.join(dir, CHECKPOINT_FILE)),
+      resume: await exists(runFile(dir, 'checkpoint')),
       fingerprint: { round: r, kept: kept.length, hyper, student: o.student },
-      onBatchEnd: o.onBatchEnd,
-      onEpochEnd: o.onEpochEnd,
-    }).finally(() => noise?.close());
-    const probs = predictProbs(built.trainable, { inputs: data.val.pixels, count: data.val.count }, encoder);
-    const report = classificationReport(probs, valLabels, classes);
-    const model = built.trainable.model;
-    await saveModelDir(dir, model, newMeta({
-      classes,
-      input: student.spec,
-      preprocessing: built.preprocessing,
-      arch: built.arch,
-      archOptions: built.archOptions,
-      backbone: built.backbone,
-      params: countParams(model),
-      metrics: { accuracy: report.accuracy, valImages: data.val.count, top3: report.topK['3'], macroF1: report.macroF1, ece: report.ece },
-      training: { command: 'self-train', round: r, teacher: teacherDir, pseudo: mode, threshold, balance: !!o.balance, kept: kept.length, hyper, augment: o.augment ?? 'randaugment:n=2,m=9' },
-    }));
-    await writeRunArtifacts(dir, { history: fit.history, report, classes, val: { ...data.val, labels: valLabels }, probs });
-    model.dispose();
+      callbacks: o.callbacks,
+    }).finally(() => augmentation?.close());
+    const training = { command: 'self-train', round: r, teacher: teacherDir, pseudo: mode, threshold, balance: !!o.balance, kept: kept.length, hyper, augment: noise };
+    const report = await finishStudent(dir, { student, built, classes, val: data.val, valLabels, history: fit.history, training });
+    built.trainable.model.dispose();
     const round: RoundReport = { round: r, accuracy: report.accuracy, kept: keptCounts, keptTotal: kept.length, poolSize: pool.samples.length, pseudoAccuracy, dir, seconds: (performance.now() - t0) / 1000 };
     state.rounds[r] = round;
     if ((o.earlyStop ?? true) && report.accuracy <= best) {
@@ -214,8 +185,8 @@ export async function selfTrain(source: string, o: SelfTrainOptions): Promise<Se
   await save();
   // Keep the best round's model in `out` itself.
   const bestRound = state.rounds.reduce((b, x) => (x.accuracy > b.accuracy ? x : b), state.rounds[0]!);
-  await copyModelDir(bestRound.dir, o.out);
-  await writeJsonAtomic(path.join(o.out, 'rounds.json'), state.rounds);
+  await copyRunModel(bestRound.dir, o.out);
+  await writeRunJson(o.out, 'rounds', state.rounds);
   const meta = await readModelMeta(o.out);
   return { out: o.out, accuracy: bestRound.accuracy, bestRound: bestRound.round, rounds: state.rounds, stoppedEarly, classes: meta.classes };
 }

@@ -1,27 +1,27 @@
-import * as path from 'node:path';
-import { promises as fsp } from 'node:fs';
-import sharp from 'sharp';
 import { FrugalError } from '../util/errors.js';
-import { writeJsonAtomic, writeFileAtomic } from '../util/fs.js';
+import { concatBatches, subset, type DecodedBatch } from '../data/loader.js';
+import { prepareData, type DataOptions } from '../data/prepare.js';
+import { samplePerClass } from '../data/split.js';
+import { augmentedViews, policyFromOption } from '../augment/index.js';
 import { loadBackbone, type BackboneOptions } from '../models/backbones/load.js';
 import type { Backbone } from '../models/backbones/types.js';
 import { initWeights } from '../models/init.js';
 import { getArch } from '../models/zoo/index.js';
 import { fitPreprocessing } from '../models/preprocess.js';
-import { renderSvg, searchHeatmap } from '../report/charts.js';
-import { extractFeatures } from './features.js';
-import { argmaxRows, compareScores, pixelEncoder, predictProbs } from './loop.js';
-import { prepareData, fitOnData, subset, DEFAULT_HYPER, type DataOptions, type TrainHyper } from './train.js';
+import { extractFeatures } from '../train/features.js';
+import { argmaxRows, compareScores, pixelEncoder, predictProbs } from '../train/loop.js';
+import { fitOnData, DEFAULT_HYPER, type TrainHyper } from '../train/fit-on-data.js';
+import { crossValidateHead, stratifiedFolds } from '../train/head-cv.js';
+import { wholeModel } from '../train/trainable.js';
+import { augmentTransform } from '../train/batch-augmentation.js';
+import { pairedComparison } from '../evaluate/significance.js';
+import type { SearchFile, SearchMode, SearchTrial } from '../runs/files.js';
+import { writeSearchFiles } from '../runs/artifacts.js';
 import { AUGMENT_VIEWS, HEAD_HYPER } from './transfer.js';
-import { crossValidateHead, pairedComparison, stratifiedFolds } from './head-cv.js';
 import { loadableOptions, resolveCut, type CutChoice } from './cut-search.js';
-import type { FeaturePool } from '../models/backbones/pooling.js';
-import { wholeModel } from './trainable.js';
-import { augmentTransform, augmentedViews, policyFrom } from './augmentation.js';
-import { concatBatches, type DecodedBatch } from '../data/loader.js';
-import { samplePerClass } from '../data/split.js';
-
-export type SearchMode = 'grid' | 'halving';
+import { SEARCH_DEFAULTS } from './defaults.js';
+import { defaultArch } from './scratch.js';
+import { ensureBackend } from '../engine/backend.js';
 
 export interface AugmentSearchOptions extends DataOptions {
   /** Score settings with a frozen backbone's features (fast); without one, short from-scratch runs of `arch`. */
@@ -45,47 +45,11 @@ export interface AugmentSearchOptions extends DataOptions {
   onTrial?: (t: Trial) => void;
 }
 
-export interface Trial {
-  n: number;
-  m: number;
-  policy: string;
-  budget: number;
-  accuracy: number;
-  /** Held-out loss (frozen scoring: cross-validated mean negative log-likelihood; from scratch: null). Breaks accuracy ties. */
-  loss: number | null;
-  seconds: number;
-}
-
-export interface SearchResult {
-  mode: SearchMode;
-  scoring: 'frozen-features' | 'from-scratch';
-  /** Each setting's score at the largest budget it reached (the heatmap). */
-  trials: Trial[];
-  /** Every evaluation, in order. */
-  evaluations: Trial[];
-  best: { n: number; m: number; policy: string; accuracy: number; loss: number | null };
-  /** The same scoring with no augmentation. */
-  baseline: number;
-  baselineLoss: number | null;
-  /**
-   * The best setting against the baseline on the same held-out images: right only with the best setting,
-   * right only without augmentation, and the sign-test probability of the latter count if neither were better.
-   */
-  versusBaseline: { onlyBest: number; onlyBaseline: number; p: number };
-  /**
-   * What to use: the best setting, unless no augmentation scored better beyond chance (`versusBaseline.p` <
-   * 0.05); then `none`.
-   */
-  recommended: string;
-  /** With `--cut auto`: where the backbone was cut for scoring. */
-  cut?: { cut: string; pool: FeaturePool };
-  /** Budget units spent (views × settings, or epochs × settings). */
-  cost: number;
-  seconds: number;
-  files: string[];
-}
-
-export const DEFAULT_GRID = { n: [1, 2, 3], m: [5, 10, 15, 20, 25] };
+/** A setting scored (search.json's shape). */
+export type Trial = SearchTrial;
+/** An augmentation search's result (search.json's shape). */
+export type SearchResult = SearchFile;
+export type { SearchMode };
 
 /** A function scoring augmentation policy `policy` at budget `budget`: held-out accuracy (and loss, when known), and which held-out images were right. */
 type Scorer = (policy: string, budget: number) => Promise<{ accuracy: number; loss: number | null; right: Uint8Array }>;
@@ -101,7 +65,7 @@ async function frozenScorer(backbone: Backbone, data: DecodedBatch, numClasses: 
   const dim = backbone.featureDim;
   const cv = { features: base.features, labels: data.labels, count: data.count, dim, parts: backbone.parts, numClasses, folds: stratifiedFolds(data.labels, folds, hyper.seed) };
   return async (policyText, views) => {
-    const policy = policyFrom(policyText);
+    const policy = policyFromOption(policyText);
     const extra: Float32Array[] = [];
     if (views > 0 && policy.spec.stages.length) {
       const px = augmentedViews(policy, data.pixels, data.count, backbone.spec, views, hyper.seed);
@@ -144,10 +108,11 @@ function scratchScorer(arch: string, train: DecodedBatch, val: DecodedBatch, num
  * choice at a fraction of the cost. Writes search.json and a heatmap when `out` is given.
  */
 export async function searchAugmentation(source: string, o: AugmentSearchOptions): Promise<SearchResult> {
+  await ensureBackend();
   const t0 = performance.now();
-  const grid = o.grid ?? DEFAULT_GRID;
-  const mode = o.mode ?? 'grid';
-  const eta = o.eta ?? 3;
+  const grid = o.grid ?? SEARCH_DEFAULTS.grid;
+  const mode = o.mode ?? SEARCH_DEFAULTS.mode;
+  const eta = o.eta ?? SEARCH_DEFAULTS.eta;
   const loaded = typeof o.backbone === 'string' ? await loadBackbone(o.backbone, loadableOptions(o.backboneOptions)) : o.backbone;
   const frozen = !!loaded;
   const hyper: TrainHyper = { ...DEFAULT_HYPER, ...(frozen ? { ...HEAD_HYPER, epochs: 15, batchSize: 64 } : { epochs: 6 }), ...o.hyper };
@@ -158,13 +123,13 @@ export async function searchAugmentation(source: string, o: AugmentSearchOptions
   let cutSearch: CutChoice | null = null;
   if (loaded) {
     let all = concatBatches(data.spec, [data.train, data.val]);
-    const cap = o.maxImages ?? 600;
+    const cap = o.maxImages ?? SEARCH_DEFAULTS.maxImages;
     if (all.count > cap) all = subset(all, samplePerClass(all.labels, Math.max(2, Math.floor(cap / numClasses)), hyper.seed));
     const resolved = await resolveCut(loaded, o.backboneOptions, all, numClasses, { hyper, cache: o.featureCache });
     cutSearch = resolved.cutSearch;
-    scorer = await frozenScorer(resolved.backbone, all, numClasses, o.folds ?? 3, hyper, maxBudget, o.featureCache);
+    scorer = await frozenScorer(resolved.backbone, all, numClasses, o.folds ?? SEARCH_DEFAULTS.folds, hyper, maxBudget, o.featureCache);
   } else {
-    scorer = scratchScorer(o.arch ?? (Math.max(data.spec.height, data.spec.width) <= 64 ? 'cnn-small' : 'mobilenetv2-0.35'), data.train, data.val, numClasses, hyper);
+    scorer = scratchScorer(o.arch ?? defaultArch(data.spec), data.train, data.val, numClasses, hyper);
   }
   // Best first: accuracy, then the lower loss, then fewer and milder ops.
   const rank = (a: Trial, b: Trial) => compareScores(a, b) || a.n - b.n || a.m - b.m;
@@ -225,14 +190,7 @@ export async function searchAugmentation(source: string, o: AugmentSearchOptions
     seconds: (performance.now() - t0) / 1000,
     files: [],
   };
-  if (o.out) {
-    await fsp.mkdir(o.out, { recursive: true });
-    const svg = await renderSvg(searchHeatmap(trials));
-    await writeFileAtomic(path.join(o.out, 'heatmap.svg'), svg);
-    await writeFileAtomic(path.join(o.out, 'heatmap.png'), await sharp(Buffer.from(svg)).png().toBuffer());
-    result.files = ['search.json', 'heatmap.svg', 'heatmap.png'].map((f) => path.join(o.out!, f));
-    await writeJsonAtomic(path.join(o.out, 'search.json'), result);
-  }
+  if (o.out) await writeSearchFiles(o.out, result);
   if (typeof o.backbone === 'string') loaded?.dispose();
   return result;
 }

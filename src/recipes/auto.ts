@@ -1,20 +1,25 @@
 import * as path from 'node:path';
 import { promises as fsp } from 'node:fs';
-import { writeJsonAtomic, writeFileAtomic, exists } from '../util/fs.js';
-import { openRunState } from '../util/run-state.js';
-import { readModelMeta, copyModelDir } from '../models/model-dir.js';
+import { readModelMeta } from '../models/model-dir.js';
+import { AUGMENTED_MODEL_DIR, AUTO_STAGE_DIRS, type AblationRow, type AutoState } from '../runs/files.js';
+import { copyRunModel, writePreviewFiles, writeRunJson } from '../runs/artifacts.js';
+import { hasRunState, openRunState, saveRunState } from '../runs/run-state.js';
 import { loadBackbone, type BackboneOptions } from '../models/backbones/load.js';
-import { trainFromScratch, type DataOptions, type TrainHyper } from '../train/train.js';
-import { trainTransfer } from '../train/transfer.js';
-import { loadableOptions } from '../train/cut-search.js';
+import { DEFAULT_VAL_SPLIT, type DataOptions } from '../data/prepare.js';
+import type { TrainHyper } from '../train/fit-on-data.js';
+import { trainFromScratch } from './scratch.js';
+import { trainTransfer } from './transfer.js';
+import { loadableOptions } from './cut-search.js';
 import type { FeaturePool } from '../models/backbones/pooling.js';
-import { searchAugmentation, type SearchResult } from '../train/augment-search.js';
-import { selfTrain } from '../distill/self-train.js';
-import { distill } from '../distill/distill.js';
+import { searchAugmentation } from './augment-search.js';
+import { AUTO_DEFAULTS, SELF_TRAIN_DEFAULTS, STUDENT_NOISE } from './defaults.js';
+import { selfTrain } from './self-train.js';
+import { distill } from './distill.js';
 import { previewPng } from '../augment/preview.js';
-import type { EpochLog, FitOptions } from '../train/loop.js';
+import { CallbackList, trainingLoopOnly, type Callback } from '../train/callbacks.js';
 import { describeCut } from '../models/backbones/layers.js';
-import { resolveBackbone } from '../models/backbones/registry.js';
+import { resolveBackbone } from '../models/backbones/pretrained.js';
+import { ensureBackend } from '../engine/backend.js';
 
 export interface AutoOptions extends DataOptions {
   out: string;
@@ -32,21 +37,14 @@ export interface AutoOptions extends DataOptions {
   epochs?: number;
   seed?: number;
   resume?: boolean;
-  onStage?: (stage: string, detail?: string) => void;
-  onBatchEnd?: FitOptions['onBatchEnd'];
-  onEpochEnd?: (log: EpochLog) => void | Promise<void>;
+  /** Hear auto's stages and every stage's training loop (not a stage's own steps). */
+  callbacks?: readonly Callback[];
 }
 
-export interface AblationRow {
-  stage: string;
-  accuracy: number;
-  /** Held-out accuracy change vs the previous stage (null for the first). */
-  delta: number | null;
-  seconds: number;
-  /** The stage's model directory. */
-  dir: string;
-  note?: string;
-}
+export type { AblationRow };
+
+/** auto's stages (`AUTO_STAGE_DIRS` names their folders). */
+type StageId = keyof typeof AUTO_STAGE_DIRS;
 
 export interface AutoResult {
   out: string;
@@ -57,18 +55,6 @@ export interface AutoResult {
   seconds: number;
 }
 
-const STATE = 'auto-state.json';
-
-interface State {
-  fingerprint: unknown;
-  rows: AblationRow[];
-  policy: string;
-  search: SearchResult | null;
-  searchSeconds: number;
-  started: number;
-  spentSeconds: number;
-}
-
 /**
  * The whole scarce-data recipe in one run: transfer (frozen, then fine-tuning if it helps) or a model
  * from scratch → augmentation policy search → Noisy Student rounds (with an unlabeled pool) → optional
@@ -77,40 +63,43 @@ interface State {
  * subfolders, and `auto.json` holds the ablation table. Resumable at stage granularity.
  */
 export async function auto(source: string, options: AutoOptions): Promise<AutoResult> {
+  await ensureBackend();
   const o = { ...options, backbone: resolveBackbone(options.backbone) };
   const seed = o.seed ?? 0;
-  const valSplit = o.valSplit ?? 0.2;
+  const valSplit = o.valSplit ?? DEFAULT_VAL_SPLIT;
   const budget = (o.budgetMinutes ?? Infinity) * 60;
-  const epochs = o.epochs ?? 8;
-  const rounds = o.rounds ?? 2;
-  const arch = o.arch ?? 'cnn-small';
+  const callbacks = new CallbackList(o.callbacks);
+  const epochs = o.epochs ?? AUTO_DEFAULTS.epochs;
+  const rounds = o.rounds ?? AUTO_DEFAULTS.rounds;
+  const arch = o.arch ?? AUTO_DEFAULTS.arch;
   await fsp.mkdir(o.out, { recursive: true });
-  const stateFile = path.join(o.out, STATE);
   const fingerprint = { source: path.resolve(source), unlabeled: o.unlabeled ? path.resolve(o.unlabeled) : null, backbone: o.backbone ?? null, arch, distill: o.distillArch ?? null, seed, valSplit, epochs, rounds };
-  const state = await openRunState<State>(stateFile, { fingerprint, rows: [], policy: 'none', search: null, searchSeconds: 0, started: Date.now(), spentSeconds: 0 }, o.resume, 'an auto run');
+  const fresh: AutoState = { fingerprint, rows: [], policy: 'none', search: null, searchSeconds: 0, started: Date.now(), spentSeconds: 0 };
+  const state = await openRunState(o.out, 'autoState', fresh, o.resume, 'an auto run');
+  const save = () => saveRunState(o.out, 'autoState', state);
   const data: DataOptions = { valData: o.valData, valSplit, size: o.size, channels: o.channels, resize: o.resize, strict: o.strict, workers: o.workers, cache: o.cache };
   const hyper = (over: Partial<TrainHyper> = {}): Partial<TrainHyper> => ({ seed, ...over });
   const t0 = performance.now() - state.spentSeconds * 1000;
   const elapsed = () => (performance.now() - t0) / 1000;
   const left = () => budget - elapsed();
-  const done = (stage: string) => state.rows.some((r) => r.stage === stage);
+  const done = (id: StageId) => state.rows.some((r) => r.id === id);
   const best = () => state.rows.reduce((b, r) => (r.accuracy > b.accuracy ? r : b), state.rows[0]!);
-  const record = async (stage: string, accuracy: number, seconds: number, dir: string, note?: string) => {
+  const record = async (id: StageId, stage: string, accuracy: number, seconds: number, dir: string, note?: string) => {
     const prev = state.rows[state.rows.length - 1];
-    state.rows.push({ stage, accuracy, delta: prev ? accuracy - prev.accuracy : null, seconds, dir, note });
+    state.rows.push({ id, stage, accuracy, delta: prev ? accuracy - prev.accuracy : null, seconds, dir, note });
     state.spentSeconds = elapsed();
-    await writeJsonAtomic(stateFile, state);
+    await save();
   };
-  const stageDir = (name: string) => path.join(o.out, name);
-  /** Run a stage unless done; its wall time includes `extraSeconds` spent before it (e.g. its search). */
-  const run = async (stage: string, fn: () => Promise<{ accuracy: number; dir: string; note?: string } | null>, extraSeconds = 0) => {
-    if (done(stage)) return;
-    o.onStage?.(stage);
+  const stageDir = (id: StageId) => path.join(o.out, AUTO_STAGE_DIRS[id]);
+  /** Run a stage unless done (`stage`: its label in the table); its wall time includes `extraSeconds` spent before it (e.g. its search). */
+  const run = async (id: StageId, stage: string, fn: () => Promise<{ accuracy: number; dir: string; note?: string } | null>, extraSeconds = 0) => {
+    if (done(id)) return;
+    callbacks.onStage(stage);
     const ts = performance.now();
     const res = await fn();
-    if (res) await record(stage, res.accuracy, (performance.now() - ts) / 1000 + extraSeconds, res.dir, res.note);
+    if (res) await record(id, stage, res.accuracy, (performance.now() - ts) / 1000 + extraSeconds, res.dir, res.note);
   };
-  const common = { ...data, onBatchEnd: o.onBatchEnd, onEpochEnd: o.onEpochEnd };
+  const common = { ...data, callbacks: trainingLoopOnly(o.callbacks) };
 
   // 1. The starting model: transfer learning when there is a backbone, else from scratch.
   let trainable = false;
@@ -119,32 +108,32 @@ export async function auto(source: string, options: AutoOptions): Promise<AutoRe
     const bb = await loadBackbone(o.backbone, loadableOptions(o.backboneOptions));
     trainable = !!bb.trunk;
     bb.dispose();
-    // Layers backbones are cut where cross-validation on the training images says (unless --cut is given).
+    // Layers backbones are cut where cross-validation on the training images says (unless `cut` is given).
     const firstOptions = { ...o.backboneOptions, cut: o.backboneOptions?.cut ?? (trainable ? 'auto' : undefined) };
-    await run('transfer: frozen trunk + new head', async () => {
-      const r = await trainTransfer(source, { ...common, out: stageDir('1-frozen'), backbone: o.backbone!, backboneOptions: firstOptions, mode: 'frozen', hyper: hyper() });
+    await run('frozen', 'transfer: frozen trunk + new head', async () => {
+      const r = await trainTransfer(source, { ...common, out: stageDir('frozen'), backbone: o.backbone!, backboneOptions: firstOptions, mode: 'frozen', hyper: hyper() });
       return { accuracy: r.accuracy, dir: r.out, note: r.cutSearch ? describeCut(r.backbone) : undefined };
     });
     // Later stages use the cut the first stage chose (read back from its model directory, so resuming works).
-    const chosen = (await readModelMeta(stageDir('1-frozen'))).backbone;
+    const chosen = (await readModelMeta(stageDir('frozen'))).backbone;
     backboneOptions = { ...o.backboneOptions, cut: chosen?.cut, pool: chosen?.pool as FeaturePool | undefined };
     if (trainable) {
-      await run('transfer: fine-tuned trunk', async () => {
-        const r = await trainTransfer(source, { ...common, out: stageDir('2-finetune'), backbone: o.backbone!, backboneOptions, mode: 'finetune', hyper: hyper(), finetuneHyper: { epochs: Math.max(2, Math.round(epochs / 2)) } });
+      await run('finetune', 'transfer: fine-tuned trunk', async () => {
+        const r = await trainTransfer(source, { ...common, out: stageDir('finetune'), backbone: o.backbone!, backboneOptions, mode: 'finetune', hyper: hyper(), finetuneHyper: { epochs: Math.max(2, Math.round(epochs / 2)) } });
         return { accuracy: r.accuracy, dir: r.out, note: r.accuracy > state.rows[0]!.accuracy ? 'helps: kept' : 'does not help on validation' };
       });
     }
   } else {
-    await run(`from scratch (${arch})`, async () => {
-      const r = await trainFromScratch(source, { ...common, out: stageDir('1-scratch'), arch, hyper: hyper({ epochs }) });
+    await run('scratch', `from scratch (${arch})`, async () => {
+      const r = await trainFromScratch(source, { ...common, out: stageDir('scratch'), arch, hyper: hyper({ epochs }) });
       return { accuracy: r.accuracy, dir: r.out };
     });
   }
 
   // 2. Augmentation: search (N, M) on frozen features of the best model so far, then retrain with the policy.
-  const searchDir = stageDir('3-augment');
-  if (!done('augmentation policy') && !state.search) {
-    o.onStage?.('augmentation search');
+  const searchDir = stageDir('augment');
+  if (!done('augment') && !state.search) {
+    callbacks.onStage('augmentation search');
     const ts = performance.now();
     await fsp.mkdir(searchDir, { recursive: true });
     const tight = left() < 10 * 60;
@@ -160,19 +149,18 @@ export async function auto(source: string, options: AutoOptions): Promise<AutoRe
       out: searchDir,
     });
     state.policy = state.search.recommended;
-    await writeFileAtomic(path.join(searchDir, 'preview.png'), await previewPng(source, state.policy, { rows: 6, variants: 7, seed }));
-    await writeJsonAtomic(path.join(searchDir, 'preview.json'), { policy: state.policy, rows: 6, variants: 7 });
+    await writePreviewFiles(searchDir, await previewPng(source, state.policy, { rows: 6, variants: 7, seed }), { policy: state.policy, rows: 6, variants: 7 });
     state.searchSeconds = (performance.now() - ts) / 1000;
     state.spentSeconds = elapsed();
-    await writeJsonAtomic(stateFile, state);
+    await save();
   }
-  await run('augmentation policy', async () => {
+  await run('augment', 'augmentation policy', async () => {
     const policy = state.policy;
     if (policy === 'none') {
       const prev = best();
       return { accuracy: prev.accuracy, dir: prev.dir, note: 'no augmentation did better than the best setting beyond chance in the search: nothing retrained' };
     }
-    const dir = path.join(searchDir, 'model');
+    const dir = path.join(searchDir, AUGMENTED_MODEL_DIR);
     if (o.backbone) {
       const finetuneWon = state.rows.length > 1 && state.rows[1]!.accuracy > state.rows[0]!.accuracy;
       const r = await trainTransfer(source, { ...common, out: dir, backbone: o.backbone, backboneOptions, mode: finetuneWon ? 'finetune' : 'frozen', augment: policy, hyper: hyper(), finetuneHyper: { epochs: Math.max(2, Math.round(epochs / 2)) } });
@@ -188,26 +176,26 @@ export async function auto(source: string, options: AutoOptions): Promise<AutoRe
     const possible = Number.isFinite(budget) ? Math.floor(left() / perRound) : rounds;
     const r = Math.max(0, Math.min(rounds, possible));
     if (r > 0) {
-      await run('Noisy Student', async () => {
+      await run('noisyStudent', 'Noisy Student', async () => {
         const teacher = best();
         const meta = await readModelMeta(teacher.dir);
         const student = meta.arch
-          ? { kind: 'arch' as const, arch: meta.arch, dropout: 0.3, dropPath: 0.1 }
+          ? { kind: 'arch' as const, arch: meta.arch, dropout: STUDENT_NOISE.dropout, dropPath: STUDENT_NOISE.dropPath }
           : o.backbone && trainable
-            ? { kind: 'backbone' as const, backbone: o.backbone, backboneOptions, dropout: 0.3 }
-            : { kind: 'arch' as const, arch, dropout: 0.3, dropPath: 0.1 };
+            ? { kind: 'backbone' as const, backbone: o.backbone, backboneOptions, dropout: STUDENT_NOISE.dropout }
+            : { kind: 'arch' as const, arch, dropout: STUDENT_NOISE.dropout, dropPath: STUDENT_NOISE.dropPath };
         const res = await selfTrain(source, {
           ...common,
-          out: stageDir('4-noisy-student'),
+          out: stageDir('noisyStudent'),
           unlabeled: o.unlabeled!,
           teacher: teacher.dir,
           student,
           rounds: r,
-          threshold: 0.7,
+          threshold: SELF_TRAIN_DEFAULTS.threshold,
           balance: true,
-          augment: state.policy === 'none' ? 'randaugment:n=2,m=9' : state.policy,
+          augment: state.policy === 'none' ? STUDENT_NOISE.augment : state.policy,
           hyper: hyper({ epochs }),
-          resume: await exists(path.join(stageDir('4-noisy-student'), 'self-train.json')),
+          resume: await hasRunState(stageDir('noisyStudent'), 'selfTrainState'),
         });
         return { accuracy: res.accuracy, dir: res.out, note: `best of ${res.rounds.length - 1} round(s): round ${res.bestRound}` };
       });
@@ -216,17 +204,17 @@ export async function auto(source: string, options: AutoOptions): Promise<AutoRe
 
   // 4. Optional distillation into a small student.
   if (o.distillArch) {
-    await run(`distilled into ${o.distillArch}`, async () => {
+    await run('distill', `distilled into ${o.distillArch}`, async () => {
       const teacher = best();
-      const res = await distill(source, { ...common, out: stageDir('5-distill'), teacher: teacher.dir, student: { kind: 'arch', arch: o.distillArch! }, unlabeled: o.unlabeled, hyper: hyper({ epochs }) });
+      const res = await distill(source, { ...common, out: stageDir('distill'), teacher: teacher.dir, student: { kind: 'arch', arch: o.distillArch! }, unlabeled: o.unlabeled, hyper: hyper({ epochs }) });
       return { accuracy: res.accuracy, dir: res.out, note: `${res.student.params} params vs ${res.teacher.params}` };
     });
   }
 
   // Keep the best stage's model in `out`; write the ablation table.
   const top = best();
-  await copyModelDir(top.dir, o.out);
+  await copyRunModel(top.dir, o.out);
   const result: AutoResult = { out: o.out, accuracy: top.accuracy, best: top.stage, rows: state.rows, policy: state.policy, seconds: elapsed() };
-  await writeJsonAtomic(path.join(o.out, 'auto.json'), { rows: state.rows, best: top.stage, policy: state.policy, seconds: result.seconds });
+  await writeRunJson(o.out, 'ablation', { rows: state.rows, best: top.stage, policy: state.policy, seconds: result.seconds });
   return result;
 }

@@ -28,10 +28,10 @@
  * Only NHWC and dilation 1 are supported (clear errors otherwise).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { installFastWasmKernels, stridedCopyOp } from './wasm_fast.js';
+import { installFastWasmKernels, stridedCopyOp } from './wasm-fast.js';
 import { simdFor } from './simd.js';
 import { patchFusedConv2d } from './patches.js';
-import { installTrainingOps, overrideGradient } from './training_ops.js';
+import { installTrainingOps, overrideGradient } from './training-ops.js';
 
 type T4 = tf.Tensor4D;
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;

@@ -1,6 +1,6 @@
 /**
- * Fused training ops and gradient overrides (src/engine/training_ops.ts,
- * src/engine/wasm_kernels.ts) vs the cpu backend running tfjs-core's own
+ * Fused training ops and gradient overrides (src/engine/training-ops.ts,
+ * src/engine/wasm-kernels.ts) vs the cpu backend running tfjs-core's own
  * gradients.
  */
 import { test, before } from 'node:test';
@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
 import { setup, runOn, randomArray, size, relErr } from './helpers.js';
-import { originalGradients } from '../../src/engine/training_ops.js';
+import { originalGradients } from '../../src/engine/training-ops.js';
 
 before(setup);
 const T = (shape: number[], seed: number, scale = 1, shift = 0) =>

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { LossFn } from '../train/loop.js';
+import type { LossFn } from './loop.js';
 
 export interface DistillOptions {
   /** Softening temperature T (≥ 1 softens). */

@@ -3,8 +3,11 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { initBackend } from '../../src/engine/backend.js';
-import { trainTransfer, HEAD_HYPER, FINETUNE_HYPER, TRANSFER_HEAD, headTrainable } from '../../src/train/transfer.js';
-import { trainFromScratch, prepareData, fitOnData, DEFAULT_HYPER } from '../../src/train/train.js';
+import { trainTransfer, HEAD_HYPER, FINETUNE_HYPER, TRANSFER_HEAD } from '../../src/recipes/transfer.js';
+import { trainFromScratch } from '../../src/recipes/scratch.js';
+import { prepareData } from '../../src/data/prepare.js';
+import { fitOnData, DEFAULT_HYPER } from '../../src/train/fit-on-data.js';
+import { headTrainable } from '../../src/train/trainable.js';
 import { loadModelDir } from '../../src/models/model-dir.js';
 import { loadBackbone } from '../../src/models/backbones/load.js';
 import { extractFeatures } from '../../src/train/features.js';
@@ -128,7 +131,7 @@ test('an ONNX backbone gives a head-only model directory that evaluate and predi
   await assert.rejects(trainTransfer(data, { out: path.join(root, 'x'), backbone: file, mode: 'finetune' }), /frozen-only/);
 });
 
-test('--cut auto: every candidate scored by cross-validation on the training images; the best 3 layers become an ensemble of heads, recorded and reloadable', async () => {
+test('--cut auto: candidates scored by cross-validation on the training images; the best 3 layers become a reloadable ensemble of heads', async () => {
   const out = path.join(root, 'auto-cut');
   const res = runCli(['train', data, '--backbone', pretrained, '--cut', 'auto', '--out', out, '--epochs', '5', '--seed', '2', '--json'], { FRUGAL_CACHE: process.env.FRUGAL_CACHE! });
   assert.equal(res.status, 0, res.stderr);

@@ -5,21 +5,23 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { FrugalError } from '../util/errors.js';
 import { loadBackbone, type BackboneOptions } from '../models/backbones/load.js';
 import type { Backbone } from '../models/backbones/types.js';
-import { blockOf } from '../models/backbones/layers.js';
-import { BUILTIN_TRUNK } from '../models/backbones/registry.js';
+import { BUILTIN_TRUNK } from '../models/backbones/pretrained.js';
 import type { FeaturePool } from '../models/backbones/pooling.js';
 import { autoCutPoints, loadableOptions, resolveCut, type CutChoice, type CutTrial } from './cut-search.js';
 import { buildHead, buildPartHead, ensembleHeads, stackHead, type HeadOptions } from '../models/head.js';
 import { initWeights, countParams } from '../models/init.js';
-import { saveModelDir, newMeta } from '../models/model-dir.js';
 import { classificationReport, type ClassificationReport } from '../evaluate/metrics.js';
-import { extractFeatures, splitParts } from './features.js';
-import { featureEncoder, pixelEncoder, predictProbs, type EpochLog, type FitOptions, type FitResult } from './loop.js';
-import { prepareData, fitOnData, writeRunArtifacts, asInputs, DEFAULT_HYPER, type DataOptions, type PreparedData, type TrainHyper } from './train.js';
-import { variableOf, decays, logitsForward, type Trainable } from './trainable.js';
-import type { Param } from './optimizers.js';
-import { augmentTransform, augmentedViews, policyFrom } from './augmentation.js';
-import { featureStats, foldStandardization, standardize } from './standardize.js';
+import { extractFeatures, splitParts } from '../train/features.js';
+import { featureEncoder, pixelEncoder, predictProbs, type FitResult } from '../train/loop.js';
+import { CallbackList, type Callback } from '../train/callbacks.js';
+import { prepareData, asInputs, type DataOptions, type PreparedData } from '../data/prepare.js';
+import { fitOnData, DEFAULT_HYPER, type TrainHyper } from '../train/fit-on-data.js';
+import { finishRun } from '../runs/finish.js';
+import { fineTunable, headTrainable, DEFAULT_TRUNK_LR_MULT } from '../train/trainable.js';
+import { augmentedViews, policyFromOption } from '../augment/index.js';
+import { augmentTransform } from '../train/batch-augmentation.js';
+import { featureStats, foldStandardization, standardize } from '../train/standardize.js';
+import { ensureBackend } from '../engine/backend.js';
 
 export type TransferMode = 'frozen' | 'finetune';
 
@@ -80,10 +82,7 @@ export interface TransferOptions extends DataOptions {
   /** Augmented views per training image for head training (with `augment`; default `AUGMENT_VIEWS`). */
   augmentViews?: number;
   resume?: boolean;
-  onStage?: (stage: string) => void;
-  onProgress?: (stage: string, done: number, total: number) => void;
-  onBatchEnd?: FitOptions['onBatchEnd'];
-  onEpochEnd?: (log: EpochLog) => void | Promise<void>;
+  callbacks?: readonly Callback[];
   /** With `backboneOptions.cut = 'auto'`: each candidate cut as it is scored. */
   onCutTrial?: (t: CutTrial) => void;
 }
@@ -95,7 +94,7 @@ export interface TransferResult {
   mode: TransferMode;
   classes: string[];
   backbone: { kind: string; source: string; cut: string; pool: FeaturePool; featureDim: number };
-  /** With `--cut auto`: every candidate's cross-validated score and the choice. */
+  /** With `cut: 'auto'`: every candidate's cross-validated score and the choice. */
   cutSearch: CutChoice | null;
   params: number;
   trainImages: number;
@@ -116,93 +115,44 @@ export interface TransferResult {
   problems: PreparedData['problems'];
 }
 
-/** Trunk weights grouped into blocks, in order (layers without weights are skipped). */
-export function trunkBlocks(trunk: tfl.LayersModel): Array<{ name: string; layers: tfl.layers.Layer[] }> {
-  const blocks: Array<{ name: string; layers: tfl.layers.Layer[] }> = [];
-  for (const layer of trunk.layers) {
-    if (layer.trainableWeights.length === 0) continue;
-    const name = blockOf(layer.name);
-    const last = blocks[blocks.length - 1];
-    if (last && last.name === name) last.layers.push(layer);
-    else blocks.push({ name, layers: [layer] });
-  }
-  return blocks;
-}
-
-/**
- * A trainable over trunk + head: the head at the full rate, the unfrozen trunk blocks at
- * rate × `trunkLrMult` (× `lrDecay` per block counted from the top). BatchNorm layers of the trunk stay
- * in inference mode (frozen statistics) unless `trainBn`.
- */
-export function fineTunable(trunk: tfl.LayersModel, head: tfl.LayersModel, o: { unfreeze?: 'all' | number; trunkLrMult?: number; lrDecay?: number; trainBn?: boolean }): Trainable {
-  const headLogits = logitsForward(head);
-  const blocks = trunkBlocks(trunk);
-  const n = o.unfreeze === undefined || o.unfreeze === 'all' ? blocks.length : Math.min(o.unfreeze, blocks.length);
-  const mult = o.trunkLrMult ?? 0.1;
-  const params: Param[] = [];
-  blocks.slice(blocks.length - n).forEach((block, i, arr) => {
-    const m = mult * (o.lrDecay ?? 1) ** (arr.length - 1 - i);
-    for (const layer of block.layers) for (const w of layer.trainableWeights) params.push({ variable: variableOf(w), lrMult: m, decay: decays(w) });
-  });
-  for (const w of head.trainableWeights) params.push({ variable: variableOf(w), lrMult: 1, decay: decays(w) });
-  const full = stackHead(trunk, head);
-  return {
-    model: full,
-    params,
-    forward: (x, training) => headLogits(trunk.apply(x, { training: training && !!o.trainBn }) as tf.Tensor | tf.Tensor[], training),
-  };
-}
-
-/**
- * A trainable over the head alone. Its input: feature vectors; for an ensemble head (one input per feature
- * part), the parts side by side, split here.
- */
-export function headTrainable(head: tfl.LayersModel): Trainable {
-  const logits = logitsForward(head);
-  const parts = head.inputs.map((i) => i.shape[1] as number);
-  return {
-    model: head,
-    forward: (x, training) => (parts.length === 1 ? logits(x, training) : tf.tidy(() => logits(tf.split(x, parts, 1), training))),
-    params: head.trainableWeights.map((w) => ({ variable: variableOf(w), lrMult: 1, decay: decays(w) })),
-  };
-}
-
 /**
  * Transfer learning (high-level API): a pretrained trunk, a new head for the user's classes trained
  * on cached features, then optionally fine-tuning of the trunk at a smaller rate. Writes a model directory.
  */
 export async function trainTransfer(source: string, o: TransferOptions): Promise<TransferResult> {
+  await ensureBackend();
   const t0 = performance.now();
-  o.onStage?.('loading backbone');
+  const callbacks = new CallbackList(o.callbacks);
+  callbacks.onStage('loading backbone');
   const spec = o.backbone ?? BUILTIN_TRUNK;
   const loaded = typeof spec === 'string' ? await loadBackbone(spec, loadableOptions(o.backboneOptions)) : spec;
   const headHyper: TrainHyper = { ...DEFAULT_HYPER, ...HEAD_HYPER, ...o.hyper };
   const headOptions: HeadOptions = { hidden: o.head?.hidden ?? TRANSFER_HEAD.hidden, dropout: o.head?.dropout ?? TRANSFER_HEAD.dropout };
   const ftHyper: TrainHyper = { ...DEFAULT_HYPER, ...FINETUNE_HYPER, seed: headHyper.seed, ...o.finetuneHyper };
-  o.onStage?.('decoding');
+  callbacks.onStage('decoding');
   const tDecode = performance.now();
-  const data = await prepareData(source, { ...o, spec: loaded.spec, seed: headHyper.seed });
+  const data = await prepareData(source, { ...o, spec: loaded.spec, seed: headHyper.seed }, callbacks.onProgress);
   const decodeSeconds = (performance.now() - tDecode) / 1000;
   const numClasses = data.classes.length;
   const perClass = data.train.count / numClasses;
   const mode: TransferMode = o.mode ?? (loaded.trunk && perClass > 50 ? 'finetune' : 'frozen');
-  if (mode === 'finetune' && !loaded.trunk) throw new FrugalError(`--mode finetune needs a TF.js layers backbone; ${loaded.kind} backbones are frozen-only`);
-  if (autoCutPoints(o.backboneOptions?.cut) !== null) o.onStage?.('choosing the cut point');
+  if (mode === 'finetune' && !loaded.trunk) throw new FrugalError((n) => `${n('mode', 'finetune')} needs a TF.js layers backbone; ${loaded.kind} backbones are frozen-only`);
+  if (autoCutPoints(o.backboneOptions?.cut) !== null) callbacks.onStage('choosing the cut point');
   const { backbone, cutSearch } = await resolveCut(loaded, o.backboneOptions, data.train, numClasses, { hyper: headHyper, cache: o.featureCache, onTrial: o.onCutTrial });
 
-  o.onStage?.('extracting features');
-  const fTrain = await extractFeatures(backbone, data.train.pixels, data.train.count, { cache: o.featureCache, onProgress: (d, t) => o.onProgress?.('features', d, t) });
-  const fVal = await extractFeatures(backbone, data.val.pixels, data.val.count, { cache: o.featureCache, onProgress: (d, t) => o.onProgress?.('features (validation)', d, t) });
+  callbacks.onStage('extracting features');
+  const fTrain = await extractFeatures(backbone, data.train.pixels, data.train.count, { cache: o.featureCache, onProgress: (d, t) => callbacks.onProgress('features', d, t) });
+  const fVal = await extractFeatures(backbone, data.val.pixels, data.val.count, { cache: o.featureCache, onProgress: (d, t) => callbacks.onProgress('features (validation)', d, t) });
 
   let headTrain = { inputs: fTrain.features, labels: data.train.labels, count: data.train.count };
   let viewSeconds = 0;
-  const policy = o.augment && o.augment !== 'none' ? policyFrom(o.augment) : null;
+  const policy = o.augment && o.augment !== 'none' ? policyFromOption(o.augment) : null;
   if (policy && policy.spec.stages.length > 0) {
     // K augmented views per image: features of each view are computed once and cached like any image.
     const views = o.augmentViews ?? AUGMENT_VIEWS;
-    o.onStage?.(`extracting features of ${views} augmented views per image`);
+    callbacks.onStage(`extracting features of ${views} augmented views per image`);
     const px = augmentedViews(policy, data.train.pixels, data.train.count, backbone.spec, views, headHyper.seed);
-    const fv = await extractFeatures(backbone, px, data.train.count * views, { cache: o.featureCache, onProgress: (d, t) => o.onProgress?.('features (augmented views)', d, t) });
+    const fv = await extractFeatures(backbone, px, data.train.count * views, { cache: o.featureCache, onProgress: (d, t) => callbacks.onProgress('features (augmented views)', d, t) });
     viewSeconds = fv.extractSeconds;
     const all = new Float32Array(fTrain.features.length + fv.features.length);
     all.set(fTrain.features);
@@ -211,7 +161,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
     for (let v = 0; v <= views; v++) labels.set(data.train.labels, v * data.train.count);
     headTrain = { inputs: all, labels, count: data.train.count * (views + 1) };
   }
-  o.onStage?.(backbone.parts.length > 1 ? `training ${backbone.parts.length} heads (one per cut point)` : 'training head');
+  callbacks.onStage(backbone.parts.length > 1 ? `training ${backbone.parts.length} heads (one per cut point)` : 'training head');
   await fsp.mkdir(o.out, { recursive: true });
   const tHead = performance.now();
   // One head per feature part (a cut list), each trained apart; an ensemble averages their probabilities.
@@ -231,7 +181,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
         val && valParts ? { inputs: standardize(valParts[i]!, stats), labels: val.labels, count: val.count } : null,
         featureEncoder(dim),
         numClasses,
-        { hyper: headHyper, onBatchEnd: o.onBatchEnd, onEpochEnd: o.onEpochEnd },
+        { hyper: headHyper, callbacks: o.callbacks },
       );
       foldStandardization(part, stats);
       heads.push(part);
@@ -255,7 +205,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
   const refit = (mode === 'frozen' || mustImprove) && (o.refit ?? !o.valData);
   let refitHead: tfl.LayersModel | null = null;
   if (refit) {
-    o.onStage?.('refitting the head on all labeled images');
+    callbacks.onStage('refitting the head on all labeled images');
     const all = {
       inputs: Float32Array.from([...headTrain.inputs, ...fVal.features]),
       labels: Int32Array.from([...headTrain.labels, ...data.val.labels]),
@@ -272,7 +222,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
   let probs = frozenProbs;
   let model: tfl.LayersModel | null = null;
   if (mode === 'finetune' && backbone.trunk) {
-    o.onStage?.('fine-tuning');
+    callbacks.onStage('fine-tuning');
     // Fine-tuning changes the trunk and the head in place: keep their weights to go back to.
     const before = mustImprove ? [...backbone.trunk.getWeights(), ...head.getWeights()].map((w) => w.clone()) : [];
     const ft = fineTunable(backbone.trunk, head, o);
@@ -284,10 +234,9 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
       transform: augmentation?.transform,
       runDir: o.out,
       resume: o.resume,
-      fingerprint: { source: path.resolve(source), backbone: backbone.id, ftHyper, headHyper, unfreeze: o.unfreeze ?? 'all', mult: o.trunkLrMult ?? 0.1, augment: o.augment ?? 'none' },
-      onBatchSize: (used, requested) => o.onStage?.(`fine-tuning in batches of ${used}, not ${requested}: a larger batch's activations would not fit the training memory budget`),
-      onBatchEnd: o.onBatchEnd,
-      onEpochEnd: o.onEpochEnd,
+      fingerprint: { source: path.resolve(source), backbone: backbone.id, ftHyper, headHyper, unfreeze: o.unfreeze ?? 'all', mult: o.trunkLrMult ?? DEFAULT_TRUNK_LR_MULT, augment: o.augment ?? 'none' },
+      onBatchSize: (used, requested) => callbacks.onStage(`fine-tuning in batches of ${used}, not ${requested}: a larger batch's activations would not fit the training memory budget`),
+      callbacks: o.callbacks,
     }).finally(() => augmentation?.close());
     finetuneSeconds = (performance.now() - tFt) / 1000;
     const ftProbs = predictProbs(ft, asInputs(data.val), penc);
@@ -299,7 +248,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
       probs = ftProbs;
       model = ft.model;
     } else {
-      o.onStage?.(`fine-tuning reached ${(accuracy * 100).toFixed(1)}% on validation, not more than the frozen head's ${(frozenAccuracy * 100).toFixed(1)}%: keeping the frozen head`);
+      callbacks.onStage(`fine-tuning reached ${(accuracy * 100).toFixed(1)}% on validation, not more than the frozen head's ${(frozenAccuracy * 100).toFixed(1)}%: keeping the frozen head`);
       const trunkCount = backbone.trunk.getWeights().length;
       backbone.trunk.setWeights(before.slice(0, trunkCount));
       head.setWeights(before.slice(trunkCount));
@@ -311,18 +260,14 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
     refitHead = null;
   }
   model ??= backbone.trunk ? stackHead(backbone.trunk, refitHead ?? head) : null;
-  const report = classificationReport(probs, data.val.labels, data.classes);
   const totalSeconds = (performance.now() - t0) / 1000;
   const saved = model ?? refitHead ?? head;
   if (refitHead) head.dispose(); // the head scored on the validation images, replaced by its refit
-  const meta = newMeta({
-    classes: data.classes,
+  const meta = {
     input: backbone.spec,
     preprocessing: backbone.preprocessing,
     backbone: backbone.ref,
     headOnly: model === null ? true : undefined,
-    params: countParams(saved),
-    metrics: { accuracy: report.accuracy, frozenAccuracy, valImages: data.val.count, top3: report.topK['3'], macroF1: report.macroF1, ece: report.ece },
     training: {
       command: 'train',
       mode,
@@ -334,13 +279,21 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
         ? { cut: cutSearch.cut, pool: cutSearch.pool, ensembleAccuracy: cutSearch.ensembleAccuracy, trials: cutSearch.trials.map(({ cut, pool, accuracy, loss }) => ({ cut, pool, accuracy, loss })) }
         : undefined,
       finetune: finetuneFit
-        ? { hyper: ftHyper, unfreeze: o.unfreeze ?? 'all', trunkLrMult: o.trunkLrMult ?? 0.1, lrDecay: o.lrDecay ?? 1, trainBn: !!o.trainBn, bestEpoch: finetuneFit.bestEpoch, ...finetune }
+        ? {
+            hyper: ftHyper,
+            unfreeze: o.unfreeze ?? 'all',
+            trunkLrMult: o.trunkLrMult ?? DEFAULT_TRUNK_LR_MULT,
+            lrDecay: o.lrDecay ?? 1,
+            trainBn: !!o.trainBn,
+            bestEpoch: finetuneFit.bestEpoch,
+            ...finetune,
+          }
         : null,
       seconds: totalSeconds,
     },
-  });
-  await saveModelDir(o.out, saved, meta);
-  await writeRunArtifacts(o.out, { history: [...headFit.history, ...(finetuneFit?.history ?? [])], report, classes: data.classes, val: data.val, probs });
+  };
+  const history = [...headFit.history, ...(finetuneFit?.history ?? [])];
+  const report = await finishRun(o.out, { model: saved, classes: data.classes, val: data.val, probs, history, meta, metrics: { frozenAccuracy } });
   const result: TransferResult = {
     out: o.out,
     accuracy: report.accuracy,

@@ -1,23 +1,27 @@
 import * as path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { FrugalError } from '../util/errors.js';
-import { writeJsonAtomic } from '../util/fs.js';
 import { openDataset } from '../data/sources.js';
 import { decodeAll } from '../data/loader.js';
 import { countParams } from '../models/init.js';
-import { saveModelDir, newMeta } from '../models/model-dir.js';
 import { classificationReport, type ClassificationReport } from '../evaluate/metrics.js';
 import { loadPredictor } from '../evaluate/predictor.js';
 import { modelSizeOnDisk, latencyPerImage } from '../evaluate/footprint.js';
-import { prepareData, fitOnData, writeRunArtifacts, DEFAULT_HYPER, type DataOptions, type TrainHyper } from '../train/train.js';
-import { pixelEncoder, predictProbs, type EpochLog, type FitOptions, type FitResult } from '../train/loop.js';
+import { prepareData, type DataOptions } from '../data/prepare.js';
+import { fitOnData, DEFAULT_HYPER, type TrainHyper } from '../train/fit-on-data.js';
+import { writeRunJson } from '../runs/artifacts.js';
+import type { ModelSummary } from '../runs/files.js';
+import { pixelEncoder, type FitResult } from '../train/loop.js';
+import { CallbackList, type Callback } from '../train/callbacks.js';
 import { oneHot, smoothTargets } from '../train/losses.js';
 import { cachedPerImage } from '../train/features.js';
 import type { BatchTransform } from '../train/batches.js';
-import { augmentTransform } from '../train/augmentation.js';
-import { distillLossFn } from './loss.js';
+import { augmentTransform } from '../train/batch-augmentation.js';
+import { distillLossFn } from '../train/distill-loss.js';
 import { loadTeacher } from './teacher.js';
-import { resolveStudent, type StudentSpec } from './student.js';
+import { resolveStudent, finishStudent, type StudentSpec } from './student.js';
+import { DISTILL_DEFAULTS } from './defaults.js';
+import { ensureBackend } from '../engine/backend.js';
 
 export interface DistillRunOptions extends DataOptions {
   out: string;
@@ -30,17 +34,10 @@ export interface DistillRunOptions extends DataOptions {
   /** Online augmentation policy for the student's batches (e.g. randaugment:n=2,m=9); the teacher sees the same augmented view. */
   augment?: string;
   resume?: boolean;
-  onBatchEnd?: FitOptions['onBatchEnd'];
-  onEpochEnd?: (log: EpochLog) => void | Promise<void>;
-  onStage?: (stage: string) => void;
+  callbacks?: readonly Callback[];
 }
 
-export interface ModelSummary {
-  accuracy: number;
-  params: number;
-  bytes: number;
-  latencyMs: number;
-}
+export type { ModelSummary };
 
 export interface DistillResult {
   out: string;
@@ -57,16 +54,18 @@ export interface DistillResult {
 
 /** Train a student to match a teacher's temperature-softened outputs (and the labels). Writes a model directory. */
 export async function distill(source: string, o: DistillRunOptions): Promise<DistillResult> {
+  await ensureBackend();
   const t0 = performance.now();
   const hyper: TrainHyper = { ...DEFAULT_HYPER, labelSmoothing: 0, ...o.hyper };
-  const T = o.temperature ?? 4;
-  const alpha = o.alpha ?? 0.9;
-  o.onStage?.('loading teacher');
+  const T = o.temperature ?? DISTILL_DEFAULTS.temperature;
+  const alpha = o.alpha ?? DISTILL_DEFAULTS.alpha;
+  const callbacks = new CallbackList(o.callbacks);
+  callbacks.onStage('loading teacher');
   const teacher = await loadTeacher(o.teacher);
   try {
     const student = await resolveStudent(o.student, teacher.predictor.spec);
-    o.onStage?.('decoding');
-    const data = await prepareData(source, { ...o, spec: student.spec, seed: hyper.seed });
+    callbacks.onStage('decoding');
+    const data = await prepareData(source, { ...o, spec: student.spec, seed: hyper.seed }, callbacks.onProgress);
     const missing = data.classes.filter((c) => !teacher.classes.includes(c));
     if (missing.length) throw new FrugalError(`${source}: class(es) ${missing.join(', ')} unknown to the teacher (${teacher.classes.join(', ')})`);
     // The student's classes are the teacher's, in the teacher's order.
@@ -93,7 +92,7 @@ export async function distill(source: string, o: DistillRunOptions): Promise<Dis
     const targets = smoothTargets(oneHot(Array.from(labels, (y) => Math.max(0, y)), k), k, hyper.labelSmoothing);
     for (let i = 0; i < count; i++) if (!labeled[i]) targets.fill(0, i * k, (i + 1) * k);
     const augmentation = o.augment ? augmentTransform(o.augment, student.spec) : null;
-    o.onStage?.('teacher predictions');
+    callbacks.onStage('teacher predictions');
     // Fixed views: teacher logits once per image, cached. With online augmentation: per augmented view.
     const teacherLogits = augmentation
       ? undefined
@@ -106,7 +105,7 @@ export async function distill(source: string, o: DistillRunOptions): Promise<Dis
       : undefined;
     const built = student.build(k, data.train.pixels, hyper.seed);
     const encoder = pixelEncoder(student.spec, built.preprocessing);
-    o.onStage?.('training student');
+    callbacks.onStage('training student');
     await fsp.mkdir(o.out, { recursive: true });
     const fit = await fitOnData(built.trainable, { inputs: pixels, labels, count }, { inputs: data.val.pixels, labels: valLabels, count: data.val.count }, encoder, k, {
       hyper,
@@ -118,30 +117,13 @@ export async function distill(source: string, o: DistillRunOptions): Promise<Dis
       runDir: o.out,
       resume: o.resume,
       fingerprint: { source: path.resolve(source), teacher: teacher.id, student: o.student, T, alpha, hyper, unlabeled: o.unlabeled ?? null, augment: o.augment ?? null },
-      onBatchEnd: o.onBatchEnd,
-      onEpochEnd: o.onEpochEnd,
+      callbacks: o.callbacks,
     }).finally(() => augmentation?.close());
-    const probs = predictProbs(built.trainable, { inputs: data.val.pixels, count: data.val.count }, encoder);
-    const report = classificationReport(probs, valLabels, classes);
     const model = built.trainable.model;
-    await saveModelDir(
-      o.out,
-      model,
-      newMeta({
-        classes,
-        input: student.spec,
-        preprocessing: built.preprocessing,
-        arch: built.arch,
-        archOptions: built.archOptions,
-        backbone: built.backbone,
-        params: countParams(model),
-        metrics: { accuracy: report.accuracy, valImages: data.val.count, top3: report.topK['3'], macroF1: report.macroF1, ece: report.ece },
-        training: { command: 'distill', source: path.resolve(source), teacher: path.resolve(o.teacher), temperature: T, alpha, hyper, unlabeled: o.unlabeled ?? null, augment: o.augment ?? 'none' },
-      }),
-    );
-    await writeRunArtifacts(o.out, { history: fit.history, report, classes, val: { ...data.val, labels: valLabels }, probs });
+    const training = { command: 'distill', source: path.resolve(source), teacher: path.resolve(o.teacher), temperature: T, alpha, hyper, unlabeled: o.unlabeled ?? null, augment: o.augment ?? 'none' };
+    const report = await finishStudent(o.out, { student, built, classes, val: data.val, valLabels, history: fit.history, training });
 
-    o.onStage?.('comparing teacher and student');
+    callbacks.onStage('comparing teacher and student');
     const teacherSpec = teacher.predictor.spec;
     const tPixels = teacherSpec.height === student.spec.height && teacherSpec.width === student.spec.width && teacherSpec.channels === student.spec.channels
       ? data.val.pixels
@@ -178,7 +160,7 @@ export async function distill(source: string, o: DistillRunOptions): Promise<Dis
       seconds: (performance.now() - t0) / 1000,
     };
     studentPredictor.dispose();
-    await writeJsonAtomic(path.join(o.out, 'distill.json'), { teacher: result.teacher, student: result.student, temperature: T, alpha });
+    await writeRunJson(o.out, 'distill', { teacher: result.teacher, student: result.student, temperature: T, alpha });
     return result;
   } finally {
     teacher.dispose();

@@ -1,7 +1,7 @@
 /**
  * Developer check (not a unit test): runs every functional op and `applyOp` bin on random images
  * and compares the pixels with real PIL / torchvision (bench/augment/verify_pil.py, run with
- * /usr/bin/python3). Usage: node dist/bench/augment/verify_pil.js [cases=400] [seed=1]
+ * /usr/bin/python3). Usage: node dist/bench/augment/verify-pil.js [cases=400] [seed=1]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

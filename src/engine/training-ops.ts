@@ -26,7 +26,7 @@
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import { simdFor, type MaskCmp } from './simd.js';
-import { overrideWasmKernel, type WasmBackendLike } from './wasm_fast.js';
+import { overrideWasmKernel, type WasmBackendLike } from './wasm-fast.js';
 
 const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 const onWasm = () => tf.getBackend() === 'wasm';

@@ -2,7 +2,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/backend.js';
-import { distillationLoss } from '../../src/distill/loss.js';
+import { distillationLoss } from '../../src/train/distill-loss.js';
 
 before(async () => {
   await initBackend('wasm');

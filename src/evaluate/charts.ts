@@ -1,8 +1,8 @@
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
-import type { EpochLog } from '../train/loop.js';
-import type { ClassificationReport } from '../evaluate/metrics.js';
+import type { EpochLog } from '../train/callbacks.js';
+import type { ClassificationReport } from './metrics.js';
 
 /** Render a Vega-Lite spec to an SVG string, in Node, without a browser. */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {

@@ -4,6 +4,7 @@ import { writeFileAtomic, exists } from '../util/fs.js';
 import { Decoder } from '../data/loader.js';
 import type { Sample } from '../data/sources.js';
 import type { Predictor } from '../evaluate/predictor.js';
+import { shardFile } from '../runs/files.js';
 
 export interface PseudoLabelOptions {
   /** Folder for the shards (one file per shard of the pool, written atomically). */
@@ -31,8 +32,6 @@ export interface PseudoLabels {
   failed: number;
 }
 
-const shardName = (s: number) => `shard-${String(s).padStart(6, '0')}.bin`;
-
 /**
  * Predict the unlabeled pool with the teacher (inference mode: no noise), streaming it in shards:
  * memory stays bounded by one shard whatever the pool's size, and each finished shard is on disk,
@@ -47,7 +46,7 @@ export async function pseudoLabelPool(predictor: Predictor, pool: Sample[], o: P
   let computed = 0;
   let reused = 0;
   for (let s = 0; s < shards; s++) {
-    const file = path.join(o.dir, shardName(s));
+    const file = path.join(o.dir, shardFile(s));
     const samples = pool.slice(s * shardSize, (s + 1) * shardSize);
     if (await exists(file)) {
       reused++;
@@ -72,7 +71,7 @@ export async function pseudoLabelPool(predictor: Predictor, pool: Sample[], o: P
   const candidates: Candidate[] = [];
   let failed = 0;
   for (let s = 0; s < shards; s++) {
-    const buf = await fsp.readFile(path.join(o.dir, shardName(s)));
+    const buf = await fsp.readFile(path.join(o.dir, shardFile(s)));
     const probs = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
     const n = probs.length / k;
     for (let i = 0; i < n; i++) {
@@ -98,7 +97,7 @@ export async function readPseudoProbs(dir: string, indices: number[], k: number,
     byShard.get(s)!.push(j);
   });
   for (const [s, js] of byShard) {
-    const buf = await fsp.readFile(path.join(dir, shardName(s)));
+    const buf = await fsp.readFile(path.join(dir, shardFile(s)));
     const probs = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
     for (const j of js) {
       const i = indices[j]! - s * shardSize;

@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { loadPredictor, type Predictor } from '../evaluate/predictor.js';
 import { conformImage, type ImageSpec } from '../data/decode.js';
+import { META_FILE, MODEL_FILE } from '../models/model-dir.js';
+import { WEIGHTS_FILE } from '../models/io.js';
 
 /** A trained model used as a teacher: logits for images given at the student's input spec. */
 export interface Teacher {
@@ -22,7 +24,7 @@ export interface Teacher {
 export async function loadTeacher(dir: string): Promise<Teacher> {
   const predictor = await loadPredictor(dir);
   const hash = createHash('sha256');
-  for (const f of ['model.json', 'weights.bin', 'frugal.json']) hash.update(await fsp.readFile(path.join(dir, f)).catch(() => Buffer.alloc(0)));
+  for (const f of [MODEL_FILE, WEIGHTS_FILE, META_FILE]) hash.update(await fsp.readFile(path.join(dir, f)).catch(() => Buffer.alloc(0)));
   const t = predictor.spec;
   return {
     id: `teacher-${hash.digest('hex').slice(0, 16)}`,

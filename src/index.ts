@@ -1,0 +1,41 @@
+/**
+ * Frugal's public API: `import { trainTransfer, loadPredictor } from 'frugal'`.
+ *
+ * Recipes (high level, each writes a model directory in `out`): trainFromScratch, trainTransfer,
+ * searchAugmentation, distill, selfTrain, auto. Then evaluateModel, loadPredictor + predictImages, writeReport.
+ * Every recipe takes `callbacks` (Keras-style hooks: onBatchEnd, onEpochEnd, onStage, onProgress).
+ * The TF.js backend starts on first use ('auto': tfjs-node when installed, else wasm; $FRUGAL_BACKEND or
+ * `initBackend` choose another). Errors a user can fix are `FrugalError`s that name the options to change.
+ */
+
+// Recipes
+export { trainFromScratch, defaultArch, type TrainOptions, type TrainResult } from './recipes/scratch.js';
+export { trainTransfer, HEAD_HYPER, FINETUNE_HYPER, TRANSFER_HEAD, AUGMENT_VIEWS, type TransferOptions, type TransferResult, type TransferMode } from './recipes/transfer.js';
+export type { CutChoice, CutTrial } from './recipes/cut-search.js';
+export { searchAugmentation, gridTable, type AugmentSearchOptions, type SearchResult, type Trial, type SearchMode } from './recipes/augment-search.js';
+export { distill, type DistillRunOptions, type DistillResult, type ModelSummary } from './recipes/distill.js';
+export { selfTrain, type SelfTrainOptions, type SelfTrainResult, type RoundReport } from './recipes/self-train.js';
+export { parseStudent, type StudentSpec } from './recipes/student.js';
+export { auto, type AutoOptions, type AutoResult, type AblationRow } from './recipes/auto.js';
+export { STUDENT_NOISE, SELF_TRAIN_DEFAULTS, DISTILL_DEFAULTS, AUTO_DEFAULTS, SEARCH_DEFAULTS } from './recipes/defaults.js';
+
+// Evaluation, prediction, the report
+export { evaluateModel, type EvaluateOptions, type EvaluateResult } from './evaluate/evaluate.js';
+export { loadPredictor, type Predictor } from './evaluate/predictor.js';
+export { predictImages, collectInputs, type Prediction, type PredictOptions } from './evaluate/predict-images.js';
+export type { ClassificationReport, ClassMetrics } from './evaluate/metrics.js';
+export { writeReport } from './report/report.js';
+
+// Training options shared by the recipes
+export { DEFAULT_HYPER, type TrainHyper } from './train/fit-on-data.js';
+export type { Callback, BatchLog, EpochLog } from './train/callbacks.js';
+export type { FitResult } from './train/loop.js';
+export { DEFAULT_VAL_SPLIT, type DataOptions } from './data/prepare.js';
+export type { ImageSpec, ResizePolicy } from './data/decode.js';
+export type { BackboneOptions } from './models/backbones/load.js';
+export { listArchs } from './models/zoo/index.js';
+export { listPretrained, BUILTIN_TRUNK, NO_BACKBONE } from './models/backbones/pretrained.js';
+
+// Backends and errors
+export { initBackend, type BackendInfo, type BackendPreference } from './engine/backend.js';
+export { FrugalError, OptionError, type OptionNamer } from './util/errors.js';

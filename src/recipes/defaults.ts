@@ -1,0 +1,30 @@
+/**
+ * The recipes' defaults, in one place: the library applies them to options left out, and the CLI shows them as its
+ * flags' defaults. (Transfer learning's head and fine-tuning settings stay beside `trainTransfer`, where their
+ * measurements are written down: HEAD_HYPER, FINETUNE_HYPER, TRANSFER_HEAD, AUGMENT_VIEWS.)
+ */
+import type { SearchMode } from '../runs/files.js';
+
+/**
+ * Noisy Student's noise (Xie et al. 2020): RandAugment on the student's input, dropout before its classifier and
+ * stochastic depth in its residual blocks.
+ */
+export const STUDENT_NOISE = { augment: 'randaugment:n=2,m=9', dropout: 0.3, dropPath: 0.1 } as const;
+
+/** `selfTrain`: at most this many rounds; hard (one-hot) pseudo-labels kept when the teacher is at least `threshold` sure. */
+export const SELF_TRAIN_DEFAULTS = { rounds: 3, pseudo: 'hard', threshold: 0.7, student: 'cnn-small' } as const;
+
+/** `distill`: softening temperature, and the weight of the distillation term (1 − alpha: the labels). */
+export const DISTILL_DEFAULTS = { temperature: 4, alpha: 0.9 } as const;
+
+/** `auto`: epochs of each training stage, at most this many Noisy Student rounds, the architecture trained from scratch. */
+export const AUTO_DEFAULTS = { epochs: 8, rounds: 2, arch: 'cnn-small' } as const;
+
+/** `searchAugmentation`: RandAugment's (N, M) grid, successive halving's eta, cross-validation folds, images scored at most. */
+export const SEARCH_DEFAULTS: { grid: { n: number[]; m: number[] }; mode: SearchMode; eta: number; folds: number; maxImages: number } = {
+  grid: { n: [1, 2, 3], m: [5, 10, 15, 20, 25] },
+  mode: 'grid',
+  eta: 3,
+  folds: 3,
+  maxImages: 600,
+};
