@@ -49,7 +49,10 @@ OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWA
 
 async function writePng(file: string, pixels: Uint8Array): Promise<void> {
   await fsp.mkdir(path.dirname(file), { recursive: true });
-  await sharp(pixels, { raw: { width: 28, height: 28, channels: 1 } }).toColourspace('b-w').png({ compressionLevel: 9 }).toFile(file);
+  await sharp(pixels, { raw: { width: 28, height: 28, channels: 1 } })
+    .toColourspace('b-w')
+    .png({ compressionLevel: 9 })
+    .toFile(file);
 }
 
 async function main(): Promise<void> {

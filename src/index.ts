@@ -10,7 +10,16 @@
 
 // Recipes
 export { trainFromScratch, defaultArch, type TrainOptions, type TrainResult } from './recipes/scratch.js';
-export { trainTransfer, HEAD_HYPER, FINETUNE_HYPER, TRANSFER_HEAD, AUGMENT_VIEWS, type TransferOptions, type TransferResult, type TransferMode } from './recipes/transfer.js';
+export {
+  trainTransfer,
+  HEAD_HYPER,
+  FINETUNE_HYPER,
+  TRANSFER_HEAD,
+  AUGMENT_VIEWS,
+  type TransferOptions,
+  type TransferResult,
+  type TransferMode,
+} from './recipes/transfer.js';
 export type { CutChoice, CutTrial } from './recipes/cut-search.js';
 export { searchAugmentation, gridTable, type AugmentSearchOptions, type SearchResult, type Trial, type SearchMode } from './recipes/augment-search.js';
 export { distill, type DistillRunOptions, type DistillResult, type ModelSummary } from './recipes/distill.js';

@@ -45,13 +45,30 @@ function run(cmd: string, args: string[], cwd: string): string {
 test('the packed package installs into a fresh project, type-checks and runs a TypeScript consumer', { timeout: 300_000 }, () => {
   const tmp = tempDir('frugal-pack-');
   // 1. Pack (the tests run after the build, so the prepare script need not run again).
-  const packed = JSON.parse(run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', tmp], ROOT)) as Array<{ filename: string; files: Array<{ path: string }> }>;
+  const packed = JSON.parse(run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', tmp], ROOT)) as Array<{
+    filename: string;
+    files: Array<{ path: string }>;
+  }>;
   const files = new Set(packed[0]!.files.map((f) => f.path));
-  for (const f of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/augment/worker.js', 'dist/src/data/decode-worker.js', 'bin/frugal.js', 'src/export/site/index.html', 'package.json']) {
+  for (const f of [
+    'dist/src/index.js',
+    'dist/src/index.d.ts',
+    'dist/src/augment/worker.js',
+    'dist/src/data/decode-worker.js',
+    'bin/frugal.js',
+    'src/export/site/index.html',
+    'package.json',
+  ]) {
     assert.ok(files.has(f), `the package ships ${f}`);
   }
-  assert.ok([...files].some((f) => f.startsWith('assets/models/mobilenetv2-0.35-imagenet/')), 'the package ships the built-in trunk');
-  assert.ok(![...files].some((f) => f.startsWith('dist/test/') || f.startsWith('test/') || f.startsWith('node_modules/')), 'no tests or dependencies in the package');
+  assert.ok(
+    [...files].some((f) => f.startsWith('assets/models/mobilenetv2-0.35-imagenet/')),
+    'the package ships the built-in trunk',
+  );
+  assert.ok(
+    ![...files].some((f) => f.startsWith('dist/test/') || f.startsWith('test/') || f.startsWith('node_modules/')),
+    'no tests or dependencies in the package',
+  );
 
   // 2. Install into a fresh project: unpack the tarball, link its dependencies (see above).
   const project = path.join(tmp, 'consumer');
@@ -59,7 +76,10 @@ test('the packed package installs into a fresh project, type-checks and runs a T
   const pkgDir = path.join(modules, 'frugal');
   mkdirSync(pkgDir, { recursive: true });
   run('tar', ['-xzf', path.join(tmp, packed[0]!.filename), '-C', pkgDir, '--strip-components=1'], tmp);
-  const manifest = JSON.parse(readFileSync(path.join(pkgDir, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; optionalDependencies?: Record<string, string> };
+  const manifest = JSON.parse(readFileSync(path.join(pkgDir, 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+    optionalDependencies?: Record<string, string>;
+  };
   const needed = [...Object.keys(manifest.dependencies), ...Object.keys(manifest.optionalDependencies ?? {}), 'typescript', '@types/node'];
   for (const name of needed) {
     const from = path.join(ROOT, 'node_modules', name);
@@ -67,10 +87,16 @@ test('the packed package installs into a fresh project, type-checks and runs a T
     mkdirSync(path.dirname(path.join(modules, name)), { recursive: true });
     symlinkSync(from, path.join(modules, name), 'dir');
   }
-  writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module', dependencies: { frugal: `file:../${packed[0]!.filename}` } }, null, 2));
+  writeFileSync(
+    path.join(project, 'package.json'),
+    JSON.stringify({ name: 'consumer', private: true, type: 'module', dependencies: { frugal: `file:../${packed[0]!.filename}` } }, null, 2),
+  );
   writeFileSync(
     path.join(project, 'tsconfig.json'),
-    JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, types: ['node'], outDir: 'out', skipLibCheck: true }, include: ['main.ts'] }),
+    JSON.stringify({
+      compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, types: ['node'], outDir: 'out', skipLibCheck: true },
+      include: ['main.ts'],
+    }),
   );
   writeFileSync(path.join(project, 'main.ts'), CONSUMER);
 
@@ -82,10 +108,18 @@ test('the packed package installs into a fresh project, type-checks and runs a T
   const classes = readdirSync(path.join(FIXTURE, 'train')).sort().slice(0, 3);
   for (const c of classes) {
     mkdirSync(path.join(data, c), { recursive: true });
-    for (const f of readdirSync(path.join(FIXTURE, 'train', c)).sort().slice(0, 12)) cpSync(path.join(FIXTURE, 'train', c, f), path.join(data, c, f));
+    for (const f of readdirSync(path.join(FIXTURE, 'train', c))
+      .sort()
+      .slice(0, 12))
+      cpSync(path.join(FIXTURE, 'train', c, f), path.join(data, c, f));
   }
   const images = path.join(data, classes[0]!);
-  const out = JSON.parse(run(process.execPath, ['out/main.js', data, path.join(tmp, 'model'), images], project).trim().split('\n').pop()!) as {
+  const out = JSON.parse(
+    run(process.execPath, ['out/main.js', data, path.join(tmp, 'model'), images], project)
+      .trim()
+      .split('\n')
+      .pop()!,
+  ) as {
     accuracy: number;
     classes: string[];
     epochs: number[];

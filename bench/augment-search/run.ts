@@ -32,9 +32,24 @@ async function main(): Promise<void> {
     // The search cuts the backbone where cross-validation says (--cut auto); the heads use the same cut.
     let cut: { cut: string; pool: string } | undefined;
     const run = (name: string, augment: string) =>
-      trainTransfer(task.train, { out: path.join(work, 'runs', `augsearch-k${k}-s${seed}-${name}`), backbone, backboneOptions: cut as BackboneOptions, mode: 'frozen', augment, hyper: { seed }, featureCache: path.join(work, 'features') });
+      trainTransfer(task.train, {
+        out: path.join(work, 'runs', `augsearch-k${k}-s${seed}-${name}`),
+        backbone,
+        backboneOptions: cut as BackboneOptions,
+        mode: 'frozen',
+        augment,
+        hyper: { seed },
+        featureCache: path.join(work, 'features'),
+      });
     for (const mode of ['grid', 'halving'] as const) {
-      const r = await searchAugmentation(task.train, { backbone, backboneOptions: { cut: 'auto' }, mode, hyper: { seed }, featureCache: false, out: path.join(work, 'runs', `augsearch-k${k}-s${seed}-${mode}-search`) });
+      const r = await searchAugmentation(task.train, {
+        backbone,
+        backboneOptions: { cut: 'auto' },
+        mode,
+        hyper: { seed },
+        featureCache: false,
+        out: path.join(work, 'runs', `augsearch-k${k}-s${seed}-${mode}-search`),
+      });
       cut = r.cut;
       secs[mode]!.push(r.seconds);
       cost[mode]!.push(r.cost);

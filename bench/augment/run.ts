@@ -149,7 +149,9 @@ const median = (xs: number[]): number => {
 async function main(): Promise<void> {
   const images = makeImages(count, size);
   const batches = batchesOf(images);
-  console.log(`policy ${policy.text}: ${size}×${size} RGB, ${count} distinct images, batches of ${batchSize}, ${rounds} interleaved rounds of ${seconds}s per config`);
+  console.log(
+    `policy ${policy.text}: ${size}×${size} RGB, ${count} distinct images, batches of ${batchSize}, ${rounds} interleaved rounds of ${seconds}s per config`,
+  );
   const m = /^randaugment:n=(\d+),m=(\d+)$/.exec(policy.text);
   let torch: TorchServer | null = null;
   if (withTorch && m) {
@@ -199,7 +201,9 @@ async function main(): Promise<void> {
       const tmed = ts.length ? median(ts) : NaN;
       const ratio = ts.length ? `${(med / tmed).toFixed(2)}×` : 'n/a';
       const detail = `${xs.map((x) => x.toFixed(0)).join(' ')}${ts.length ? ` | ${ts.map((x) => x.toFixed(0)).join(' ')}` : ''}`;
-      console.log(`${row.name.padEnd(w)}  ${med.toFixed(1).padStart(26)}  ${(ts.length ? tmed.toFixed(1) : 'n/a').padStart(24)}  ${ratio.padStart(5)}  ${detail}`);
+      console.log(
+        `${row.name.padEnd(w)}  ${med.toFixed(1).padStart(26)}  ${(ts.length ? tmed.toFixed(1) : 'n/a').padStart(24)}  ${ratio.padStart(5)}  ${detail}`,
+      );
     }
     if (torch) console.log(`${torchName.padEnd(w)}  ${median(allTorch).toFixed(1).padStart(26)}  ${'(all phases)'.padStart(24)}  1.00×`);
   }

@@ -61,21 +61,65 @@ function main(): void {
     const kind = rng.int(20);
     const f = rng.uniform(-0.5, 2.5);
     switch (kind) {
-      case 0: add('autocontrast', [], img, ops.autocontrast(img)); break;
-      case 1: add('equalize', [], img, ops.equalize(img)); break;
-      case 2: { const d = rng.chance(0.2) ? rng.pick([90, 180, 270, -90, 360, 0]) : rng.uniform(-180, 180); add('rotate', [d], img, ops.rotate(img, d)); break; }
-      case 3: { const t = rng.uniform(0, 256); add('solarize', [t], img, ops.solarize(img, t)); break; }
-      case 4: add('color', [f], img, ops.color(img, f)); break;
-      case 5: { const b = rng.int(9); add('posterize', [b], img, ops.posterize(img, b)); break; }
-      case 6: add('contrast', [f], img, ops.contrast(img, f)); break;
-      case 7: add('brightness', [f], img, ops.brightness(img, f)); break;
-      case 8: add('sharpness', [f], img, ops.sharpness(img, f)); break;
-      case 9: { const s = rng.uniform(-1, 1); add('shearX', [s], img, ops.shearX(img, s)); break; }
-      case 10: { const s = rng.uniform(-1, 1); add('shearY', [s], img, ops.shearY(img, s)); break; }
-      case 11: { const p = rng.int(2 * w + 1) - w; add('translateX', [p], img, ops.translateX(img, p)); break; }
-      case 12: { const p = rng.int(2 * h + 1) - h; add('translateY', [p], img, ops.translateY(img, p)); break; }
-      case 13: add('flipH', [], img, ops.flipH(img)); break;
-      case 14: add('invert', [], img, ops.invert(img)); break;
+      case 0:
+        add('autocontrast', [], img, ops.autocontrast(img));
+        break;
+      case 1:
+        add('equalize', [], img, ops.equalize(img));
+        break;
+      case 2: {
+        const d = rng.chance(0.2) ? rng.pick([90, 180, 270, -90, 360, 0]) : rng.uniform(-180, 180);
+        add('rotate', [d], img, ops.rotate(img, d));
+        break;
+      }
+      case 3: {
+        const t = rng.uniform(0, 256);
+        add('solarize', [t], img, ops.solarize(img, t));
+        break;
+      }
+      case 4:
+        add('color', [f], img, ops.color(img, f));
+        break;
+      case 5: {
+        const b = rng.int(9);
+        add('posterize', [b], img, ops.posterize(img, b));
+        break;
+      }
+      case 6:
+        add('contrast', [f], img, ops.contrast(img, f));
+        break;
+      case 7:
+        add('brightness', [f], img, ops.brightness(img, f));
+        break;
+      case 8:
+        add('sharpness', [f], img, ops.sharpness(img, f));
+        break;
+      case 9: {
+        const s = rng.uniform(-1, 1);
+        add('shearX', [s], img, ops.shearX(img, s));
+        break;
+      }
+      case 10: {
+        const s = rng.uniform(-1, 1);
+        add('shearY', [s], img, ops.shearY(img, s));
+        break;
+      }
+      case 11: {
+        const p = rng.int(2 * w + 1) - w;
+        add('translateX', [p], img, ops.translateX(img, p));
+        break;
+      }
+      case 12: {
+        const p = rng.int(2 * h + 1) - h;
+        add('translateY', [p], img, ops.translateY(img, p));
+        break;
+      }
+      case 13:
+        add('flipH', [], img, ops.flipH(img));
+        break;
+      case 14:
+        add('invert', [], img, ops.invert(img));
+        break;
       case 15: {
         const ch = 1 + rng.int(h + 4);
         const cw = 1 + rng.int(w + 4);
@@ -85,7 +129,13 @@ function main(): void {
         add('resizedCrop', [box.top, box.left, box.height, box.width, oh, ow], img, ops.randomResizedCrop(img, box, oh, ow));
         break;
       }
-      case 16: { const pad = rng.int(8); const dx = rng.int(2 * pad + 1); const dy = rng.int(2 * pad + 1); add('padCrop', [pad, dx, dy], img, ops.padCrop(img, pad, dx, dy)); break; }
+      case 16: {
+        const pad = rng.int(8);
+        const dx = rng.int(2 * pad + 1);
+        const dy = rng.int(2 * pad + 1);
+        add('padCrop', [pad, dx, dy], img, ops.padCrop(img, pad, dx, dy));
+        break;
+      }
       default: {
         const table: MagnitudeTable = rng.chance(0.5) ? 'randaugment' : 'wide';
         const name = rng.pick(OP_NAMES.filter((o) => !['cutout', 'random-resized-crop', 'pad-crop', 'flip-h', 'invert'].includes(o)));

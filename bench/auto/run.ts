@@ -29,7 +29,16 @@ async function main(): Promise<void> {
     const { dir: pool } = await poolSubset(task, poolSize, seed);
     const out = path.join(work, 'runs', `auto-k${k}-s${seed}`);
     await fsp.rm(out, { recursive: true, force: true });
-    const res = await auto(task.train, { out, unlabeled: pool, backbone, distillArch, epochs, budgetMinutes: budget, seed, callbacks: [{ onStage: (s) => log(`seed ${seed}: ${s}`) }] });
+    const res = await auto(task.train, {
+      out,
+      unlabeled: pool,
+      backbone,
+      distillArch,
+      epochs,
+      budgetMinutes: budget,
+      seed,
+      callbacks: [{ onStage: (s) => log(`seed ${seed}: ${s}`) }],
+    });
     for (const r of res.rows) {
       const test = (await evaluateModel(r.dir, task.test, { cache: false })).accuracy;
       if (!rows.has(r.stage)) rows.set(r.stage, { val: [], test: [], secs: [] });

@@ -35,7 +35,9 @@ async function makeJpegs(dir: string, n: number): Promise<string[]> {
         px[o + 2] = (x ^ y) & 255;
       }
     }
-    await sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 85 }).toFile(file);
+    await sharp(px, { raw: { width: w, height: h, channels: 3 } })
+      .jpeg({ quality: 85 })
+      .toFile(file);
   }
   return files;
 }

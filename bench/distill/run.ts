@@ -51,9 +51,19 @@ async function main(): Promise<void> {
     await measure(`teacher (${teacherArch})`, dir('teacher'));
     await trainFromScratch(task.train, { out: dir('plain'), arch: studentArch, hyper: { epochs, seed } });
     await measure(`student ${studentArch}, plain`, dir('plain'));
-    await distill(task.train, { out: dir('distilled'), teacher: dir('teacher'), student: { kind: 'arch', arch: studentArch }, unlabeled: subset, hyper: { epochs, seed } });
+    await distill(task.train, {
+      out: dir('distilled'),
+      teacher: dir('teacher'),
+      student: { kind: 'arch', arch: studentArch },
+      unlabeled: subset,
+      hyper: { epochs, seed },
+    });
     await measure(`student ${studentArch}, distilled`, dir('distilled'));
-    process.stderr.write(`seed ${seed}: ${Object.entries(rows).map(([n, r]) => `${n} ${r.acc.at(-1)!.toFixed(3)}`).join(', ')}\n`);
+    process.stderr.write(
+      `seed ${seed}: ${Object.entries(rows)
+        .map(([n, r]) => `${n} ${r.acc.at(-1)!.toFixed(3)}`)
+        .join(', ')}\n`,
+    );
   }
   console.log(
     `Distillation on Scarce-FMNIST target classes: k=${k}/class labeled + ${poolSize} unlabeled (distilled student only), T=4, α=0.9, ` +

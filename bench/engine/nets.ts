@@ -25,26 +25,52 @@ export function buildNetM(size = 96, seed = 1): tfl.LayersModel {
   const m = tfl.sequential({ name: 'netM' });
   const bn = () => tfl.layers.batchNormalization({});
   const relu6 = () => tfl.layers.activation({ activation: 'relu6' });
-  m.add(tfl.layers.conv2d({
-    inputShape: [size, size, 3], filters: 16, kernelSize: 3, strides: 2, padding: 'same',
-    useBias: false, kernelInitializer: init(seed, k),
-  }));
+  m.add(
+    tfl.layers.conv2d({
+      inputShape: [size, size, 3],
+      filters: 16,
+      kernelSize: 3,
+      strides: 2,
+      padding: 'same',
+      useBias: false,
+      kernelInitializer: init(seed, k),
+    }),
+  );
   m.add(bn());
   m.add(relu6());
   const blocks: Array<[number, number]> = [
-    [32, 1], [64, 2], [64, 1], [128, 2], [128, 1], [256, 2], [256, 1], [256, 1], [512, 2],
+    [32, 1],
+    [64, 2],
+    [64, 1],
+    [128, 2],
+    [128, 1],
+    [256, 2],
+    [256, 1],
+    [256, 1],
+    [512, 2],
   ];
   for (const [filters, stride] of blocks) {
-    m.add(tfl.layers.depthwiseConv2d({
-      kernelSize: 3, strides: stride, padding: 'same', useBias: false,
-      depthwiseInitializer: init(seed, k),
-    }));
+    m.add(
+      tfl.layers.depthwiseConv2d({
+        kernelSize: 3,
+        strides: stride,
+        padding: 'same',
+        useBias: false,
+        depthwiseInitializer: init(seed, k),
+      }),
+    );
     m.add(bn());
     m.add(relu6());
-    m.add(tfl.layers.conv2d({
-      filters, kernelSize: 1, strides: 1, padding: 'same', useBias: false,
-      kernelInitializer: init(seed, k),
-    }));
+    m.add(
+      tfl.layers.conv2d({
+        filters,
+        kernelSize: 1,
+        strides: 1,
+        padding: 'same',
+        useBias: false,
+        kernelInitializer: init(seed, k),
+      }),
+    );
     m.add(bn());
     m.add(relu6());
   }
@@ -59,14 +85,22 @@ export function buildNetR(size = 32, seed = 1): tfl.LayersModel {
   const input = tfl.input({ shape: [size, size, 3] });
   const conv = (filters: number, kernelSize: number, strides: number) =>
     tfl.layers.conv2d({
-      filters, kernelSize, strides, padding: 'same', useBias: false,
+      filters,
+      kernelSize,
+      strides,
+      padding: 'same',
+      useBias: false,
       kernelInitializer: init(seed, k),
     });
   const bn = () => tfl.layers.batchNormalization({});
   const relu = () => tfl.layers.activation({ activation: 'relu' });
   let x = relu().apply(bn().apply(conv(32, 3, 1).apply(input))) as tfl.SymbolicTensor;
   let cin = 32;
-  for (const [filters, stride] of [[32, 1], [64, 2], [128, 2]] as Array<[number, number]>) {
+  for (const [filters, stride] of [
+    [32, 1],
+    [64, 2],
+    [128, 2],
+  ] as Array<[number, number]>) {
     let y = relu().apply(bn().apply(conv(filters, 3, stride).apply(x))) as tfl.SymbolicTensor;
     y = bn().apply(conv(filters, 3, 1).apply(y)) as tfl.SymbolicTensor;
     let s = x;
@@ -75,8 +109,7 @@ export function buildNetR(size = 32, seed = 1): tfl.LayersModel {
     cin = filters;
   }
   x = tfl.layers.globalAveragePooling2d({}).apply(x) as tfl.SymbolicTensor;
-  const out = tfl.layers.dense({ units: 10, kernelInitializer: tfl.initializers.glorotUniform({ seed }) })
-    .apply(x) as tfl.SymbolicTensor;
+  const out = tfl.layers.dense({ units: 10, kernelInitializer: tfl.initializers.glorotUniform({ seed }) }).apply(x) as tfl.SymbolicTensor;
   return tfl.model({ inputs: input, outputs: out, name: 'netR' });
 }
 
@@ -107,7 +140,11 @@ export function makeBatch(batch: number, size: number, seed = 7): { x: tf.Tensor
   const v = new Float32Array(n);
   let s = seed >>> 0 || 1;
   for (let i = 0; i < n; i++) {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
     v[i] = (s / 4294967296) * 2 - 1;
   }
   const labels = Int32Array.from({ length: batch }, (_, i) => i % 10);

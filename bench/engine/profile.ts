@@ -63,8 +63,6 @@ export async function profileStep(fn: () => void): Promise<{ rows: KernelRow[]; 
     total += self[i]!;
     agg.set(name, a);
   }
-  const rows = [...agg.entries()]
-    .map(([name, a]) => ({ name, calls: a.calls, selfMs: a.ms, share: a.ms / total }))
-    .sort((a, b) => b.selfMs - a.selfMs);
+  const rows = [...agg.entries()].map(([name, a]) => ({ name, calls: a.calls, selfMs: a.ms, share: a.ms / total })).sort((a, b) => b.selfMs - a.selfMs);
   return { rows, totalMs: total, wallMs };
 }

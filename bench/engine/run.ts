@@ -21,7 +21,15 @@ import { NETS, makeBatch, makeTrainStep } from './nets.js';
 import { profileStep } from './profile.js';
 
 type Mode = 'infer' | 'train';
-interface Measure { net: string; mode: Mode; batch: number; img_per_s: number; median_s: number; backend?: string; threads?: number }
+interface Measure {
+  net: string;
+  mode: Mode;
+  batch: number;
+  img_per_s: number;
+  median_s: number;
+  backend?: string;
+  threads?: number;
+}
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // dist/bench/engine -> repo root
@@ -100,8 +108,20 @@ function runChild(cmd: string, args: string[], cpu: string): Promise<Measure> {
 }
 
 function ours(net: string, mode: Mode, o: { iters: number; warmup: number; backend: string; batch?: number }, cpu = '0') {
-  const a = [fileURLToPath(import.meta.url), '--child', '--net', net, '--mode', mode,
-    '--iters', String(o.iters), '--warmup', String(o.warmup), '--backend', o.backend];
+  const a = [
+    fileURLToPath(import.meta.url),
+    '--child',
+    '--net',
+    net,
+    '--mode',
+    mode,
+    '--iters',
+    String(o.iters),
+    '--warmup',
+    String(o.warmup),
+    '--backend',
+    o.backend,
+  ];
   if (o.batch) a.push('--batch', String(o.batch));
   return runChild(process.execPath, a, cpu);
 }
@@ -136,8 +156,10 @@ async function parent(): Promise<void> {
         e.threads = a.threads;
         if (withTorch) e.torch.push((await torch(net, mode, o, cpu)).img_per_s);
         res.set(key, e);
-        console.error(`[rep ${r + 1}/${repeats}] ${key}: ours ${a.img_per_s.toFixed(1)} img/s` +
-          (withTorch ? `, torch ${e.torch[e.torch.length - 1]!.toFixed(1)} img/s` : ''));
+        console.error(
+          `[rep ${r + 1}/${repeats}] ${key}: ours ${a.img_per_s.toFixed(1)} img/s` +
+            (withTorch ? `, torch ${e.torch[e.torch.length - 1]!.toFixed(1)} img/s` : ''),
+        );
       }
     }
   }
@@ -153,8 +175,11 @@ async function parent(): Promise<void> {
         // Both halves step in lock-step (gradient averaging not included): throughput = sum.
         runs.push(a.img_per_s + b.img_per_s);
         if (withTorch) {
-          const t = await runChild(PYTHON, [torchScript, '--net', net, '--mode', 'train', '--iters', String(o.iters),
-            '--warmup', String(o.warmup), '--threads', '2'], '0,1');
+          const t = await runChild(
+            PYTHON,
+            [torchScript, '--net', net, '--mode', 'train', '--iters', String(o.iters), '--warmup', String(o.warmup), '--threads', '2'],
+            '0,1',
+          );
           truns.push(t.img_per_s);
         }
       }
@@ -166,7 +191,18 @@ async function parent(): Promise<void> {
     const [net, mode] = key.split('/');
     const our = median(e.ours);
     const t = e.torch.length ? median(e.torch) : NaN;
-    return { net, mode, batch: e.batch, backend: e.backend, threads: e.threads, ours_img_s: our, torch_img_s: t, ratio: our / t, ours_all: e.ours, torch_all: e.torch };
+    return {
+      net,
+      mode,
+      batch: e.batch,
+      backend: e.backend,
+      threads: e.threads,
+      ours_img_s: our,
+      torch_img_s: t,
+      ratio: our / t,
+      ours_all: e.ours,
+      torch_all: e.torch,
+    };
   });
   if (flag('json')) {
     process.stdout.write(JSON.stringify({ rows, twoCores: Object.fromEntries(two) }) + '\n');
@@ -181,11 +217,14 @@ async function parent(): Promise<void> {
     console.log(`${r.net!.padEnd(4)} ${r.mode!.padEnd(6)} ${pad(String(r.batch), 5)}  ${backend} ${pad(r.ours_img_s.toFixed(1), 11)}   ${torch}   ${ratio}`);
   }
   for (const [net, v] of two) {
-    console.log(`2 cores, ${net} train: ours ${v.ours.toFixed(1)} img/s (2 processes x half batch, no gradient exchange)` +
-      (v.torch !== undefined ? `, torch ${v.torch.toFixed(1)} img/s (2 threads), ratio ${(v.ours / v.torch).toFixed(3)}` : ''));
+    console.log(
+      `2 cores, ${net} train: ours ${v.ours.toFixed(1)} img/s (2 processes x half batch, no gradient exchange)` +
+        (v.torch !== undefined ? `, torch ${v.torch.toFixed(1)} img/s (2 threads), ratio ${(v.ours / v.torch).toFixed(3)}` : ''),
+    );
   }
   console.log(
-    `(medians of ${repeats} interleaved repeats x ${o.iters} timed steps after ${o.warmup} warm-up; ` + `both sides pinned with taskset -c ${cpu}, torch.set_num_threads(1))`,
+    `(medians of ${repeats} interleaved repeats x ${o.iters} timed steps after ${o.warmup} warm-up; ` +
+      `both sides pinned with taskset -c ${cpu}, torch.set_num_threads(1))`,
   );
 }
 
@@ -204,8 +243,10 @@ async function profile(): Promise<void> {
     train(x, y);
     const plain = performance.now() - t0;
     const p = await profileStep(() => train(x, y));
-    console.log(`\nNet ${n} training step on ${info.name}: ${plain.toFixed(0)} ms unprofiled, ` +
-      `${p.totalMs.toFixed(0)} ms in kernels (profiled wall ${p.wallMs.toFixed(0)} ms)`);
+    console.log(
+      `\nNet ${n} training step on ${info.name}: ${plain.toFixed(0)} ms unprofiled, ` +
+        `${p.totalMs.toFixed(0)} ms in kernels (profiled wall ${p.wallMs.toFixed(0)} ms)`,
+    );
     console.log(`  ${'kernel'.padEnd(44)} ${'calls'.padStart(5)} ${'self ms'.padStart(9)}  share`);
     for (const r of p.rows.slice(0, top)) {
       console.log(`  ${r.name.padEnd(44)} ${String(r.calls).padStart(5)} ${r.selfMs.toFixed(1).padStart(9)}  ${(r.share * 100).toFixed(1).padStart(5)}%`);

@@ -20,7 +20,9 @@ async function main(): Promise<void> {
   const info = await initBackend();
   const test = path.join(tmpdir(), 'fmnist-test-folder');
   if (!(await exists(path.join(test, 'bag')))) {
-    await writeIdxAsFolder(path.join(FMNIST_DIR, 't10k-images-idx3-ubyte.gz'), path.join(FMNIST_DIR, 't10k-labels-idx1-ubyte.gz'), test, { classNames: FMNIST_CLASSES });
+    await writeIdxAsFolder(path.join(FMNIST_DIR, 't10k-images-idx3-ubyte.gz'), path.join(FMNIST_DIR, 't10k-labels-idx1-ubyte.gz'), test, {
+      classNames: FMNIST_CLASSES,
+    });
   }
   const t0 = performance.now();
   const res = await trainFromScratch(path.join(FMNIST_DIR, 'train-images-idx3-ubyte.gz'), {
@@ -33,7 +35,8 @@ async function main(): Promise<void> {
       {
         onEpochEnd: (l) =>
           void process.stderr.write(
-            `epoch ${l.epoch}: loss ${l.loss.toFixed(3)}, val acc ${l.valAccuracy?.toFixed(4)}, ` + `${l.imagesPerSecond.toFixed(0)} img/s, ${l.seconds.toFixed(0)} s\n`,
+            `epoch ${l.epoch}: loss ${l.loss.toFixed(3)}, val acc ${l.valAccuracy?.toFixed(4)}, ` +
+              `${l.imagesPerSecond.toFixed(0)} img/s, ${l.seconds.toFixed(0)} s\n`,
           ),
       },
     ],
@@ -43,7 +46,9 @@ async function main(): Promise<void> {
   console.log(`| model | epochs | train images | test accuracy | wall time (train) | backend |`);
   console.log(`|---|---|---|---|---|---|`);
   const params = res.params.toLocaleString('en-US');
-  console.log(`| ${arch} (${params} params) | ${epochs} | ${res.trainImages} | ${(ev.accuracy * 100).toFixed(2)}% | ${trainSeconds.toFixed(0)} s | ${info.name} |`);
+  console.log(
+    `| ${arch} (${params} params) | ${epochs} | ${res.trainImages} | ${(ev.accuracy * 100).toFixed(2)}% | ${trainSeconds.toFixed(0)} s | ${info.name} |`,
+  );
 }
 
 await main();

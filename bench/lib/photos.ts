@@ -16,7 +16,8 @@ export const PHOTO_SETS: Record<string, { train: string; test: string; reference
   hymenoptera: {
     train: 'train',
     test: 'val',
-    reference: "PyTorch's transfer-learning tutorial, ResNet-18 (11.7 M parameters) on the same val split: about 0.93–0.95 fine-tuned or as a fixed feature extractor, with the best epoch picked on that split",
+    reference:
+      "PyTorch's transfer-learning tutorial, ResNet-18 (11.7 M parameters) on the same val split: about 0.93–0.95 fine-tuned or as a fixed feature extractor, with the best epoch picked on that split",
   },
   flowers12: { train: 'train', test: 'test', reference: 'none published for this 12-class subset of Oxford 17 Flowers' },
 };
@@ -38,7 +39,7 @@ export const METHOD_LABELS: Record<Method, string> = {
   frozen: 'frozen built-in trunk',
   'cut-auto': 'frozen, `--cut auto`',
   finetune: 'fine-tuned at 224 px',
-  augment: 'frozen + the augmentation search\'s policy',
+  augment: "frozen + the augmentation search's policy",
   'noisy-student': 'frozen teacher + Noisy Student (pool = rest of train)',
 };
 
@@ -63,7 +64,10 @@ export async function photoTask(work: string, set: string, k: number | null, see
   if (!info) throw new Error(`unknown photo set ${set} (known: ${Object.keys(PHOTO_SETS).join(', ')})`);
   const trainRoot = path.join(root, set, info.train);
   if (!(await exists(trainRoot))) throw new Error(`${trainRoot}: not found (set FRUGAL_PHOTOS to the photos folder)`);
-  const classes = (await fsp.readdir(trainRoot, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  const classes = (await fsp.readdir(trainRoot, { withFileTypes: true }))
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
   const files: string[] = [];
   const labels: number[] = [];
   for (const [i, c] of classes.entries()) {
@@ -73,7 +77,16 @@ export async function photoTask(work: string, set: string, k: number | null, see
     }
   }
   const dir = path.join(work, `${set}-k${k ?? 'all'}-s${seed}`);
-  const task: PhotoTask = { set, k, seed, train: path.join(dir, 'train'), pool: k === null ? null : path.join(dir, 'pool'), poolLabels: new Map(), test: path.join(root, set, info.test), classes };
+  const task: PhotoTask = {
+    set,
+    k,
+    seed,
+    train: path.join(dir, 'train'),
+    pool: k === null ? null : path.join(dir, 'pool'),
+    poolLabels: new Map(),
+    test: path.join(root, set, info.test),
+    classes,
+  };
   const chosen = new Set(k === null ? files.map((_, i) => i) : samplePerClass(labels, k, seed));
   const marker = path.join(dir, '.done');
   const pool: Array<[string, string]> = [];

@@ -76,7 +76,10 @@ export async function scarceFmnist(work: string, k: number, seed: number): Promi
       Array.from({ length: 8 }, async () => {
         while (next < targetIdx.length) {
           const i = targetIdx[next++]!;
-          await sharp(images.data.subarray(i * 784, (i + 1) * 784), { raw: { width: 28, height: 28, channels: 1 } }).toColourspace('b-w').png().toFile(file(i));
+          await sharp(images.data.subarray(i * 784, (i + 1) * 784), { raw: { width: 28, height: 28, channels: 1 } })
+            .toColourspace('b-w')
+            .png()
+            .toFile(file(i));
         }
       }),
     );
@@ -84,7 +87,13 @@ export async function scarceFmnist(work: string, k: number, seed: number): Promi
   const dir = path.join(work, `k${k}-s${seed}`);
   const train = path.join(dir, 'train');
   const pool = path.join(dir, 'pool');
-  const labeled = new Set(samplePerClass(targetIdx.map((i) => labels[i]!), k, seed).map((j) => targetIdx[j]!));
+  const labeled = new Set(
+    samplePerClass(
+      targetIdx.map((i) => labels[i]!),
+      k,
+      seed,
+    ).map((j) => targetIdx[j]!),
+  );
   await once(path.join(dir, '.done'), async () => {
     await fsp.rm(dir, { recursive: true, force: true });
     await fsp.mkdir(pool, { recursive: true });
@@ -134,7 +143,12 @@ export function arg(name: string, fallback: string): string {
  * The backbone pretrained on the source classes (trained once, then reused by every benchmark):
  * `arch` from scratch on all source training images.
  */
-export async function pretrainedSource(work: string, arch = 'cnn-small', epochs = 3, log: (m: string) => void = () => {}): Promise<{ dir: string; seconds: number | null }> {
+export async function pretrainedSource(
+  work: string,
+  arch = 'cnn-small',
+  epochs = 3,
+  log: (m: string) => void = () => {},
+): Promise<{ dir: string; seconds: number | null }> {
   const dir = path.join(work, `pretrained-${arch}-e${epochs}`);
   if (await exists(path.join(dir, 'frugal.json'))) return { dir, seconds: null };
   const task = await scarceFmnist(work, 5, 0);
@@ -144,7 +158,12 @@ export async function pretrainedSource(work: string, arch = 'cnn-small', epochs 
     arch,
     valSplit: 0.1,
     hyper: { epochs, batchSize: 64, seed: 0 },
-    callbacks: [{ onEpochEnd: (l) => void log(`  epoch ${l.epoch}: val acc ${l.valAccuracy?.toFixed(3)} (${l.seconds.toFixed(0)} s, ${l.imagesPerSecond.toFixed(0)} img/s)`) }],
+    callbacks: [
+      {
+        onEpochEnd: (l) =>
+          void log(`  epoch ${l.epoch}: val acc ${l.valAccuracy?.toFixed(3)} (${l.seconds.toFixed(0)} s, ${l.imagesPerSecond.toFixed(0)} img/s)`),
+      },
+    ],
   });
   log(`pretrained: source val accuracy ${(r.accuracy * 100).toFixed(1)}% in ${r.seconds.toFixed(0)} s`);
   return { dir, seconds: r.seconds };
@@ -154,7 +173,13 @@ export async function pretrainedSource(work: string, arch = 'cnn-small', epochs 
  * A random subset of a task's pool as a folder of links (keeps benchmark rounds short), with its true labels.
  * `byClass`: links under `<class>/` folders, a labeled image folder (a validation set from training images).
  */
-export async function poolSubset(task: ScarceTask, size: number, seed: number, name = 'pool', o: { byClass?: boolean } = {}): Promise<{ dir: string; labels: Map<string, string> }> {
+export async function poolSubset(
+  task: ScarceTask,
+  size: number,
+  seed: number,
+  name = 'pool',
+  o: { byClass?: boolean } = {},
+): Promise<{ dir: string; labels: Map<string, string> }> {
   const dir = path.join(path.dirname(task.pool), `${name}-${size}-s${seed}`);
   const all = [...new Set([...task.poolLabels.keys()].filter((p) => p.startsWith(task.pool + path.sep)))].sort();
   const { Rng } = await import('../../src/util/rng.js');

@@ -57,7 +57,16 @@ async function main(): Promise<void> {
         for (const name of names) {
           const v = VARIANTS[name]!;
           const out = path.join(work, 'runs', `head-${set}-k${k}-s${seed}`);
-          await trainTransfer(task.train, { out, backbone: BUILTIN_TRUNK, mode: 'frozen', valSplit: 0.2, head: v.head, backboneOptions: v.backboneOptions, refit: v.refit, hyper: { seed, ...v.hyper } });
+          await trainTransfer(task.train, {
+            out,
+            backbone: BUILTIN_TRUNK,
+            mode: 'frozen',
+            valSplit: 0.2,
+            head: v.head,
+            backboneOptions: v.backboneOptions,
+            refit: v.refit,
+            hyper: { seed, ...v.hyper },
+          });
           const a = (await evaluateModel(out, val)).accuracy;
           const key = `${name}|${set}|${k}`;
           acc.set(key, [...(acc.get(key) ?? []), a]);
@@ -67,7 +76,9 @@ async function main(): Promise<void> {
     }
   }
   const cols = sets.flatMap((s) => ks.map((k) => [s, k] as const));
-  console.log(`Frozen built-in trunk, cut and head variants on real-photo validation tasks (seeds ${seeds.join(',')}; accuracy % on ≤ ${valSize} images of the rest of the training split)`);
+  console.log(
+    `Frozen built-in trunk, cut and head variants on real-photo validation tasks (seeds ${seeds.join(',')}; accuracy % on ≤ ${valSize} images of the rest of the training split)`,
+  );
   console.log(`| variant | ${cols.map(([s, k]) => `${s} k = ${k}`).join(' | ')} |`);
   console.log(`|---|${cols.map(() => '---|').join('')}`);
   for (const name of names) console.log(`| ${name} | ${cols.map(([s, k]) => fmt(acc.get(`${name}|${s}|${k}`) ?? [])).join(' | ')} |`);

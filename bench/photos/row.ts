@@ -45,14 +45,22 @@ async function main(): Promise<void> {
     const r = await trainTransfer(task.train, { ...common, backbone: BUILTIN_TRUNK, mode: 'finetune', finetuneMustImprove: false });
     detail = `frozen head ${(r.frozenAccuracy * 100).toFixed(1)}% → fine-tuned ${(r.accuracy * 100).toFixed(1)}% on the inner validation split; ${r.finetune?.history.length ?? 0} epochs`;
   } else if (method === 'augment') {
-    const s = await searchAugmentation(task.train, { backbone: BUILTIN_TRUNK, mode: 'halving', valSplit: 0.2, hyper: { seed }, featureCache: false, out: `${dir}-search` });
+    const s = await searchAugmentation(task.train, {
+      backbone: BUILTIN_TRUNK,
+      mode: 'halving',
+      valSplit: 0.2,
+      hyper: { seed },
+      featureCache: false,
+      out: `${dir}-search`,
+    });
     detail = `policy ${s.recommended}`;
     await trainTransfer(task.train, { ...common, backbone: BUILTIN_TRUNK, mode: 'frozen', augment: s.recommended === 'none' ? undefined : s.recommended });
   } else if (method === 'noisy-student') {
     if (!task.pool) throw new Error('Noisy Student needs a pool: not with k = all');
     // The teacher is the frozen row's model when it exists (else it is trained here, and counted).
     const teacher = out('frozen');
-    if (!(await exists(path.join(teacher, 'frugal.json')))) await trainTransfer(task.train, { ...common, out: teacher, backbone: BUILTIN_TRUNK, mode: 'frozen' });
+    if (!(await exists(path.join(teacher, 'frugal.json'))))
+      await trainTransfer(task.train, { ...common, out: teacher, backbone: BUILTIN_TRUNK, mode: 'frozen' });
     const r = await selfTrain(task.train, {
       out: dir,
       unlabeled: task.pool,
@@ -66,7 +74,13 @@ async function main(): Promise<void> {
       hyper: { seed, epochs: 6 },
       poolLabels: task.poolLabels,
     });
-    detail = r.rounds.map((x) => `round ${x.round} ${(x.accuracy * 100).toFixed(1)}%${x.pseudoAccuracy !== null ? ` (pseudo-labels ${(x.pseudoAccuracy * 100).toFixed(0)}% right, ${x.keptTotal} kept)` : ''}`).join(', ') + `; kept round ${r.bestRound}`;
+    detail =
+      r.rounds
+        .map(
+          (x) =>
+            `round ${x.round} ${(x.accuracy * 100).toFixed(1)}%${x.pseudoAccuracy !== null ? ` (pseudo-labels ${(x.pseudoAccuracy * 100).toFixed(0)}% right, ${x.keptTotal} kept)` : ''}`,
+        )
+        .join(', ') + `; kept round ${r.bestRound}`;
   } else {
     throw new Error(`unknown method ${method}`);
   }

@@ -33,7 +33,10 @@ const HEAVY: Method[] = ['augment', 'noisy-student'];
 
 async function readResults(file: string): Promise<Result[]> {
   try {
-    return (await fsp.readFile(file, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Result);
+    return (await fsp.readFile(file, 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Result);
   } catch {
     return [];
   }
@@ -59,7 +62,10 @@ async function main(): Promise<void> {
             const done = await readResults(file);
             if (done.some((r) => r.set === set && r.k === k && r.seed === seed && r.method === method)) continue;
             process.stderr.write(`${set} k=${k} seed ${seed} ${method}... `);
-            const res = spawnSync(process.execPath, [row, '--work', work, '--set', set, '--k', k, '--seed', String(seed), '--method', method], { encoding: 'utf8', maxBuffer: 1 << 28 });
+            const res = spawnSync(process.execPath, [row, '--work', work, '--set', set, '--k', k, '--seed', String(seed), '--method', method], {
+              encoding: 'utf8',
+              maxBuffer: 1 << 28,
+            });
             const line = res.stdout.trim().split('\n').pop() ?? '';
             if (res.status !== 0 || !line.startsWith('{')) {
               process.stderr.write(`FAILED (exit ${res.status})\n${res.stderr.slice(-2000)}\n`);
@@ -78,14 +84,18 @@ async function main(): Promise<void> {
     const rows = results.filter((r) => r.set === set);
     if (rows.length === 0) continue;
     const test = PHOTO_SETS[set]!.test;
-    console.log(`\n${set}: test accuracy on the published ${test} split (${rows[0]!.testImages} images), k labels per class from train; built-in trunk ${'mobilenetv2-0.35-imagenet'} at 224 px; backend wasm, 2-core machine`);
+    console.log(
+      `\n${set}: test accuracy on the published ${test} split (${rows[0]!.testImages} images), k labels per class from train; built-in trunk ${'mobilenetv2-0.35-imagenet'} at 224 px; backend wasm, 2-core machine`,
+    );
     console.log('| k/class | method | test accuracy (mean ± std) | seeds | wall s (median) | peak RSS MB (max) |');
     console.log('|---|---|---|---|---|---|');
     for (const k of ks) {
       for (const method of METHODS) {
         const rs = rows.filter((r) => r.k === k && r.method === method);
         if (rs.length === 0) continue;
-        console.log(`| ${k} | ${METHOD_LABELS[method]} | ${fmt(rs.map((r) => r.accuracy))} | ${rs.map((r) => r.seed).join(',')} | ${median(rs.map((r) => r.seconds)).toFixed(0)} | ${Math.max(...rs.map((r) => r.maxRssMB)).toFixed(0)} |`);
+        console.log(
+          `| ${k} | ${METHOD_LABELS[method]} | ${fmt(rs.map((r) => r.accuracy))} | ${rs.map((r) => r.seed).join(',')} | ${median(rs.map((r) => r.seconds)).toFixed(0)} | ${Math.max(...rs.map((r) => r.maxRssMB)).toFixed(0)} |`,
+        );
       }
     }
     console.log(`Published reference: ${PHOTO_SETS[set]!.reference}.`);

@@ -37,7 +37,16 @@ async function main(): Promise<void> {
       const { dir: val } = await poolSubset(task, 2000, 100 + seed, 'valpool', { byClass: true });
       for (const [name, head] of Object.entries(HEADS)) {
         const out = path.join(work, 'runs', `head-k${k}-s${seed}`);
-        await trainTransfer(task.train, { out, backbone, backboneOptions: { cut: 'auto' }, mode: 'frozen', valSplit: 0.2, head, hyper: { seed }, featureCache: false });
+        await trainTransfer(task.train, {
+          out,
+          backbone,
+          backboneOptions: { cut: 'auto' },
+          mode: 'frozen',
+          valSplit: 0.2,
+          head,
+          hyper: { seed },
+          featureCache: false,
+        });
         const a = (await evaluateModel(out, val, { cache: false })).accuracy;
         acc.set(`${name}|${k}`, [...(acc.get(`${name}|${k}`) ?? []), a]);
         log(`k=${k} seed=${seed} ${name}: ${(a * 100).toFixed(1)}`);

@@ -34,7 +34,10 @@ async function main(): Promise<void> {
       const images = [...scratch.keys()].sort();
       for (const [dir, name] of Object.entries(METHODS)) {
         const transfer = await right(run(dir));
-        const r = pairedComparison(Uint8Array.from(images, (p) => scratch.get(p)!), Uint8Array.from(images, (p) => transfer.get(p) ?? 0));
+        const r = pairedComparison(
+          Uint8Array.from(images, (p) => scratch.get(p)!),
+          Uint8Array.from(images, (p) => transfer.get(p) ?? 0),
+        );
         console.log(`| ${k} | ${seed} | ${name} | ${r.onlyB} | ${r.onlyA} | ${r.p.toExponential(1)} |`);
       }
     }

@@ -47,19 +47,55 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       await trainFromScratch(task.train, { out: out('scratch'), arch, valSplit, hyper: { epochs: 30, seed } });
       add(`${k}|scratch`, await test(out('scratch')), (performance.now() - t0) / 1000);
-      const frozen = await trainTransfer(task.train, { out: out('frozen'), backbone: pretrained, mode: 'frozen', valSplit, hyper: { seed }, featureCache: false });
+      const frozen = await trainTransfer(task.train, {
+        out: out('frozen'),
+        backbone: pretrained,
+        mode: 'frozen',
+        valSplit,
+        hyper: { seed },
+        featureCache: false,
+      });
       add(`${k}|frozen, default cut`, await test(out('frozen')), frozen.timings.totalSeconds, frozen.timings.featureSeconds, frozen.timings.headSeconds);
       // --cut auto:1: the single best cut (and pooling) by cross-validation on the training images.
-      const f1 = await trainTransfer(task.train, { out: out('frozen-auto1'), backbone: pretrained, backboneOptions: { cut: 'auto:1' }, mode: 'frozen', valSplit, hyper: { seed }, featureCache: false });
+      const f1 = await trainTransfer(task.train, {
+        out: out('frozen-auto1'),
+        backbone: pretrained,
+        backboneOptions: { cut: 'auto:1' },
+        mode: 'frozen',
+        valSplit,
+        hyper: { seed },
+        featureCache: false,
+      });
       add(`${k}|frozen, --cut auto:1 (best cut)`, await test(out('frozen-auto1')), f1.timings.totalSeconds, f1.timings.featureSeconds, f1.timings.headSeconds);
       // --cut auto: the 3 best cut points, one head each, probabilities averaged.
       const auto = { cut: 'auto' };
-      const fa = await trainTransfer(task.train, { out: out('frozen-auto'), backbone: pretrained, backboneOptions: auto, mode: 'frozen', valSplit, hyper: { seed }, featureCache: false });
+      const fa = await trainTransfer(task.train, {
+        out: out('frozen-auto'),
+        backbone: pretrained,
+        backboneOptions: auto,
+        mode: 'frozen',
+        valSplit,
+        hyper: { seed },
+        featureCache: false,
+      });
       add(`${k}|frozen, --cut auto (3 heads)`, await test(out('frozen-auto')), fa.timings.totalSeconds, fa.timings.featureSeconds, fa.timings.headSeconds);
       cuts.push(`k=${k} seed ${seed}: auto:1 ${f1.backbone.cut}/${f1.backbone.pool}; auto ${fa.backbone.cut} (${fa.cutSearch!.seconds.toFixed(1)} s)`);
-      const ft = await trainTransfer(task.train, { out: out('finetune'), backbone: pretrained, backboneOptions: auto, mode: 'finetune', valSplit, hyper: { seed }, featureCache: false });
+      const ft = await trainTransfer(task.train, {
+        out: out('finetune'),
+        backbone: pretrained,
+        backboneOptions: auto,
+        mode: 'finetune',
+        valSplit,
+        hyper: { seed },
+        featureCache: false,
+      });
       add(`${k}|finetune, --cut auto (3 heads)`, await test(out('finetune')), ft.timings.totalSeconds, ft.timings.featureSeconds, ft.timings.headSeconds);
-      log(`k=${k} seed=${seed}: ${[...rows].filter(([key]) => key.startsWith(`${k}|`)).map(([key, r]) => `${key.split('|')[1]} ${r.acc.at(-1)!.toFixed(3)}`).join(', ')}`);
+      log(
+        `k=${k} seed=${seed}: ${[...rows]
+          .filter(([key]) => key.startsWith(`${k}|`))
+          .map(([key, r]) => `${key.split('|')[1]} ${r.acc.at(-1)!.toFixed(3)}`)
+          .join(', ')}`,
+      );
     }
   }
   const pretraining = `${pretrainEpochs} epochs${pretrainSeconds ? `, ${pretrainSeconds.toFixed(0)} s` : ''}`;

@@ -36,7 +36,14 @@ export async function contactSheet(images: RawImage[], policy: Policy, o: Previe
   const tiles: sharp.OverlayOptions[] = [];
   for (let r = 0; r < images.length; r++) {
     const original = images[r]!;
-    const row = [original, ...augmentImages(policy, Array.from({ length: variants }, () => original), (o.seed ?? 0) * 7919 + r)];
+    const row = [
+      original,
+      ...augmentImages(
+        policy,
+        Array.from({ length: variants }, () => original),
+        (o.seed ?? 0) * 7919 + r,
+      ),
+    ];
     for (let c = 0; c < row.length; c++) {
       const img = row[c]!;
       const png = await sharp(Buffer.from(img.data), { raw: { width: img.width, height: img.height, channels: img.channels } })
@@ -47,18 +54,25 @@ export async function contactSheet(images: RawImage[], policy: Policy, o: Previe
       tiles.push({ input: png, left: gap + c * (cw + gap) + (c > 0 ? gap * 2 : 0), top: gap + r * (ch + gap) });
     }
   }
-  return sharp({ create: { width, height, channels: 3, background: { r: 255, g: 255, b: 255 } } }).composite(tiles).png().toBuffer();
+  return sharp({ create: { width, height, channels: 3, background: { r: 255, g: 255, b: 255 } } })
+    .composite(tiles)
+    .png()
+    .toBuffer();
 }
 
 /** Contact sheet PNG for a data set: one original per class first, then more. */
-export async function previewPng(data: string, policyText: string, o: { rows?: number; variants?: number; size?: number; seed?: number } = {}): Promise<Buffer> {
+export async function previewPng(
+  data: string,
+  policyText: string,
+  o: { rows?: number; variants?: number; size?: number; seed?: number } = {},
+): Promise<Buffer> {
   const policy = buildPolicy(policyText);
   const dataset = await openDataset(data);
   const spec = await inferImageSpec(dataset, { size: o.size });
   const rows = o.rows ?? 8;
   const labels = dataset.samples.map((s) => s.label ?? 0);
   const picked = samplePerClass(labels, Math.ceil(rows / Math.max(1, dataset.classes.length)), o.seed ?? 0);
-  const order = [...picked].sort((a, b) => (labels[a]! - labels[b]!) || a - b);
+  const order = [...picked].sort((a, b) => labels[a]! - labels[b]! || a - b);
   const byRound: number[] = [];
   for (let r = 0; byRound.length < Math.min(rows, order.length); r++) {
     for (const cls of new Set(order.map((i) => labels[i]!))) {
@@ -67,11 +81,17 @@ export async function previewPng(data: string, policyText: string, o: { rows?: n
     }
     if (r > rows) break;
   }
-  const decoded = await decodeAll(byRound.map((i) => dataset.samples[i]!), { spec, cache: false });
+  const decoded = await decodeAll(
+    byRound.map((i) => dataset.samples[i]!),
+    { spec, cache: false },
+  );
   const size = spec.height * spec.width * spec.channels;
-  const images = Array.from({ length: decoded.count }, (_, i) => ({ data: decoded.pixels.subarray(i * size, (i + 1) * size), height: spec.height, width: spec.width, channels: spec.channels }));
+  const images = Array.from({ length: decoded.count }, (_, i) => ({
+    data: decoded.pixels.subarray(i * size, (i + 1) * size),
+    height: spec.height,
+    width: spec.width,
+    channels: spec.channels,
+  }));
   if (images.length === 0) throw new FrugalError(`${data}: no decodable images to preview`);
   return contactSheet(images, policy, { variants: o.variants, seed: o.seed });
 }
-
-

@@ -3,7 +3,14 @@ import { augmentBatch } from './batch.js';
 import type { Policy } from './policies/types.js';
 
 /** K augmented views of each image (seeded), e.g. to precompute frozen-trunk features per view. */
-export function augmentedViews(policy: Policy, pixels: Uint8Array, count: number, spec: { height: number; width: number; channels: 1 | 3 }, views: number, seed: number): Uint8Array {
+export function augmentedViews(
+  policy: Policy,
+  pixels: Uint8Array,
+  count: number,
+  spec: { height: number; width: number; channels: 1 | 3 },
+  views: number,
+  seed: number,
+): Uint8Array {
   const images = unpackImages(pixels, count, spec);
   const size = spec.height * spec.width * spec.channels;
   const out = new Uint8Array(count * views * size);

@@ -71,4 +71,3 @@ export function backboneOptionsFrom(f: BackboneFlags): BackboneOptions {
     channels: f.channels as 1 | 3 | undefined,
   };
 }
-

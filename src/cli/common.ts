@@ -32,7 +32,7 @@ export function addDataOptions(cmd: Command): Command {
   return cmd
     .option('--val <data>', 'validation data (same classes); default: a stratified split of <data>')
     .option('--val-split <f>', 'fraction of each class held out for validation', float('--val-split', 0.01, 0.9), DEFAULT_VAL_SPLIT)
-    .option('--size <px>', 'input size (square); default: the images\' own size when all share one ≤ 64 px, else 96', int('--size', 8, 1024))
+    .option('--size <px>', "input size (square); default: the images' own size when all share one ≤ 64 px, else 96", int('--size', 8, 1024))
     .option('--channels <n>', 'input channels, 1 or 3; default: 1 when all images are grayscale', int('--channels', 1, 3))
     .addOption(new Option('--resize <policy>', 'how images reach the input size').choices(RESIZE_POLICIES as string[]).default('squash'))
     .option('--strict', 'fail on the first bad file instead of skipping it')
@@ -74,7 +74,21 @@ export interface HyperFlags {
   seed: number;
 }
 
-const HYPER_KEYS = ['epochs', 'batchSize', 'lr', 'optimizer', 'weightDecay', 'schedule', 'warmupEpochs', 'labelSmoothing', 'classWeights', 'patience', 'clipNorm', 'minSteps', 'seed'] as const;
+const HYPER_KEYS = [
+  'epochs',
+  'batchSize',
+  'lr',
+  'optimizer',
+  'weightDecay',
+  'schedule',
+  'warmupEpochs',
+  'labelSmoothing',
+  'classWeights',
+  'patience',
+  'clipNorm',
+  'minSteps',
+  'seed',
+] as const;
 
 /** Only the hyper-parameters given on the command line (so a command's own defaults apply to the rest). */
 export function explicitHyper(cmd: Command): Partial<TrainHyper> {

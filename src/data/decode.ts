@@ -51,7 +51,10 @@ export async function decodeImage(bytes: Uint8Array, spec: ImageSpec): Promise<D
   const originalHeight = swap ? meta.width : meta.height;
   // Colour sources become sRGB; a single channel is then taken with PIL's luma (as `convert('L')` does).
   const grayscale = meta.space === 'b-w' || meta.space === 'grey16' || (meta.channels ?? 3) <= 2;
-  let pipeline = input.rotate().removeAlpha().toColourspace(grayscale ? 'b-w' : 'srgb');
+  let pipeline = input
+    .rotate()
+    .removeAlpha()
+    .toColourspace(grayscale ? 'b-w' : 'srgb');
   pipeline = pipeline.resize(spec.width, spec.height, {
     fit: FIT[spec.resize],
     position: 'centre',

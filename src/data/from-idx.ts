@@ -40,7 +40,11 @@ export async function writeIdxAsFolder(imagesFile: string, labelsFile: string, o
   const keep = new Set(wanted);
   let indices = Array.from({ length: n }, (_, i) => i).filter((i) => keep.has(labels[i]!));
   if (options.perClass !== undefined) {
-    const picked = samplePerClass(indices.map((i) => labels[i]!), options.perClass, options.seed ?? 0);
+    const picked = samplePerClass(
+      indices.map((i) => labels[i]!),
+      options.perClass,
+      options.seed ?? 0,
+    );
     indices = picked.map((j) => indices[j]!);
   }
   const size = h * w * c;

@@ -46,9 +46,7 @@ export function parseIdx(bytes: Uint8Array, name = 'IDX data'): IdxArray {
   const expected = shape.reduce((a, b) => a * b, 1);
   const actual = bytes.length - headerSize;
   if (actual !== expected) {
-    throw new FrugalError(
-      `${name}: IDX header says shape [${shape.join(', ')}] (${expected} bytes of data) but the file holds ${actual} bytes`,
-    );
+    throw new FrugalError(`${name}: IDX header says shape [${shape.join(', ')}] (${expected} bytes of data) but the file holds ${actual} bytes`);
   }
   return { shape, data: bytes.subarray(headerSize) };
 }

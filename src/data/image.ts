@@ -21,7 +21,12 @@ export function cloneImage(img: RawImage): RawImage {
 /** Split packed N×H×W×C bytes into images (views, no copy). */
 export function unpackImages(pixels: Uint8Array, count: number, spec: { height: number; width: number; channels: 1 | 3 }): RawImage[] {
   const size = spec.height * spec.width * spec.channels;
-  return Array.from({ length: count }, (_, i) => ({ data: pixels.subarray(i * size, (i + 1) * size), height: spec.height, width: spec.width, channels: spec.channels }));
+  return Array.from({ length: count }, (_, i) => ({
+    data: pixels.subarray(i * size, (i + 1) * size),
+    height: spec.height,
+    width: spec.width,
+    channels: spec.channels,
+  }));
 }
 
 /** Images of one size packed as N×H×W×C bytes. */

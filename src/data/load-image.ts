@@ -3,9 +3,7 @@ import { decodeImage, type ImageSpec } from './decode.js';
 import { DecodedCache, contentHash } from './cache.js';
 import type { RawImage } from './image.js';
 
-export type LoadResult =
-  | { ok: true; image: RawImage; originalWidth: number; originalHeight: number; cached: boolean }
-  | { ok: false; reason: string };
+export type LoadResult = { ok: true; image: RawImage; originalWidth: number; originalHeight: number; cached: boolean } | { ok: false; reason: string };
 
 /** Read, decode and conform one image file, through the decoded-image cache when one is given. Never throws. */
 export async function loadImageFile(file: string, spec: ImageSpec, cacheDir: string | null): Promise<LoadResult> {
@@ -14,7 +12,7 @@ export async function loadImageFile(file: string, spec: ImageSpec, cacheDir: str
     bytes = await fsp.readFile(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return { ok: false, reason: `unreadable file (${code === 'EISDIR' ? 'a folder, not a file' : code ?? String(err)})` };
+    return { ok: false, reason: `unreadable file (${code === 'EISDIR' ? 'a folder, not a file' : (code ?? String(err))})` };
   }
   if (bytes.length === 0) return { ok: false, reason: 'empty file (0 bytes)' };
   const cache = cacheDir ? new DecodedCache(cacheDir) : null;

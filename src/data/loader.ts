@@ -84,12 +84,7 @@ export class Decoder {
     }
   }
 
-  private async *collect(
-    samples: readonly Sample[],
-    batchSize: number,
-    inFlight: Array<Promise<LoadResult>>,
-    fill: () => void,
-  ): AsyncGenerator<DecodedBatch> {
+  private async *collect(samples: readonly Sample[], batchSize: number, inFlight: Array<Promise<LoadResult>>, fill: () => void): AsyncGenerator<DecodedBatch> {
     const { spec, strict, onProgress } = this.options;
     let done = 0;
     let batch = newBatch(spec, Math.min(batchSize, samples.length));
@@ -171,7 +166,10 @@ export async function* decodeBatches(samples: readonly Sample[], batchSize: numb
 
 /** Several decoded batches as one. */
 export function concatBatches(spec: ImageSpec, parts: DecodedBatch[]): DecodedBatch {
-  const out = newBatch(spec, parts.reduce((n, p) => n + p.count, 0));
+  const out = newBatch(
+    spec,
+    parts.reduce((n, p) => n + p.count, 0),
+  );
   const size = spec.height * spec.width * spec.channels;
   for (const p of parts) {
     out.pixels.set(p.pixels.subarray(0, p.count * size), out.count * size);

@@ -37,9 +37,14 @@ export interface DataOptions {
 }
 
 /** Open, decode and split labeled data for training; `onProgress` hears the decoding. */
-export async function prepareData(source: string, o: DataOptions = {}, onProgress?: (task: string, done: number, total: number) => void): Promise<PreparedData> {
+export async function prepareData(
+  source: string,
+  o: DataOptions = {},
+  onProgress?: (task: string, done: number, total: number) => void,
+): Promise<PreparedData> {
   const dataset = await openDataset(source, { strict: o.strict, classNames: o.classNames });
-  if (dataset.kind === 'unlabeled') throw new FrugalError(`${source}: training needs labeled images (root/<class>/<image> or a CSV), this folder has images but no class folders`);
+  if (dataset.kind === 'unlabeled')
+    throw new FrugalError(`${source}: training needs labeled images (root/<class>/<image> or a CSV), this folder has images but no class folders`);
   if (dataset.classes.length < 2) throw new FrugalError(`${source}: only one class (${dataset.classes[0]}); a classifier needs at least two`);
   const spec = o.spec ?? (await inferImageSpec(dataset, { size: o.size, channels: o.channels, resize: o.resize }));
   const decodeOpts = { spec, strict: o.strict, workers: o.workers, cache: o.cache };
@@ -60,7 +65,8 @@ export async function prepareData(source: string, o: DataOptions = {}, onProgres
     problems.push(...valSet.problems, ...val.problems);
   } else {
     const split = stratifiedSplit(all.labels, o.valSplit ?? DEFAULT_VAL_SPLIT, o.seed ?? 0);
-    if (split.val.length === 0) throw new FrugalError((n) => `${source}: too few images to hold any out for validation (give ${n('valSplit')} or ${n('valData')})`);
+    if (split.val.length === 0)
+      throw new FrugalError((n) => `${source}: too few images to hold any out for validation (give ${n('valSplit')} or ${n('valData')})`);
     train = subset(all, split.train);
     val = subset(all, split.val);
   }

@@ -8,7 +8,10 @@ import { Rng } from '../util/rng.js';
  * they all share one small size (e.g. 28×28), else `fallbackSize` square; one channel when every
  * probed image is grayscale, else three.
  */
-export async function inferImageSpec(dataset: Dataset, options: { size?: number; channels?: 1 | 3; resize?: ResizePolicy; fallbackSize?: number } = {}): Promise<ImageSpec> {
+export async function inferImageSpec(
+  dataset: Dataset,
+  options: { size?: number; channels?: 1 | 3; resize?: ResizePolicy; fallbackSize?: number } = {},
+): Promise<ImageSpec> {
   const resize = options.resize ?? 'squash';
   const probe = new Rng(1).shuffle([...dataset.samples]).slice(0, 32);
   const sizes = new Set<string>();

@@ -120,7 +120,11 @@ async function loadTfjsNode(): Promise<{ ok: boolean; reason: string; version: s
     const spec: string = TFJS_NODE;
     await import(spec);
     if (tf.findBackendFactory('tensorflow') == null) {
-      tfjsNodeState = { ok: false, reason: 'tfjs-node loaded but registered no "tensorflow" backend (different tfjs-core instance?)', version: packageVersion(TFJS_NODE) };
+      tfjsNodeState = {
+        ok: false,
+        reason: 'tfjs-node loaded but registered no "tensorflow" backend (different tfjs-core instance?)',
+        version: packageVersion(TFJS_NODE),
+      };
     } else {
       tfjsNodeState = { ok: true, reason: 'loaded', version: packageVersion(TFJS_NODE) };
     }
@@ -267,7 +271,8 @@ export async function probeBackends(): Promise<ProbeResult> {
     t.dispose();
     if (v !== 9) throw new Error(`self-test returned ${v}`);
     out.push({
-      name: 'wasm', usable: true,
+      name: 'wasm',
+      usable: true,
       reason: `ok (${simd ? 'SIMD' : 'no SIMD'}, ${threadsSupported ? 'threads available' : 'single thread: threaded build disabled in Node'})`,
       version: packageVersion('@tensorflow/tfjs-backend-wasm'),
     });

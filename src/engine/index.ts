@@ -11,8 +11,17 @@
  * tfjs-core instance this module configures.
  */
 export {
-  initBackend, ensureBackend, probeBackends, wasmBinaryDir, tf,
-  type BackendInfo, type BackendName, type BackendPreference, type BackendProbe, type ProbeResult, type Versions,
+  initBackend,
+  ensureBackend,
+  probeBackends,
+  wasmBinaryDir,
+  tf,
+  type BackendInfo,
+  type BackendName,
+  type BackendPreference,
+  type BackendProbe,
+  type ProbeResult,
+  type Versions,
 } from './backend.js';
 export { installTrainingKernels, FRUGAL_WASM_KERNELS } from './wasm-kernels.js';
 export { originalGradients } from './training-ops.js';

@@ -16,14 +16,22 @@ type FusedConvArgs = Parameters<typeof tf.fused.conv2d>[0];
 
 function activate(y: tf.Tensor4D, a: FusedConvArgs): tf.Tensor4D {
   switch (a.activation ?? 'linear') {
-    case 'linear': return y;
-    case 'relu': return tf.relu(y);
-    case 'relu6': return tf.relu6(y);
-    case 'elu': return tf.elu(y);
-    case 'sigmoid': return tf.sigmoid(y);
-    case 'leakyrelu': return tf.leakyRelu(y, a.leakyreluAlpha ?? 0.2);
-    case 'prelu': return tf.prelu(y, a.preluActivationWeights as tf.Tensor) as tf.Tensor4D;
-    default: throw new Error(`unknown fused activation '${a.activation as string}'`);
+    case 'linear':
+      return y;
+    case 'relu':
+      return tf.relu(y);
+    case 'relu6':
+      return tf.relu6(y);
+    case 'elu':
+      return tf.elu(y);
+    case 'sigmoid':
+      return tf.sigmoid(y);
+    case 'leakyrelu':
+      return tf.leakyRelu(y, a.leakyreluAlpha ?? 0.2);
+    case 'prelu':
+      return tf.prelu(y, a.preluActivationWeights as tf.Tensor) as tf.Tensor4D;
+    default:
+      throw new Error(`unknown fused activation '${a.activation as string}'`);
   }
 }
 
@@ -37,8 +45,7 @@ export function patchFusedConv2d(): void {
   fused.conv2d = ((a: FusedConvArgs) => {
     if (engine.state.gradientDepth === 0) return original(a);
     return tf.tidy(() => {
-      let y = tf.conv2d(a.x as tf.Tensor4D, a.filter as tf.Tensor4D, a.strides, a.pad, a.dataFormat ?? 'NHWC',
-        a.dilations ?? [1, 1], a.dimRoundingMode);
+      let y = tf.conv2d(a.x as tf.Tensor4D, a.filter as tf.Tensor4D, a.strides, a.pad, a.dataFormat ?? 'NHWC', a.dilations ?? [1, 1], a.dimRoundingMode);
       if (a.bias != null) {
         let b = a.bias as tf.Tensor;
         // NCHW bias [C] must broadcast over axis 1

@@ -36,8 +36,9 @@ function channelsOk(t: tf.TensorInfo, ...vs: Array<tf.TensorInfo | undefined>): 
   if (t.dtype !== 'float32' || t.shape.length < 2) return false;
   const c = t.shape[t.shape.length - 1]!;
   if (c % 4 !== 0 || c === 0) return false;
-  return vs.every((v) => v == null || (v.dtype === 'float32' && sizeOf(v.shape) === c &&
-    v.shape.slice(0, -1).every((d) => d === 1) && v.shape[v.shape.length - 1] === c));
+  return vs.every(
+    (v) => v == null || (v.dtype === 'float32' && sizeOf(v.shape) === c && v.shape.slice(0, -1).every((d) => d === 1) && v.shape[v.shape.length - 1] === c),
+  );
 }
 
 // ---------------------------------------------------------------------------
@@ -66,14 +67,18 @@ function installKernels(): void {
       const heap = (ptr: number, n: number) => new Float32Array((be.typedArrayFromHeap(outs[1]!) as Float32Array).buffer, ptr, n);
       const sums = heap(scratch, 2 * c);
       const V = be.typedArrayFromHeap(variance!) as Float32Array;
-      const S = scale ? be.typedArrayFromHeap(scale) as Float32Array : null;
-      const dm = be.typedArrayFromHeap(outs[1]!) as Float32Array, dv = be.typedArrayFromHeap(outs[2]!) as Float32Array;
-      const ds = be.typedArrayFromHeap(outs[3]!) as Float32Array, dof = be.typedArrayFromHeap(outs[4]!) as Float32Array;
-      const gain = heap(scratch + 2 * c * 4, c), zeros = heap(scratch + 3 * c * 4, c);
+      const S = scale ? (be.typedArrayFromHeap(scale) as Float32Array) : null;
+      const dm = be.typedArrayFromHeap(outs[1]!) as Float32Array,
+        dv = be.typedArrayFromHeap(outs[2]!) as Float32Array;
+      const ds = be.typedArrayFromHeap(outs[3]!) as Float32Array,
+        dof = be.typedArrayFromHeap(outs[4]!) as Float32Array;
+      const gain = heap(scratch + 2 * c * 4, c),
+        zeros = heap(scratch + 3 * c * 4, c);
       for (let i = 0; i < c; i++) {
         const rstd = 1 / Math.sqrt(V[i]! + eps);
         const gn = S ? rstd * S[i]! : rstd;
-        const sDy = sums[i]!, sDyXc = sums[c + i]!;
+        const sDy = sums[i]!,
+          sDyXc = sums[c + i]!;
         dm[i] = -gn * sDy;
         dv[i] = -0.5 * rstd * rstd * gn * sDyXc;
         ds[i] = rstd * sDyXc;
@@ -122,8 +127,12 @@ function installKernels(): void {
     try {
       const buf = (be.typedArrayFromHeap(out) as Float32Array).buffer;
       const ab = new Float32Array(buf, scratch, 2 * c);
-      const dm = be.typedArrayFromHeap(dmean!) as Float32Array, dv = be.typedArrayFromHeap(dvar!) as Float32Array;
-      for (let i = 0; i < c; i++) { ab[i] = (2 * dv[i]!) / rows; ab[c + i] = dm[i]! / rows; }
+      const dm = be.typedArrayFromHeap(dmean!) as Float32Array,
+        dv = be.typedArrayFromHeap(dvar!) as Float32Array;
+      for (let i = 0; i < c; i++) {
+        ab[i] = (2 * dv[i]!) / rows;
+        ab[c + i] = dm[i]! / rows;
+      }
       simd.channelAffine(simd.ptr(x!), simd.ptr(mean!), scratch, scratch + c * 4, rows, c, simd.ptr(out));
     } finally {
       simd.free(scratch);
@@ -151,7 +160,9 @@ function installKernels(): void {
     const n4 = n - (n % 4);
     if (n4 > 0) simd.maskedCopy(cmp, simd.ptr(dy!), simd.ptr(x!), n4, s, simd.ptr(out));
     if (n4 < n) {
-      const D = be.typedArrayFromHeap(dy!), X = be.typedArrayFromHeap(x!), O = be.typedArrayFromHeap(out);
+      const D = be.typedArrayFromHeap(dy!),
+        X = be.typedArrayFromHeap(x!),
+        O = be.typedArrayFromHeap(out);
       for (let i = n4; i < n; i++) {
         const v = X[i]!;
         const keep = cmp === 'gt' ? v > s : cmp === 'ge' ? v >= s : cmp === 'lt' ? v < s : v <= s;
@@ -175,8 +186,8 @@ function installKernels(): void {
       try {
         const ab = new Float32Array((be.typedArrayFromHeap(out) as Float32Array).buffer, scratch, 2 * c);
         const V = be.typedArrayFromHeap(variance!) as Float32Array;
-        const S = scale ? be.typedArrayFromHeap(scale) as Float32Array : null;
-        const O = offset ? be.typedArrayFromHeap(offset) as Float32Array : null;
+        const S = scale ? (be.typedArrayFromHeap(scale) as Float32Array) : null;
+        const O = offset ? (be.typedArrayFromHeap(offset) as Float32Array) : null;
         for (let i = 0; i < c; i++) {
           const rstd = 1 / Math.sqrt(V[i]! + eps);
           ab[i] = S ? rstd * S[i]! : rstd;
@@ -206,7 +217,10 @@ function channelAffine(x: tf.Tensor, m: tf.Tensor, a: tf.Tensor, b: tf.Tensor): 
   if (onWasm() && channelsOk(x, m, a, b)) {
     const c = x.shape[x.shape.length - 1]!;
     return tf.engine().runKernel(K_AFFINE, {
-      x, m: tf.reshape(m, [c]), a: tf.reshape(a, [c]), b: tf.reshape(b, [c]),
+      x,
+      m: tf.reshape(m, [c]),
+      a: tf.reshape(a, [c]),
+      b: tf.reshape(b, [c]),
     }) as tf.Tensor;
   }
   return tf.add(tf.mul(tf.sub(x, m), a), b);
@@ -218,8 +232,7 @@ function maskedGrad(dy: tf.Tensor, x: tf.Tensor, cmp: MaskCmp, s: number): tf.Te
     return tf.engine().runKernel(K_MASK, { dy, x }, { cmp, s } as unknown as tf.NamedAttrMap) as tf.Tensor;
   }
   const sc = tf.scalar(s);
-  const mask = cmp === 'gt' ? tf.greater(x, sc) : cmp === 'ge' ? tf.greaterEqual(x, sc)
-    : cmp === 'lt' ? tf.less(x, sc) : tf.lessEqual(x, sc);
+  const mask = cmp === 'gt' ? tf.greater(x, sc) : cmp === 'ge' ? tf.greaterEqual(x, sc) : cmp === 'lt' ? tf.less(x, sc) : tf.lessEqual(x, sc);
   return tf.mul(dy, tf.cast(mask, 'float32'));
 }
 
@@ -292,8 +305,7 @@ function installGradients(): void {
       return {
         x: () => tf.mul(g, gain),
         mean: () => tf.reshape(tf.neg(tf.mul(gain, sumDy)), mean.shape),
-        variance: () => tf.reshape(
-          tf.mul(tf.mul(tf.mul(tf.mul(rstd, rstd), gain), tf.scalar(-0.5)), sumDyXc), mean.shape),
+        variance: () => tf.reshape(tf.mul(tf.mul(tf.mul(tf.mul(rstd, rstd), gain), tf.scalar(-0.5)), sumDyXc), mean.shape),
         scale: () => tf.reshape(tf.mul(rstd, sumDyXc), mean.shape),
         offset: () => tf.reshape(sumDy, mean.shape),
       };
@@ -315,8 +327,7 @@ function installGradients(): void {
 // ---------------------------------------------------------------------------
 // tf.moments for tfjs-layers' BatchNormalization
 
-type MomentsFn = (x: tf.Tensor | tf.TensorLike, axis?: number | number[], keepDims?: boolean) =>
-  { mean: tf.Tensor; variance: tf.Tensor };
+type MomentsFn = (x: tf.Tensor | tf.TensorLike, axis?: number | number[], keepDims?: boolean) => { mean: tf.Tensor; variance: tf.Tensor };
 
 /** Mean and variance over all axes but the last: one kernel forward, one backward (wasm, C % 4 == 0). */
 function fastMoments(x: tf.Tensor, keepDims: boolean): { mean: tf.Tensor; variance: tf.Tensor } {
@@ -348,7 +359,10 @@ function patchMoments(): void {
     if (!onWasm() || !(x instanceof tf.Tensor) || !channelsOk(x) || x.size / x.shape[x.rank - 1]! < 2) {
       return original(x, axis, keepDims);
     }
-    const axes = tf.util.parseAxisParam(axis ?? null as unknown as number[], x.shape).slice().sort((p, q) => p - q);
+    const axes = tf.util
+      .parseAxisParam(axis ?? (null as unknown as number[]), x.shape)
+      .slice()
+      .sort((p, q) => p - q);
     if (axes.length !== x.rank - 1 || axes.some((v, i) => v !== i)) return original(x, axis, keepDims);
     return fastMoments(x, keepDims);
   };

@@ -150,8 +150,7 @@ export function assemble(funcs: FuncDef[]): Uint8Array {
   const section = (id: number, content: number[]) => [id, ...uleb(content.length), ...content];
   const types: number[] = [];
   for (const f of funcs) {
-    types.push(0x60, ...uleb(f.params.length), ...f.params.map((p) => VT[p]),
-      ...uleb((f.results ?? []).length), ...(f.results ?? []).map((p) => VT[p]));
+    types.push(0x60, ...uleb(f.params.length), ...f.params.map((p) => VT[p]), ...uleb((f.results ?? []).length), ...(f.results ?? []).map((p) => VT[p]));
   }
   const typeSec = section(1, [...uleb(funcs.length), ...types]);
   // import env.memory, limits: min 1, no max
@@ -171,8 +170,7 @@ export function assemble(funcs: FuncDef[]): Uint8Array {
     return [...uleb(code.length), ...code];
   });
   const codeSec = section(10, [...uleb(funcs.length), ...bodies.flat()]);
-  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...typeSec, ...importSec, ...funcSec, ...exportSec, ...codeSec]);
+  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...typeSec, ...importSec, ...funcSec, ...exportSec, ...codeSec]);
 }
 
 /**
@@ -182,13 +180,22 @@ export function assemble(funcs: FuncDef[]): Uint8Array {
  */
 export function forLoop(i: number, start: Ins[], end: Ins[], step: number, body: Ins[]): Ins[] {
   return [
-    ...start, I.set(i),
+    ...start,
+    I.set(i),
     I.block(),
-    I.get(i), ...end, I.i32_ge_s(), I.br_if(0),
+    I.get(i),
+    ...end,
+    I.i32_ge_s(),
+    I.br_if(0),
     I.loop(),
     ...body,
-    I.get(i), I.i32(step), I.i32_add(), I.tee(i),
-    ...end, I.i32_lt_s(), I.br_if(0),
+    I.get(i),
+    I.i32(step),
+    I.i32_add(),
+    I.tee(i),
+    ...end,
+    I.i32_lt_s(),
+    I.br_if(0),
     I.end(),
     I.end(),
   ];

@@ -35,20 +35,25 @@ type KernelResult = tf.TensorInfo | tf.TensorInfo[];
 const overridden = new Set<string>();
 
 /** Replaces the wasm kernel `name`, keeping its setup/dispose hooks; idempotent. */
-export function overrideWasmKernel(
-  name: string, make: (orig: tf.KernelFunc) => (args: Args) => KernelResult,
-): void {
+export function overrideWasmKernel(name: string, make: (orig: tf.KernelFunc) => (args: Args) => KernelResult): void {
   if (overridden.has(name)) return;
   const orig = tf.getKernel(name, WASM);
   if (orig == null) {
-    tf.registerKernel({ kernelName: name, backendName: WASM, kernelFunc: make(() => {
-      throw new Error(`wasm kernel ${name} has no original implementation to fall back to`);
-    }) as tf.KernelFunc });
+    tf.registerKernel({
+      kernelName: name,
+      backendName: WASM,
+      kernelFunc: make(() => {
+        throw new Error(`wasm kernel ${name} has no original implementation to fall back to`);
+      }) as tf.KernelFunc,
+    });
   } else {
     tf.unregisterKernel(name, WASM);
     tf.registerKernel({
-      kernelName: name, backendName: WASM, kernelFunc: make(orig.kernelFunc) as tf.KernelFunc,
-      setupFunc: orig.setupFunc, disposeFunc: orig.disposeFunc,
+      kernelName: name,
+      backendName: WASM,
+      kernelFunc: make(orig.kernelFunc) as tf.KernelFunc,
+      setupFunc: orig.setupFunc,
+      disposeFunc: orig.disposeFunc,
     });
   }
   overridden.add(name);
@@ -89,7 +94,10 @@ function installIdentityCast(): void {
 // Sum / Mean over leading axes: matMul(ones, x).
 
 function leadingAxes(axis: number | number[] | undefined, rank: number): number {
-  const axes = tf.util.parseAxisParam(axis ?? null as unknown as number[], new Array(rank).fill(1)).slice().sort((a, b) => a - b);
+  const axes = tf.util
+    .parseAxisParam(axis ?? (null as unknown as number[]), new Array(rank).fill(1))
+    .slice()
+    .sort((a, b) => a - b);
   for (let i = 0; i < axes.length; i++) if (axes[i] !== i) return -1;
   return axes.length;
 }
@@ -133,14 +141,21 @@ type Loop = (A: ArrayLike<number>, B: ArrayLike<number>, O: { [i: number]: numbe
 function makeLoop(expr: string): Loop {
   // One specialised function per expression keeps V8's loops monomorphic.
   // `expr` comes only from the fixed table below.
-  return new Function('A', 'B', 'O', 'mode', 'inner', `
+  return new Function(
+    'A',
+    'B',
+    'O',
+    'mode',
+    'inner',
+    `
     const n = O.length;
     if (mode === 0) { for (let i = 0; i < n; i++) { const a = A[i], b = B[i]; O[i] = ${expr}; } }
     else if (mode === 1) { const b = B[0]; for (let i = 0; i < n; i++) { const a = A[i]; O[i] = ${expr}; } }
     else if (mode === 2) { const a = A[0]; for (let i = 0; i < n; i++) { const b = B[i]; O[i] = ${expr}; } }
     else if (mode === 3) { for (let i = 0; i < n; i += inner) for (let j = 0; j < inner; j++) { const a = A[i + j], b = B[j]; O[i + j] = ${expr}; } }
     else { for (let i = 0; i < n; i += inner) for (let j = 0; j < inner; j++) { const a = A[j], b = B[i + j]; O[i + j] = ${expr}; } }
-  `) as Loop;
+  `,
+  ) as Loop;
 }
 
 const BINARY: Array<[string, string, 'float32' | 'bool']> = [
@@ -174,7 +189,8 @@ function installBinary(): void {
       const a = args.inputs['a']!;
       const b = args.inputs['b']!;
       if (a.dtype !== 'float32' || b.dtype !== 'float32') return orig(args);
-      const sa = sizeOf(a.shape), sb = sizeOf(b.shape);
+      const sa = sizeOf(a.shape),
+        sb = sizeOf(b.shape);
       let outShape: number[];
       try {
         outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
@@ -187,9 +203,13 @@ function installBinary(): void {
       if (arraysEqual(a.shape, b.shape)) mode = 0;
       else if (sb === 1 && sa === so) mode = 1;
       else if (sa === 1 && sb === so) mode = 2;
-      else if (sa === so && isTrailingVector(b.shape, a.shape)) { mode = 3; inner = sb; }
-      else if (sb === so && isTrailingVector(a.shape, b.shape)) { mode = 4; inner = sa; }
-      else return orig(args);
+      else if (sa === so && isTrailingVector(b.shape, a.shape)) {
+        mode = 3;
+        inner = sb;
+      } else if (sb === so && isTrailingVector(a.shape, b.shape)) {
+        mode = 4;
+        inner = sa;
+      } else return orig(args);
       const be = wasm(args);
       const out = be.makeOutput(outShape, outDtype);
       if (so === 0) return out;
@@ -209,7 +229,9 @@ function installBinary(): void {
         }
       }
       if (done < so) {
-        const A = be.typedArrayFromHeap(a), B = be.typedArrayFromHeap(b), O = be.typedArrayFromHeap(out);
+        const A = be.typedArrayFromHeap(a),
+          B = be.typedArrayFromHeap(b),
+          O = be.typedArrayFromHeap(out);
         if (done === 0) loop(A, B, O, mode, inner);
         else loop(mode === 2 ? A : A.subarray(done), mode === 1 ? B : B.subarray(done), O.subarray(done), mode, inner);
       }
@@ -225,7 +247,10 @@ function installBinary(): void {
 function contiguousStrides(shape: number[]): number[] {
   const st = new Array<number>(shape.length);
   let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) { st[i] = acc; acc *= shape[i]!; }
+  for (let i = shape.length - 1; i >= 0; i--) {
+    st[i] = acc;
+    acc *= shape[i]!;
+  }
   return st;
 }
 
@@ -235,8 +260,10 @@ function mergeDims(sizes: number[], srcStrides: number[]): Array<[number, number
   for (let i = 0; i < sizes.length; i++) {
     if (sizes[i] === 1) continue;
     const last = out[out.length - 1];
-    if (last && last[1] === srcStrides[i]! * sizes[i]!) { last[0] *= sizes[i]!; last[1] = srcStrides[i]!; }
-    else out.push([sizes[i]!, srcStrides[i]!]);
+    if (last && last[1] === srcStrides[i]! * sizes[i]!) {
+      last[0] *= sizes[i]!;
+      last[1] = srcStrides[i]!;
+    } else out.push([sizes[i]!, srcStrides[i]!]);
   }
   return out;
 }
@@ -295,7 +322,9 @@ function mergeDims2(sizes: number[], ss: number[], ds: number[]): Array<[number,
     if (sizes[i] === 1) continue;
     const last = out[out.length - 1];
     if (last && last[1] === ss[i]! * sizes[i]! && last[2] === ds[i]! * sizes[i]!) {
-      last[0] *= sizes[i]!; last[1] = ss[i]!; last[2] = ds[i]!;
+      last[0] *= sizes[i]!;
+      last[1] = ss[i]!;
+      last[2] = ds[i]!;
     } else out.push([sizes[i]!, ss[i]!, ds[i]!]);
   }
   return out;
@@ -318,8 +347,22 @@ function installPad(): void {
     const simd = simdFor(args.backend);
     const offset = paddings.reduce((acc, [a], i) => acc + a * ds[i]!, 0);
     while (dims.length < 4) dims.unshift([1, 0, 0]);
-    simd.copy4(simd.ptr(x), simd.ptr(out) + offset * 4, dims[0]![0], dims[1]![0], dims[2]![0], dims[3]![0],
-      dims[0]![1], dims[1]![1], dims[2]![1], dims[3]![1], dims[0]![2], dims[1]![2], dims[2]![2], dims[3]![2]);
+    simd.copy4(
+      simd.ptr(x),
+      simd.ptr(out) + offset * 4,
+      dims[0]![0],
+      dims[1]![0],
+      dims[2]![0],
+      dims[3]![0],
+      dims[0]![1],
+      dims[1]![1],
+      dims[2]![1],
+      dims[3]![1],
+      dims[0]![2],
+      dims[1]![2],
+      dims[2]![2],
+      dims[3]![2],
+    );
     return out;
   });
 }
@@ -351,7 +394,15 @@ function installTransposeSlice(): void {
     if (x.dtype !== 'float32' && x.dtype !== 'int32') return orig(args);
     const st = contiguousStrides(x.shape);
     const outShape = perm.map((p) => x.shape[p]!);
-    return stridedCopy(args, x, outShape, 0, perm.map((p) => st[p]!)) ?? orig(args);
+    return (
+      stridedCopy(
+        args,
+        x,
+        outShape,
+        0,
+        perm.map((p) => st[p]!),
+      ) ?? orig(args)
+    );
   });
   overrideWasmKernel('Slice', (orig) => (args) => {
     const x = args.inputs['x']!;

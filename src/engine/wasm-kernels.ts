@@ -68,17 +68,27 @@ function convPadded(x: T4, f: T4, pads: Pads4, dil: [number, number], depthwise:
   let [pt, pb, pl, pr] = pads;
   if (pt < 0 || pb < 0 || pl < 0 || pr < 0) {
     const [n, h, w, c] = x.shape;
-    const t = Math.max(0, -pt), b = Math.max(0, -pb), l = Math.max(0, -pl), r = Math.max(0, -pr);
+    const t = Math.max(0, -pt),
+      b = Math.max(0, -pb),
+      l = Math.max(0, -pl),
+      r = Math.max(0, -pr);
     x = tf.slice(x, [0, t, l, 0], [n, h - t - b, w - l - r, c]);
-    pt = Math.max(pt, 0); pb = Math.max(pb, 0); pl = Math.max(pl, 0); pr = Math.max(pr, 0);
+    pt = Math.max(pt, 0);
+    pb = Math.max(pb, 0);
+    pl = Math.max(pl, 0);
+    pr = Math.max(pr, 0);
   }
-  const pad: Pad = pt === 0 && pb === 0 && pl === 0 && pr === 0
-    ? 'valid'
-    : [[0, 0], [pt, pb], [pl, pr], [0, 0]];
+  const pad: Pad =
+    pt === 0 && pb === 0 && pl === 0 && pr === 0
+      ? 'valid'
+      : [
+          [0, 0],
+          [pt, pb],
+          [pl, pr],
+          [0, 0],
+        ];
   const d: [number, number] = dil;
-  return depthwise
-    ? tf.depthwiseConv2d(x, f, 1, pad, 'NHWC', d)
-    : tf.conv2d(x, f, 1, pad, 'NHWC', d);
+  return depthwise ? tf.depthwiseConv2d(x, f, 1, pad, 'NHWC', d) : tf.conv2d(x, f, 1, pad, 'NHWC', d);
 }
 
 /** Inserts (sh-1) zero rows after every row and (sw-1) zero columns after every column. */
@@ -86,7 +96,13 @@ function zeroUpsample(dy: T4, sh: number, sw: number): T4 {
   if (sh === 1 && sw === 1) return dy;
   const [n, h, w, c] = dy.shape;
   const r = tf.reshape(dy, [n * h, 1, w, 1, c]);
-  const p = tf.pad(r, [[0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
+  const p = tf.pad(r, [
+    [0, 0],
+    [0, sh - 1],
+    [0, 0],
+    [0, sw - 1],
+    [0, 0],
+  ]);
   return tf.reshape(p, [n, h * sh, w * sw, c]);
 }
 
@@ -94,13 +110,27 @@ function zeroUpsample(dy: T4, sh: number, sw: number): T4 {
 // Pure implementations (tf ops; run on whatever backend is active).
 
 export function conv2dFilterGrad(
-  x: T4, dy: T4, filterShape: [number, number, number, number],
-  strides: number | [number, number], pad: Pad, rounding?: Rounding,
+  x: T4,
+  dy: T4,
+  filterShape: [number, number, number, number],
+  strides: number | [number, number],
+  pad: Pad,
+  rounding?: Rounding,
 ): T4 {
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape, filterShape, strides, 1, pad, rounding, false, 'channelsLast');
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw,
-    outHeight: oh, outWidth: ow, inChannels: ci, outChannels: co, inHeight: h, inWidth: w, batchSize: n } = info;
+  const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, strides, 1, pad, rounding, false, 'channelsLast');
+  const {
+    filterHeight: kh,
+    filterWidth: kw,
+    strideHeight: sh,
+    strideWidth: sw,
+    outHeight: oh,
+    outWidth: ow,
+    inChannels: ci,
+    outChannels: co,
+    inHeight: h,
+    inWidth: w,
+    batchSize: n,
+  } = info;
   const { top, left } = info.padInfo;
   if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && top === 0 && left === 0 && oh === h && ow === w) {
     const m = n * h * w;
@@ -119,8 +149,7 @@ export function conv2dFilterGrad(
 function flipTransposeFilter(filter: T4): T4 {
   const [kh, kw, ci, co] = filter.shape;
   if (tf.getBackend() === 'wasm') {
-    return stridedCopyOp(filter, [kh, kw, co, ci], ((kh - 1) * kw + kw - 1) * ci * co,
-      [-kw * ci * co, -ci * co, 1, co]) as T4;
+    return stridedCopyOp(filter, [kh, kw, co, ci], ((kh - 1) * kw + kw - 1) * ci * co, [-kw * ci * co, -ci * co, 1, co]) as T4;
   }
   let wf: T4 = filter;
   if (kh > 1 || kw > 1) wf = tf.reverse(wf, [0, 1]);
@@ -129,42 +158,70 @@ function flipTransposeFilter(filter: T4): T4 {
 
 /** Register-blocked SIMD filter gradient (cout % 8 == 0). */
 export function convFilterGradSimd(
-  backend: HeapBackend, x: tf.TensorInfo, dy: tf.TensorInfo, filterShape: [number, number, number, number],
-  strides: number | [number, number], pad: Pad, rounding?: Rounding,
+  backend: HeapBackend,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  filterShape: [number, number, number, number],
+  strides: number | [number, number],
+  pad: Pad,
+  rounding?: Rounding,
 ): tf.TensorInfo {
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number], filterShape, strides, 1, pad, rounding, false, 'channelsLast');
+  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, rounding, false, 'channelsLast');
   const out = backend.makeOutput(filterShape, 'float32');
   const simd = simdFor(backend);
   // Row blocks of ~128 output positions keep the x/dy rows in L1 across tiles.
   const rb = Math.max(1, Math.min(info.outHeight, Math.round(128 / info.outWidth)));
-  simd.convFilterGrad(simd.ptr(x), simd.ptr(dy), simd.ptr(out), info.batchSize, info.inHeight, info.inWidth,
-    info.inChannels, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth,
-    info.outHeight, info.outWidth, info.padInfo.top, info.padInfo.left, info.outChannels, rb);
+  simd.convFilterGrad(
+    simd.ptr(x),
+    simd.ptr(dy),
+    simd.ptr(out),
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.outHeight,
+    info.outWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+    info.outChannels,
+    rb,
+  );
   return out;
 }
 
 export function conv2dInputGrad(
-  inShape: [number, number, number, number], dy: T4, filter: T4,
-  strides: number | [number, number], pad: Pad, rounding?: Rounding,
+  inShape: [number, number, number, number],
+  dy: T4,
+  filter: T4,
+  strides: number | [number, number],
+  pad: Pad,
+  rounding?: Rounding,
 ): T4 {
-  const info = tf.backend_util.computeConv2DInfo(
-    inShape, filter.shape, strides, 1, pad, rounding, false, 'channelsLast');
+  const info = tf.backend_util.computeConv2DInfo(inShape, filter.shape, strides, 1, pad, rounding, false, 'channelsLast');
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, inHeight: h, inWidth: w } = info;
   const { top, left } = info.padInfo;
   const wf = flipTransposeFilter(filter); // [kh, kw, Cout, Cin]
   const d = zeroUpsample(dy, sh, sw);
-  const pt = kh - 1 - top, pl = kw - 1 - left;
-  const pb = h + kh - 1 - d.shape[1] - pt, pr = w + kw - 1 - d.shape[2] - pl;
+  const pt = kh - 1 - top,
+    pl = kw - 1 - left;
+  const pb = h + kh - 1 - d.shape[1] - pt,
+    pr = w + kw - 1 - d.shape[2] - pl;
   return convPadded(d, wf, [pt, pb, pl, pr], [1, 1], false);
 }
 
 export function depthwiseInputGrad(
-  inShape: [number, number, number, number], dy: T4, filter: T4,
-  strides: number | [number, number], pad: Pad, rounding?: Rounding,
+  inShape: [number, number, number, number],
+  dy: T4,
+  filter: T4,
+  strides: number | [number, number],
+  pad: Pad,
+  rounding?: Rounding,
 ): T4 {
-  const info = tf.backend_util.computeConv2DInfo(
-    inShape, filter.shape, strides, 1, pad, rounding, true, 'channelsLast');
+  const info = tf.backend_util.computeConv2DInfo(inShape, filter.shape, strides, 1, pad, rounding, true, 'channelsLast');
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, inHeight: h, inWidth: w } = info;
   const [n, , , c] = inShape;
   const mult = filter.shape[3];
@@ -173,8 +230,10 @@ export function depthwiseInputGrad(
   if (kh > 1 || kw > 1) wf = tf.reverse(wf, [0, 1]);
   wf = tf.reshape(wf, [kh, kw, c * mult, 1]);
   const d = zeroUpsample(dy, sh, sw);
-  const pt = kh - 1 - top, pl = kw - 1 - left;
-  const pb = h + kh - 1 - d.shape[1] - pt, pr = w + kw - 1 - d.shape[2] - pl;
+  const pt = kh - 1 - top,
+    pl = kw - 1 - left;
+  const pb = h + kh - 1 - d.shape[1] - pt,
+    pr = w + kw - 1 - d.shape[2] - pl;
   const r = convPadded(d, wf, [pt, pb, pl, pr], [1, 1], true); // [N, H, W, C*mult]
   if (mult === 1) return r;
   return tf.reshape(tf.sum(tf.reshape(r, [n, h, w, c, mult]), 4), [n, h, w, c]);
@@ -192,19 +251,39 @@ interface HeapBackend {
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
 }
 
-function dwGeometry(xShape: [number, number, number, number], filterShape: [number, number, number, number],
-  strides: number | [number, number], pad: Pad, rounding?: Rounding) {
+function dwGeometry(
+  xShape: [number, number, number, number],
+  filterShape: [number, number, number, number],
+  strides: number | [number, number],
+  pad: Pad,
+  rounding?: Rounding,
+) {
   const info = tf.backend_util.computeConv2DInfo(xShape, filterShape, strides, 1, pad, rounding, true, 'channelsLast');
   return {
-    n: info.batchSize, h: info.inHeight, w: info.inWidth, c: info.inChannels, m: filterShape[3],
-    kh: info.filterHeight, kw: info.filterWidth, sh: info.strideHeight, sw: info.strideWidth,
-    oh: info.outHeight, ow: info.outWidth, top: info.padInfo.top, left: info.padInfo.left,
+    n: info.batchSize,
+    h: info.inHeight,
+    w: info.inWidth,
+    c: info.inChannels,
+    m: filterShape[3],
+    kh: info.filterHeight,
+    kw: info.filterWidth,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    oh: info.outHeight,
+    ow: info.outWidth,
+    top: info.padInfo.top,
+    left: info.padInfo.left,
   };
 }
 
 export function depthwiseFilterGradJS(
-  backend: HeapBackend, x: tf.TensorInfo, dy: tf.TensorInfo, filterShape: [number, number, number, number],
-  strides: number | [number, number], pad: Pad, rounding?: Rounding,
+  backend: HeapBackend,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  filterShape: [number, number, number, number],
+  strides: number | [number, number],
+  pad: Pad,
+  rounding?: Rounding,
 ): tf.TensorInfo {
   const g = dwGeometry(x.shape as [number, number, number, number], filterShape, strides, pad, rounding);
   const { n, h, w, c, m, kh, kw, sh, sw, oh, ow, top, left } = g;
@@ -254,8 +333,13 @@ export function depthwiseFilterGradJS(
 }
 
 export function depthwiseInputGradJS(
-  backend: HeapBackend, inShape: [number, number, number, number], dy: tf.TensorInfo, filter: tf.TensorInfo,
-  strides: number | [number, number], pad: Pad, rounding?: Rounding,
+  backend: HeapBackend,
+  inShape: [number, number, number, number],
+  dy: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  strides: number | [number, number],
+  pad: Pad,
+  rounding?: Rounding,
 ): tf.TensorInfo {
   const g = dwGeometry(inShape, filter.shape as [number, number, number, number], strides, pad, rounding);
   const { n, h, w, c, m, kh, kw, sh, sw, oh, ow, top, left } = g;
@@ -308,18 +392,21 @@ export function depthwiseInputGradJS(
 // zeros does s*s times more) and never materialises the upsampled dy.
 
 function phaseTaps(k: number, s: number, pad0: number, ph: number): { taps: number[]; c0: number } {
-  const a0 = ((ph + pad0) % s + s) % s;
+  const a0 = (((ph + pad0) % s) + s) % s;
   const taps: number[] = [];
   for (let a = a0; a < k; a += s) taps.push(a);
   return { taps, c0: (ph + pad0 - a0) / s };
 }
 
 export function conv2dInputGradPolyphase(
-  inShape: [number, number, number, number], dy: T4, filter: T4,
-  strides: number | [number, number], pad: Pad, rounding?: Rounding,
+  inShape: [number, number, number, number],
+  dy: T4,
+  filter: T4,
+  strides: number | [number, number],
+  pad: Pad,
+  rounding?: Rounding,
 ): T4 {
-  const info = tf.backend_util.computeConv2DInfo(
-    inShape, filter.shape, strides, 1, pad, rounding, false, 'channelsLast');
+  const info = tf.backend_util.computeConv2DInfo(inShape, filter.shape, strides, 1, pad, rounding, false, 'channelsLast');
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, inHeight: h, inWidth: w } = info;
   const [n, , , ci] = inShape;
   const [, oh, ow] = dy.shape;
@@ -339,12 +426,15 @@ export function conv2dInputGradPolyphase(
         continue;
       }
       // Flipped sub-filter (r' = R-1-r); out[p] = sum_r dy[p + c0 - r] * W[a0 + r*s].
-      const ry = ty.taps.length, rx = tx.taps.length;
-      const lastA = ty.taps[ry - 1]!, lastB = tx.taps[rx - 1]!;
-      const sub = stridedCopyOp(wt, [ry, rx, co, ci], (lastA * kw + lastB) * co * ci,
-        [-sh * kw * co * ci, -sw * co * ci, ci, 1]) as T4;
-      const pt = ty.taps.length - 1 - ty.c0, pl = tx.taps.length - 1 - tx.c0;
-      const pb = ch - oh - pt + ty.taps.length - 1, pr = cw - ow - pl + tx.taps.length - 1;
+      const ry = ty.taps.length,
+        rx = tx.taps.length;
+      const lastA = ty.taps[ry - 1]!,
+        lastB = tx.taps[rx - 1]!;
+      const sub = stridedCopyOp(wt, [ry, rx, co, ci], (lastA * kw + lastB) * co * ci, [-sh * kw * co * ci, -sw * co * ci, ci, 1]) as T4;
+      const pt = ty.taps.length - 1 - ty.c0,
+        pl = tx.taps.length - 1 - tx.c0;
+      const pb = ch - oh - pt + ty.taps.length - 1,
+        pr = cw - ow - pl + tx.taps.length - 1;
       phases.push({ ph, pw, t: convPadded(dy, sub, [pt, pb, pl, pr], [1, 1], false), ch, cw });
     }
   }
@@ -356,8 +446,7 @@ export function conv2dInputGradPolyphase(
   if (phases.some((p) => p.t == null)) (be.typedArrayFromHeap(out) as Float32Array).fill(0);
   for (const p of phases) {
     if (p.t == null) continue;
-    simd.copy4(simd.ptr(p.t), dst + (p.ph * w + p.pw) * ci * 4, n, p.ch, p.cw, ci,
-      p.ch * p.cw * ci, p.cw * ci, ci, 1, h * w * ci, sh * w * ci, sw * ci, 1);
+    simd.copy4(simd.ptr(p.t), dst + (p.ph * w + p.pw) * ci * 4, n, p.ch, p.cw, ci, p.ch * p.cw * ci, p.cw * ci, ci, 1, h * w * ci, sh * w * ci, sw * ci, 1);
   }
   return tf.engine().makeTensorFromTensorInfo(out) as T4;
 }
@@ -383,46 +472,97 @@ function stridesOf(a: Attrs): [number, number] {
 }
 
 const KERNELS: Array<[string, tf.KernelFunc]> = [
-  ['Conv2DBackpropFilter', ({ inputs, attrs, backend }) => {
-    const a = attrs as unknown as Attrs;
-    checkNHWC('Conv2DBackpropFilter', a['dataFormat'] as string);
-    const fs = a['filterShape'] as [number, number, number, number];
-    if (fs[3] % 8 === 0 && inputs['x']!.dtype === 'float32') {
-      return convFilterGradSimd(backend as unknown as HeapBackend, inputs['x']!, inputs['dy']!, fs,
-        a['strides'] as [number, number], a['pad'] as Pad, a['dimRoundingMode'] as Rounding);
-    }
-    return tf.tidy(() => conv2dFilterGrad(asTensor(inputs['x']!, 'x'), asTensor(inputs['dy']!, 'dy'),
-      a['filterShape'] as [number, number, number, number], a['strides'] as [number, number],
-      a['pad'] as Pad, a['dimRoundingMode'] as Rounding)) as unknown as tf.TensorInfo;
-  }],
-  ['Conv2DBackpropInput', kernel((inputs, a) => {
-    checkNHWC('Conv2DBackpropInput', a['dataFormat'] as string);
-    const [sh, sw] = stridesOf(a);
-    const impl = sh > 1 || sw > 1 ? conv2dInputGradPolyphase : conv2dInputGrad;
-    return impl(a['inputShape'] as [number, number, number, number],
-      asTensor(inputs['dy']!, 'dy'), asTensor(inputs['filter']!, 'filter'),
-      a['strides'] as [number, number], a['pad'] as Pad, a['dimRoundingMode'] as Rounding);
-  })],
-  ['DepthwiseConv2dNativeBackpropFilter', ({ inputs, attrs, backend }) => {
-    const a = attrs as unknown as Attrs;
-    checkNoDilation('DepthwiseConv2dNativeBackpropFilter', a['dilations'] as [number, number]);
-    return depthwiseFilterGradJS(backend as unknown as HeapBackend, inputs['x']!, inputs['dy']!,
-      a['filterShape'] as [number, number, number, number], a['strides'] as [number, number],
-      a['pad'] as Pad, a['dimRoundingMode'] as Rounding);
-  }],
-  ['DepthwiseConv2dNativeBackpropInput', ({ inputs, attrs, backend }) => {
-    const a = attrs as unknown as Attrs;
-    checkNoDilation('DepthwiseConv2dNativeBackpropInput', a['dilations'] as [number, number]);
-    const [sh, sw] = stridesOf(a);
-    if (sh > 1 || sw > 1) {
-      return depthwiseInputGradJS(backend as unknown as HeapBackend, a['inputShape'] as [number, number, number, number],
-        inputs['dy']!, inputs['filter']!, a['strides'] as [number, number], a['pad'] as Pad, a['dimRoundingMode'] as Rounding);
-    }
-    // Stride 1: XNNPACK's depthwise conv with the flipped filter is faster than JS.
-    return tf.tidy(() => depthwiseInputGrad(a['inputShape'] as [number, number, number, number],
-      asTensor(inputs['dy']!, 'dy'), asTensor(inputs['filter']!, 'filter'),
-      a['strides'] as [number, number], a['pad'] as Pad, a['dimRoundingMode'] as Rounding)) as unknown as tf.TensorInfo;
-  }],
+  [
+    'Conv2DBackpropFilter',
+    ({ inputs, attrs, backend }) => {
+      const a = attrs as unknown as Attrs;
+      checkNHWC('Conv2DBackpropFilter', a['dataFormat'] as string);
+      const fs = a['filterShape'] as [number, number, number, number];
+      if (fs[3] % 8 === 0 && inputs['x']!.dtype === 'float32') {
+        return convFilterGradSimd(
+          backend as unknown as HeapBackend,
+          inputs['x']!,
+          inputs['dy']!,
+          fs,
+          a['strides'] as [number, number],
+          a['pad'] as Pad,
+          a['dimRoundingMode'] as Rounding,
+        );
+      }
+      return tf.tidy(() =>
+        conv2dFilterGrad(
+          asTensor(inputs['x']!, 'x'),
+          asTensor(inputs['dy']!, 'dy'),
+          a['filterShape'] as [number, number, number, number],
+          a['strides'] as [number, number],
+          a['pad'] as Pad,
+          a['dimRoundingMode'] as Rounding,
+        ),
+      ) as unknown as tf.TensorInfo;
+    },
+  ],
+  [
+    'Conv2DBackpropInput',
+    kernel((inputs, a) => {
+      checkNHWC('Conv2DBackpropInput', a['dataFormat'] as string);
+      const [sh, sw] = stridesOf(a);
+      const impl = sh > 1 || sw > 1 ? conv2dInputGradPolyphase : conv2dInputGrad;
+      return impl(
+        a['inputShape'] as [number, number, number, number],
+        asTensor(inputs['dy']!, 'dy'),
+        asTensor(inputs['filter']!, 'filter'),
+        a['strides'] as [number, number],
+        a['pad'] as Pad,
+        a['dimRoundingMode'] as Rounding,
+      );
+    }),
+  ],
+  [
+    'DepthwiseConv2dNativeBackpropFilter',
+    ({ inputs, attrs, backend }) => {
+      const a = attrs as unknown as Attrs;
+      checkNoDilation('DepthwiseConv2dNativeBackpropFilter', a['dilations'] as [number, number]);
+      return depthwiseFilterGradJS(
+        backend as unknown as HeapBackend,
+        inputs['x']!,
+        inputs['dy']!,
+        a['filterShape'] as [number, number, number, number],
+        a['strides'] as [number, number],
+        a['pad'] as Pad,
+        a['dimRoundingMode'] as Rounding,
+      );
+    },
+  ],
+  [
+    'DepthwiseConv2dNativeBackpropInput',
+    ({ inputs, attrs, backend }) => {
+      const a = attrs as unknown as Attrs;
+      checkNoDilation('DepthwiseConv2dNativeBackpropInput', a['dilations'] as [number, number]);
+      const [sh, sw] = stridesOf(a);
+      if (sh > 1 || sw > 1) {
+        return depthwiseInputGradJS(
+          backend as unknown as HeapBackend,
+          a['inputShape'] as [number, number, number, number],
+          inputs['dy']!,
+          inputs['filter']!,
+          a['strides'] as [number, number],
+          a['pad'] as Pad,
+          a['dimRoundingMode'] as Rounding,
+        );
+      }
+      // Stride 1: XNNPACK's depthwise conv with the flipped filter is faster than JS.
+      return tf.tidy(() =>
+        depthwiseInputGrad(
+          a['inputShape'] as [number, number, number, number],
+          asTensor(inputs['dy']!, 'dy'),
+          asTensor(inputs['filter']!, 'filter'),
+          a['strides'] as [number, number],
+          a['pad'] as Pad,
+          a['dimRoundingMode'] as Rounding,
+        ),
+      ) as unknown as tf.TensorInfo;
+    },
+  ],
 ];
 
 /** Names of the wasm kernels Frugal registers (replacing any built-in one). */
@@ -458,7 +598,10 @@ function reductionGrad(scaleByCount: boolean): tf.GradConfig['gradFunc'] {
     const axes = tf.util.parseAxisParam((attrs as unknown as { axis: number | number[] }).axis, x.shape);
     const keep = x.shape.slice();
     let count = 1;
-    for (const a of axes) { keep[a] = 1; count *= x.shape[a]!; }
+    for (const a of axes) {
+      keep[a] = 1;
+      count *= x.shape[a]!;
+    }
     return {
       x: () => tf.mul(tf.reshape(g, keep), tf.fill(x.shape, scaleByCount ? 1 / count : 1)),
     };

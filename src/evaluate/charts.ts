@@ -50,7 +50,10 @@ export function confusionMatrix(report: ClassificationReport, classes: string[])
     },
     layer: [
       { mark: 'rect', encoding: { color: { field: 'count', type: 'quantitative', scale: { scheme: 'blues' } } } },
-      { mark: { type: 'text', fontSize: 10 }, encoding: { text: { field: 'count', type: 'quantitative' }, color: { condition: { test: 'datum.count > 0', value: 'black' }, value: '#bbb' } } },
+      {
+        mark: { type: 'text', fontSize: 10 },
+        encoding: { text: { field: 'count', type: 'quantitative' }, color: { condition: { test: 'datum.count > 0', value: 'black' }, value: '#bbb' } },
+      },
     ],
   } as TopLevelSpec;
 }
@@ -81,9 +84,33 @@ export function reliabilityDiagram(report: ClassificationReport): TopLevelSpec {
     width: 300,
     height: 300,
     layer: [
-      { data: { values: [{ x: 0, y: 0 }, { x: 1, y: 1 }] }, mark: { type: 'line', strokeDash: [4, 4], color: '#999' }, encoding: { x: { field: 'x', type: 'quantitative', title: 'confidence', scale: { domain: [0, 1] } }, y: { field: 'y', type: 'quantitative', title: 'accuracy', scale: { domain: [0, 1] } } } },
-      { data: { values: bins }, mark: { type: 'line', color: '#4c78a8' }, encoding: { x: { field: 'confidence', type: 'quantitative' }, y: { field: 'accuracy', type: 'quantitative' } } },
-      { data: { values: bins }, mark: { type: 'circle', color: '#4c78a8', opacity: 0.8 }, encoding: { x: { field: 'confidence', type: 'quantitative' }, y: { field: 'accuracy', type: 'quantitative' }, size: { field: 'count', type: 'quantitative', title: 'images', scale: { range: [30, 400] } } } },
+      {
+        data: {
+          values: [
+            { x: 0, y: 0 },
+            { x: 1, y: 1 },
+          ],
+        },
+        mark: { type: 'line', strokeDash: [4, 4], color: '#999' },
+        encoding: {
+          x: { field: 'x', type: 'quantitative', title: 'confidence', scale: { domain: [0, 1] } },
+          y: { field: 'y', type: 'quantitative', title: 'accuracy', scale: { domain: [0, 1] } },
+        },
+      },
+      {
+        data: { values: bins },
+        mark: { type: 'line', color: '#4c78a8' },
+        encoding: { x: { field: 'confidence', type: 'quantitative' }, y: { field: 'accuracy', type: 'quantitative' } },
+      },
+      {
+        data: { values: bins },
+        mark: { type: 'circle', color: '#4c78a8', opacity: 0.8 },
+        encoding: {
+          x: { field: 'confidence', type: 'quantitative' },
+          y: { field: 'accuracy', type: 'quantitative' },
+          size: { field: 'count', type: 'quantitative', title: 'images', scale: { range: [30, 400] } },
+        },
+      },
     ],
   } as TopLevelSpec;
 }
@@ -124,7 +151,10 @@ export function ablationChart(rows: Array<{ stage: string; accuracy: number }>):
     data: { values: rows.map((r) => ({ ...r, label: (r.accuracy * 100).toFixed(1) + '%' })) },
     width: 360,
     height: Math.max(120, 30 * rows.length),
-    encoding: { y: { field: 'stage', type: 'nominal', sort: null, title: null }, x: { field: 'accuracy', type: 'quantitative', title: 'held-out accuracy', scale: { domain: [0, 1] } } },
+    encoding: {
+      y: { field: 'stage', type: 'nominal', sort: null, title: null },
+      x: { field: 'accuracy', type: 'quantitative', title: 'held-out accuracy', scale: { domain: [0, 1] } },
+    },
     layer: [{ mark: 'bar' }, { mark: { type: 'text', align: 'left', dx: 3 }, encoding: { text: { field: 'label' } } }],
   } as TopLevelSpec;
 }

@@ -39,7 +39,9 @@ export async function evaluatePredictor(predictor: Predictor, modelName: string,
   const index = new Map(predictor.classes.map((c, i) => [c, i]));
   const unknown = dataset.classes.filter((c) => !index.has(c));
   if (unknown.length) {
-    throw new FrugalError(`${source}: class${unknown.length > 1 ? 'es' : ''} ${unknown.map((c) => `"${c}"`).join(', ')} not known to the model (${predictor.classes.join(', ')})`);
+    throw new FrugalError(
+      `${source}: class${unknown.length > 1 ? 'es' : ''} ${unknown.map((c) => `"${c}"`).join(', ')} not known to the model (${predictor.classes.join(', ')})`,
+    );
   }
   const samples = dataset.samples.map((s) => ({ ...s, label: index.get(dataset.classes[s.label!]!)! }));
   const decoder = new Decoder({ spec: predictor.spec, strict: o.strict, workers: o.workers, cache: o.cache, onProgress: o.onProgress });

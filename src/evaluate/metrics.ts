@@ -39,7 +39,13 @@ export function argmax(row: ArrayLike<number>, offset = 0, k = row.length): numb
   return best;
 }
 
-export function classificationReport(probs: Float32Array, labels: ArrayLike<number>, classes: string[], ks: number[] = [1, 3], bins = 15): ClassificationReport {
+export function classificationReport(
+  probs: Float32Array,
+  labels: ArrayLike<number>,
+  classes: string[],
+  ks: number[] = [1, 3],
+  bins = 15,
+): ClassificationReport {
   const k = classes.length;
   const n = labels.length;
   if (probs.length !== n * k) throw new Error(`probabilities hold ${probs.length} values, expected ${n}×${k}`);

@@ -51,7 +51,10 @@ export async function* predictImages(
       const probs = await predictor.predict(batch.pixels, batch.count);
       for (let i = 0; i < batch.count; i++) {
         const row = Array.from(probs.subarray(i * k, (i + 1) * k));
-        const order = row.map((p, j) => [p, j] as const).sort((a, b) => b[0] - a[0]).slice(0, top);
+        const order = row
+          .map((p, j) => [p, j] as const)
+          .sort((a, b) => b[0] - a[0])
+          .slice(0, top);
         yield { path: batch.paths[i]!, top: order.map(([p, j]) => ({ class: predictor.classes[j]!, probability: p })) };
       }
     }

@@ -30,7 +30,9 @@ export function layersPredictor(model: tfl.LayersModel, meta: ModelMeta, batchSi
       const out = new Float32Array(count * k);
       for (let s = 0; s < count; s += batchSize) {
         const n = Math.min(batchSize, count - s);
-        const probs = tf.tidy(() => model.predict(toInputTensor(pixels.subarray(s * size, (s + n) * size), n, height, width, channels, meta.preprocessing)) as tf.Tensor);
+        const probs = tf.tidy(
+          () => model.predict(toInputTensor(pixels.subarray(s * size, (s + n) * size), n, height, width, channels, meta.preprocessing)) as tf.Tensor,
+        );
         out.set(probs.dataSync(), s * k);
         probs.dispose();
       }

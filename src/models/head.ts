@@ -56,7 +56,8 @@ export function ensembleHeads(heads: tfl.LayersModel[]): tfl.LayersModel {
  * inputs take the trunk's outputs in order (one each; several for a cut list and an ensemble head).
  */
 export function stackHead(trunk: tfl.LayersModel, head: tfl.LayersModel): tfl.LayersModel {
-  if (head.inputs.length !== trunk.outputs.length) throw new Error(`head "${head.name}" takes ${head.inputs.length} inputs, the trunk gives ${trunk.outputs.length}`);
+  if (head.inputs.length !== trunk.outputs.length)
+    throw new Error(`head "${head.name}" takes ${head.inputs.length} inputs, the trunk gives ${trunk.outputs.length}`);
   const mapped = new Map<string, tfl.SymbolicTensor>();
   head.inputs.forEach((input, i) => mapped.set(input.sourceLayer.name, trunk.outputs[i]!));
   for (const layer of head.layers) {

@@ -37,7 +37,12 @@ const metaSchema = z.object({
       pool: z.string().regex(POOL_PATTERN).optional(),
       inputName: z.string().optional(),
       layout: z.enum(['NCHW', 'NHWC']).optional(),
-      input: z.object({ height: z.number(), width: z.number(), channels: z.union([z.literal(1), z.literal(3)]), resize: z.enum(RESIZE_POLICIES as [string, ...string[]]) }),
+      input: z.object({
+        height: z.number(),
+        width: z.number(),
+        channels: z.union([z.literal(1), z.literal(3)]),
+        resize: z.enum(RESIZE_POLICIES as [string, ...string[]]),
+      }),
       preprocessing: z.object({ mean: z.array(z.number()), std: z.array(z.number()) }),
     })
     .optional(),
@@ -51,7 +56,11 @@ const metaSchema = z.object({
   createdAt: z.string().optional(),
 });
 
-export type ModelMeta = Omit<z.infer<typeof metaSchema>, 'input' | 'preprocessing' | 'backbone'> & { input: ImageSpec; preprocessing: Preprocessing; backbone?: BackboneRef };
+export type ModelMeta = Omit<z.infer<typeof metaSchema>, 'input' | 'preprocessing' | 'backbone'> & {
+  input: ImageSpec;
+  preprocessing: Preprocessing;
+  backbone?: BackboneRef;
+};
 
 export function newMeta(fields: Omit<ModelMeta, 'format' | 'version'>): ModelMeta {
   return { format: 'frugal-model', version: 1, createdAt: new Date().toISOString(), ...fields };

@@ -79,7 +79,15 @@ export class NoiseDropPath extends tfl.layers.Layer {
 tf.serialization.registerClass(NoiseDropout);
 tf.serialization.registerClass(NoiseDropPath);
 
-export const NOISE_CLASS_NAMES = new Set([NoiseDropout.className, NoiseDropPath.className, 'Dropout', 'SpatialDropout1D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout']);
+export const NOISE_CLASS_NAMES = new Set([
+  NoiseDropout.className,
+  NoiseDropPath.className,
+  'Dropout',
+  'SpatialDropout1D',
+  'GaussianNoise',
+  'GaussianDropout',
+  'AlphaDropout',
+]);
 
 export function dropout(rate: number, name?: string): NoiseDropout {
   return new NoiseDropout({ rate, name });

@@ -60,10 +60,26 @@ type Scorer = (policy: string, budget: number) => Promise<{ accuracy: number; lo
  * the cheap first rungs of successive halving are cheap in time too; at the largest budget, and for the
  * baseline, heads get `hyper.minSteps`.
  */
-async function frozenScorer(backbone: Backbone, data: DecodedBatch, numClasses: number, folds: number, hyper: TrainHyper, maxViews: number, cache: boolean | string | undefined): Promise<Scorer> {
+async function frozenScorer(
+  backbone: Backbone,
+  data: DecodedBatch,
+  numClasses: number,
+  folds: number,
+  hyper: TrainHyper,
+  maxViews: number,
+  cache: boolean | string | undefined,
+): Promise<Scorer> {
   const base = await extractFeatures(backbone, data.pixels, data.count, { cache });
   const dim = backbone.featureDim;
-  const cv = { features: base.features, labels: data.labels, count: data.count, dim, parts: backbone.parts, numClasses, folds: stratifiedFolds(data.labels, folds, hyper.seed) };
+  const cv = {
+    features: base.features,
+    labels: data.labels,
+    count: data.count,
+    dim,
+    parts: backbone.parts,
+    numClasses,
+    folds: stratifiedFolds(data.labels, folds, hyper.seed),
+  };
   return async (policyText, views) => {
     const policy = policyFromOption(policyText);
     const extra: Float32Array[] = [];
@@ -91,7 +107,10 @@ function scratchScorer(arch: string, train: DecodedBatch, val: DecodedBatch, num
     const t = wholeModel(model);
     const aug = augmentTransform(policyText, spec);
     try {
-      await fitOnData(t, { inputs: train.pixels, labels: train.labels, count: train.count }, null, enc, numClasses, { hyper: { ...hyper, epochs, minSteps: 0 }, transform: aug?.transform });
+      await fitOnData(t, { inputs: train.pixels, labels: train.labels, count: train.count }, null, enc, numClasses, {
+        hyper: { ...hyper, epochs, minSteps: 0 },
+        transform: aug?.transform,
+      });
       const probs = predictProbs(t, { inputs: val.pixels, count: val.count }, enc);
       const right = Uint8Array.from(argmaxRows(probs, numClasses), (p, i) => (p === val.labels[i] ? 1 : 0));
       return { accuracy: right.reduce((a, b) => a + b, 0) / val.count, loss: null, right };
@@ -209,5 +228,3 @@ export function gridTable(r: SearchResult): string {
   for (const n of ns) lines.push(`  ${String(n).padStart(5)} ${ms.map((m) => cell(n, m)).join('')}`);
   return lines.join('\n');
 }
-
-

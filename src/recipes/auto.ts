@@ -73,11 +73,30 @@ export async function auto(source: string, options: AutoOptions): Promise<AutoRe
   const rounds = o.rounds ?? AUTO_DEFAULTS.rounds;
   const arch = o.arch ?? AUTO_DEFAULTS.arch;
   await fsp.mkdir(o.out, { recursive: true });
-  const fingerprint = { source: path.resolve(source), unlabeled: o.unlabeled ? path.resolve(o.unlabeled) : null, backbone: o.backbone ?? null, arch, distill: o.distillArch ?? null, seed, valSplit, epochs, rounds };
+  const fingerprint = {
+    source: path.resolve(source),
+    unlabeled: o.unlabeled ? path.resolve(o.unlabeled) : null,
+    backbone: o.backbone ?? null,
+    arch,
+    distill: o.distillArch ?? null,
+    seed,
+    valSplit,
+    epochs,
+    rounds,
+  };
   const fresh: AutoState = { fingerprint, rows: [], policy: 'none', search: null, searchSeconds: 0, started: Date.now(), spentSeconds: 0 };
   const state = await openRunState(o.out, 'autoState', fresh, o.resume, 'an auto run');
   const save = () => saveRunState(o.out, 'autoState', state);
-  const data: DataOptions = { valData: o.valData, valSplit, size: o.size, channels: o.channels, resize: o.resize, strict: o.strict, workers: o.workers, cache: o.cache };
+  const data: DataOptions = {
+    valData: o.valData,
+    valSplit,
+    size: o.size,
+    channels: o.channels,
+    resize: o.resize,
+    strict: o.strict,
+    workers: o.workers,
+    cache: o.cache,
+  };
   const hyper = (over: Partial<TrainHyper> = {}): Partial<TrainHyper> => ({ seed, ...over });
   const t0 = performance.now() - state.spentSeconds * 1000;
   const elapsed = () => (performance.now() - t0) / 1000;
@@ -111,7 +130,14 @@ export async function auto(source: string, options: AutoOptions): Promise<AutoRe
     // Layers backbones are cut where cross-validation on the training images says (unless `cut` is given).
     const firstOptions = { ...o.backboneOptions, cut: o.backboneOptions?.cut ?? (trainable ? 'auto' : undefined) };
     await run('frozen', 'transfer: frozen trunk + new head', async () => {
-      const r = await trainTransfer(source, { ...common, out: stageDir('frozen'), backbone: o.backbone!, backboneOptions: firstOptions, mode: 'frozen', hyper: hyper() });
+      const r = await trainTransfer(source, {
+        ...common,
+        out: stageDir('frozen'),
+        backbone: o.backbone!,
+        backboneOptions: firstOptions,
+        mode: 'frozen',
+        hyper: hyper(),
+      });
       return { accuracy: r.accuracy, dir: r.out, note: r.cutSearch ? describeCut(r.backbone) : undefined };
     });
     // Later stages use the cut the first stage chose (read back from its model directory, so resuming works).
@@ -119,7 +145,15 @@ export async function auto(source: string, options: AutoOptions): Promise<AutoRe
     backboneOptions = { ...o.backboneOptions, cut: chosen?.cut, pool: chosen?.pool as FeaturePool | undefined };
     if (trainable) {
       await run('finetune', 'transfer: fine-tuned trunk', async () => {
-        const r = await trainTransfer(source, { ...common, out: stageDir('finetune'), backbone: o.backbone!, backboneOptions, mode: 'finetune', hyper: hyper(), finetuneHyper: { epochs: Math.max(2, Math.round(epochs / 2)) } });
+        const r = await trainTransfer(source, {
+          ...common,
+          out: stageDir('finetune'),
+          backbone: o.backbone!,
+          backboneOptions,
+          mode: 'finetune',
+          hyper: hyper(),
+          finetuneHyper: { epochs: Math.max(2, Math.round(epochs / 2)) },
+        });
         return { accuracy: r.accuracy, dir: r.out, note: r.accuracy > state.rows[0]!.accuracy ? 'helps: kept' : 'does not help on validation' };
       });
     }
@@ -154,21 +188,39 @@ export async function auto(source: string, options: AutoOptions): Promise<AutoRe
     state.spentSeconds = elapsed();
     await save();
   }
-  await run('augment', 'augmentation policy', async () => {
-    const policy = state.policy;
-    if (policy === 'none') {
-      const prev = best();
-      return { accuracy: prev.accuracy, dir: prev.dir, note: 'no augmentation did better than the best setting beyond chance in the search: nothing retrained' };
-    }
-    const dir = path.join(searchDir, AUGMENTED_MODEL_DIR);
-    if (o.backbone) {
-      const finetuneWon = state.rows.length > 1 && state.rows[1]!.accuracy > state.rows[0]!.accuracy;
-      const r = await trainTransfer(source, { ...common, out: dir, backbone: o.backbone, backboneOptions, mode: finetuneWon ? 'finetune' : 'frozen', augment: policy, hyper: hyper(), finetuneHyper: { epochs: Math.max(2, Math.round(epochs / 2)) } });
+  await run(
+    'augment',
+    'augmentation policy',
+    async () => {
+      const policy = state.policy;
+      if (policy === 'none') {
+        const prev = best();
+        return {
+          accuracy: prev.accuracy,
+          dir: prev.dir,
+          note: 'no augmentation did better than the best setting beyond chance in the search: nothing retrained',
+        };
+      }
+      const dir = path.join(searchDir, AUGMENTED_MODEL_DIR);
+      if (o.backbone) {
+        const finetuneWon = state.rows.length > 1 && state.rows[1]!.accuracy > state.rows[0]!.accuracy;
+        const r = await trainTransfer(source, {
+          ...common,
+          out: dir,
+          backbone: o.backbone,
+          backboneOptions,
+          mode: finetuneWon ? 'finetune' : 'frozen',
+          augment: policy,
+          hyper: hyper(),
+          finetuneHyper: { epochs: Math.max(2, Math.round(epochs / 2)) },
+        });
+        return { accuracy: r.accuracy, dir: r.out, note: policy };
+      }
+      const r = await trainFromScratch(source, { ...common, out: dir, arch, augment: policy, hyper: hyper({ epochs }) });
       return { accuracy: r.accuracy, dir: r.out, note: policy };
-    }
-    const r = await trainFromScratch(source, { ...common, out: dir, arch, augment: policy, hyper: hyper({ epochs }) });
-    return { accuracy: r.accuracy, dir: r.out, note: policy };
-  }, state.searchSeconds);
+    },
+    state.searchSeconds,
+  );
 
   // 3. Noisy Student rounds, when there is an unlabeled pool and time left.
   if (o.unlabeled) {
@@ -206,7 +258,14 @@ export async function auto(source: string, options: AutoOptions): Promise<AutoRe
   if (o.distillArch) {
     await run('distill', `distilled into ${o.distillArch}`, async () => {
       const teacher = best();
-      const res = await distill(source, { ...common, out: stageDir('distill'), teacher: teacher.dir, student: { kind: 'arch', arch: o.distillArch! }, unlabeled: o.unlabeled, hyper: hyper({ epochs }) });
+      const res = await distill(source, {
+        ...common,
+        out: stageDir('distill'),
+        teacher: teacher.dir,
+        student: { kind: 'arch', arch: o.distillArch! },
+        unlabeled: o.unlabeled,
+        hyper: hyper({ epochs }),
+      });
       return { accuracy: res.accuracy, dir: res.out, note: `${res.student.params} params vs ${res.teacher.params}` };
     });
   }

@@ -65,7 +65,10 @@ export async function chooseCut(
   numClasses: number,
   o: { hyper: TrainHyper; folds?: number; points?: number; cache?: boolean | string; pools?: FeaturePool[]; onTrial?: (t: CutTrial) => void },
 ): Promise<CutChoice> {
-  if (!backbone.trunk || !backbone.recut) throw new FrugalError((n) => `${n('cut', 'auto')} needs a TF.js layers backbone (a Frugal model directory or a layers model); this one is ${backbone.kind}: give ${n('cut')}`);
+  if (!backbone.trunk || !backbone.recut)
+    throw new FrugalError(
+      (n) => `${n('cut', 'auto')} needs a TF.js layers backbone (a Frugal model directory or a layers model); this one is ${backbone.kind}: give ${n('cut')}`,
+    );
   const t0 = performance.now();
   const perClass = Math.min(...Array.from({ length: numClasses }, (_, c) => data.labels.filter((l) => l === c).length));
   const folds = Math.max(2, Math.min(o.folds ?? 3, perClass));
@@ -73,7 +76,10 @@ export async function chooseCut(
   const cvFolds = stratifiedFolds(data.labels, folds, o.hyper.seed);
   const score = async (candidate: Backbone) => {
     const f = await extractFeatures(candidate, data.pixels, data.count, { cache: o.cache });
-    return crossValidateHead({ features: f.features, labels: data.labels, count: data.count, dim: candidate.featureDim, parts: candidate.parts, numClasses, folds: cvFolds }, o.hyper);
+    return crossValidateHead(
+      { features: f.features, labels: data.labels, count: data.count, dim: candidate.featureDim, parts: candidate.parts, numClasses, folds: cvFolds },
+      o.hyper,
+    );
   };
   const trials: CutTrial[] = [];
   for (const cut of cutCandidates(backbone.trunk)) {
@@ -98,7 +104,8 @@ export async function chooseCut(
   for (const t of ranked) {
     if (points.length < (o.points ?? AUTO_CUT_POINTS) && !points.some((p) => p.layer === t.cut)) points.push({ layer: t.cut, pool: t.pool });
   }
-  if (points.length === 1) return { cut: points[0]!.layer, pool: points[0]!.pool, points, trials, ensembleAccuracy: null, seconds: (performance.now() - t0) / 1000 };
+  if (points.length === 1)
+    return { cut: points[0]!.layer, pool: points[0]!.pool, points, trials, ensembleAccuracy: null, seconds: (performance.now() - t0) / 1000 };
   const cut = formatCutList(points);
   const ensemble = backbone.recut(cut, 'avg');
   const ensembleAccuracy = (await score(ensemble)).accuracy;

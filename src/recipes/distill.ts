@@ -89,14 +89,30 @@ export async function distill(source: string, o: DistillRunOptions): Promise<Dis
       count += decoded.count;
     }
     const labeled = Uint8Array.from(labels, (y) => (y >= 0 ? 1 : 0));
-    const targets = smoothTargets(oneHot(Array.from(labels, (y) => Math.max(0, y)), k), k, hyper.labelSmoothing);
+    const targets = smoothTargets(
+      oneHot(
+        Array.from(labels, (y) => Math.max(0, y)),
+        k,
+      ),
+      k,
+      hyper.labelSmoothing,
+    );
     for (let i = 0; i < count; i++) if (!labeled[i]) targets.fill(0, i * k, (i + 1) * k);
     const augmentation = o.augment ? augmentTransform(o.augment, student.spec) : null;
     callbacks.onStage('teacher predictions');
     // Fixed views: teacher logits once per image, cached. With online augmentation: per augmented view.
     const teacherLogits = augmentation
       ? undefined
-      : (await cachedPerImage(`${teacher.id}-${student.spec.height}x${student.spec.width}x${student.spec.channels}`, k, pixels, count, (px, n) => teacher.logits(px, n, student.spec), { cache: o.cache === false ? false : undefined })).features;
+      : (
+          await cachedPerImage(
+            `${teacher.id}-${student.spec.height}x${student.spec.width}x${student.spec.channels}`,
+            k,
+            pixels,
+            count,
+            (px, n) => teacher.logits(px, n, student.spec),
+            { cache: o.cache === false ? false : undefined },
+          )
+        ).features;
     const transform: BatchTransform | undefined = augmentation
       ? async (batch, rng) => {
           const b = await augmentation.transform(batch, rng);
@@ -107,27 +123,53 @@ export async function distill(source: string, o: DistillRunOptions): Promise<Dis
     const encoder = pixelEncoder(student.spec, built.preprocessing);
     callbacks.onStage('training student');
     await fsp.mkdir(o.out, { recursive: true });
-    const fit = await fitOnData(built.trainable, { inputs: pixels, labels, count }, { inputs: data.val.pixels, labels: valLabels, count: data.val.count }, encoder, k, {
-      hyper,
-      targets,
-      teacher: teacherLogits ?? new Float32Array(count * k),
-      labeled,
-      transform,
-      loss: distillLossFn({ temperature: T, alpha }),
-      runDir: o.out,
-      resume: o.resume,
-      fingerprint: { source: path.resolve(source), teacher: teacher.id, student: o.student, T, alpha, hyper, unlabeled: o.unlabeled ?? null, augment: o.augment ?? null },
-      callbacks: o.callbacks,
-    }).finally(() => augmentation?.close());
+    const fit = await fitOnData(
+      built.trainable,
+      { inputs: pixels, labels, count },
+      { inputs: data.val.pixels, labels: valLabels, count: data.val.count },
+      encoder,
+      k,
+      {
+        hyper,
+        targets,
+        teacher: teacherLogits ?? new Float32Array(count * k),
+        labeled,
+        transform,
+        loss: distillLossFn({ temperature: T, alpha }),
+        runDir: o.out,
+        resume: o.resume,
+        fingerprint: {
+          source: path.resolve(source),
+          teacher: teacher.id,
+          student: o.student,
+          T,
+          alpha,
+          hyper,
+          unlabeled: o.unlabeled ?? null,
+          augment: o.augment ?? null,
+        },
+        callbacks: o.callbacks,
+      },
+    ).finally(() => augmentation?.close());
     const model = built.trainable.model;
-    const training = { command: 'distill', source: path.resolve(source), teacher: path.resolve(o.teacher), temperature: T, alpha, hyper, unlabeled: o.unlabeled ?? null, augment: o.augment ?? 'none' };
+    const training = {
+      command: 'distill',
+      source: path.resolve(source),
+      teacher: path.resolve(o.teacher),
+      temperature: T,
+      alpha,
+      hyper,
+      unlabeled: o.unlabeled ?? null,
+      augment: o.augment ?? 'none',
+    };
     const report = await finishStudent(o.out, { student, built, classes, val: data.val, valLabels, history: fit.history, training });
 
     callbacks.onStage('comparing teacher and student');
     const teacherSpec = teacher.predictor.spec;
-    const tPixels = teacherSpec.height === student.spec.height && teacherSpec.width === student.spec.width && teacherSpec.channels === student.spec.channels
-      ? data.val.pixels
-      : null;
+    const tPixels =
+      teacherSpec.height === student.spec.height && teacherSpec.width === student.spec.width && teacherSpec.channels === student.spec.channels
+        ? data.val.pixels
+        : null;
     const teacherProbs = tPixels
       ? await teacher.predictor.predict(tPixels, data.val.count)
       : Float32Array.from(await teacher.logits(data.val.pixels, data.val.count, student.spec), Math.exp);

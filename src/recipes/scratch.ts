@@ -58,7 +58,12 @@ export async function trainFromScratch(source: string, o: TrainOptions): Promise
   const data = await prepareData(source, { ...o, seed: hyper.seed }, callbacks.onProgress);
   const archName = o.arch ?? defaultArch(data.spec);
   const arch = getArch(archName);
-  if (!arch) throw new FrugalError(`unknown architecture "${archName}"; choose one of ${listArchs().map((a) => a.name).join(', ')}`);
+  if (!arch)
+    throw new FrugalError(
+      `unknown architecture "${archName}"; choose one of ${listArchs()
+        .map((a) => a.name)
+        .join(', ')}`,
+    );
   const archOptions = {
     inputShape: [data.spec.height, data.spec.width, data.spec.channels] as [number, number, number],
     numClasses: data.classes.length,
@@ -71,7 +76,16 @@ export async function trainFromScratch(source: string, o: TrainOptions): Promise
   const preprocessing = fitPreprocessing(data.train.pixels, data.spec.channels);
   await fsp.mkdir(o.out, { recursive: true });
   const trainable = wholeModel(model);
-  const fingerprint = { source: path.resolve(source), arch: archName, archOptions, hyper, spec: data.spec, valSplit: o.valSplit ?? DEFAULT_VAL_SPLIT, val: o.valData ?? null, augment: o.augment ?? 'none' };
+  const fingerprint = {
+    source: path.resolve(source),
+    arch: archName,
+    archOptions,
+    hyper,
+    spec: data.spec,
+    valSplit: o.valSplit ?? DEFAULT_VAL_SPLIT,
+    val: o.valData ?? null,
+    augment: o.augment ?? 'none',
+  };
   const encoder = pixelEncoder(data.spec, preprocessing);
   const augmentation = o.augment ? augmentTransform(o.augment, data.spec) : null;
   const result = await fitOnData(trainable, asInputs(data.train), asInputs(data.val), encoder, data.classes.length, {
@@ -95,7 +109,15 @@ export async function trainFromScratch(source: string, o: TrainOptions): Promise
       preprocessing,
       arch: archName,
       archOptions: { width: o.width, dropout: o.dropout, dropPath: o.dropPath },
-      training: { command: 'train', source: path.resolve(source), hyper, augment: o.augment ?? 'none', bestEpoch: result.bestEpoch, epochsRun: result.history.length, seconds },
+      training: {
+        command: 'train',
+        source: path.resolve(source),
+        hyper,
+        augment: o.augment ?? 'none',
+        bestEpoch: result.bestEpoch,
+        epochsRun: result.history.length,
+        seconds,
+      },
     },
   });
   model.dispose();

@@ -76,7 +76,19 @@ export async function selfTrain(source: string, o: SelfTrainOptions): Promise<Se
   const hyper: TrainHyper = { ...DEFAULT_HYPER, ...o.hyper };
   const callbacks = new CallbackList(o.callbacks);
   await fsp.mkdir(o.out, { recursive: true });
-  const fingerprint = { source: path.resolve(source), unlabeled: path.resolve(o.unlabeled), teacher: o.teacher ?? null, student: o.student, rounds, threshold, mode, balance: !!o.balance, hyper, valSplit: o.valSplit ?? DEFAULT_VAL_SPLIT, augment: noise };
+  const fingerprint = {
+    source: path.resolve(source),
+    unlabeled: path.resolve(o.unlabeled),
+    teacher: o.teacher ?? null,
+    student: o.student,
+    rounds,
+    threshold,
+    mode,
+    balance: !!o.balance,
+    hyper,
+    valSplit: o.valSplit ?? DEFAULT_VAL_SPLIT,
+    augment: noise,
+  };
   const state = await openRunState(o.out, 'selfTrainState', { fingerprint, rounds: [], done: false }, o.resume, 'a self-training run');
   const save = () => saveRunState(o.out, 'selfTrainState', state);
 
@@ -97,11 +109,14 @@ export async function selfTrain(source: string, o: SelfTrainOptions): Promise<Se
       await fsp.mkdir(round0, { recursive: true });
       await copyRunModel(o.teacher, round0);
     } else if (o.teacherBackbone) {
-      accuracy = (await trainTransfer(source, { ...o, out: round0, backbone: o.teacherBackbone, hyper: { seed: hyper.seed, ...o.teacherHyper }, resume: o.resume })).accuracy;
+      accuracy = (
+        await trainTransfer(source, { ...o, out: round0, backbone: o.teacherBackbone, hyper: { seed: hyper.seed, ...o.teacherHyper }, resume: o.resume })
+      ).accuracy;
     } else {
       const s = o.student.kind === 'arch' ? o.student : null;
       if (!s) throw new FrugalError((n) => `give ${n('teacher')} (a trained model) or ${n('teacherBackbone')} when the student is a backbone`);
-      accuracy = (await trainFromScratch(source, { ...o, out: round0, arch: s.arch, width: s.width, hyper: { ...hyper, ...o.teacherHyper }, resume: o.resume })).accuracy;
+      accuracy = (await trainFromScratch(source, { ...o, out: round0, arch: s.arch, width: s.width, hyper: { ...hyper, ...o.teacherHyper }, resume: o.resume }))
+        .accuracy;
     }
     state.rounds[0] = { round: 0, accuracy, kept: {}, keptTotal: 0, poolSize: 0, pseudoAccuracy: null, dir: round0, seconds: (performance.now() - t0) / 1000 };
     await save();
@@ -121,7 +136,13 @@ export async function selfTrain(source: string, o: SelfTrainOptions): Promise<Se
     const classes = teacher.classes;
     const k = classes.length;
     const pseudoDir = pseudoLabelDir(dir);
-    const labelsOut = await pseudoLabelPool(teacher, pool.samples, { dir: pseudoDir, shardSize: o.shardSize, workers: o.workers, cache: o.cache, onProgress: (d, t) => callbacks.onProgress('pseudo-labels', d, t) });
+    const labelsOut = await pseudoLabelPool(teacher, pool.samples, {
+      dir: pseudoDir,
+      shardSize: o.shardSize,
+      workers: o.workers,
+      cache: o.cache,
+      onProgress: (d, t) => callbacks.onProgress('pseudo-labels', d, t),
+    });
     teacher.dispose();
     const kept = selectPseudoLabels(labelsOut.candidates, { threshold, balance: o.balance, numClasses: k });
     const keptCounts: Record<string, number> = Object.fromEntries(classes.map((c) => [c, 0]));
@@ -139,7 +160,10 @@ export async function selfTrain(source: string, o: SelfTrainOptions): Promise<Se
     const valLabels = Int32Array.from(data.val.labels, (y) => classes.indexOf(data.classes[y]!));
     // Decode the kept pool images (each once, duplicates reuse it) at the student's input.
     const unique = [...new Set(kept.map((c) => c.index))].sort((a, b) => a - b);
-    const decoded = await decodeAll(unique.map((i) => pool.samples[i]!), { spec: student.spec, workers: o.workers, cache: o.cache });
+    const decoded = await decodeAll(
+      unique.map((i) => pool.samples[i]!),
+      { spec: student.spec, workers: o.workers, cache: o.cache },
+    );
     const pos = new Map(decoded.paths.map((p, j) => [p, j]));
     const usable = kept.filter((c) => pos.has(pool.samples[c.index]!.path));
     const size = student.spec.height * student.spec.width * student.spec.channels;
@@ -148,7 +172,15 @@ export async function selfTrain(source: string, o: SelfTrainOptions): Promise<Se
     pixels.set(data.train.pixels);
     const targets = new Float32Array(count * k);
     targets.set(smoothTargets(oneHot(trainLabels, k), k, hyper.labelSmoothing));
-    const soft = mode === 'soft' ? await readPseudoProbs(pseudoDir, usable.map((c) => c.index), k, o.shardSize) : null;
+    const soft =
+      mode === 'soft'
+        ? await readPseudoProbs(
+            pseudoDir,
+            usable.map((c) => c.index),
+            k,
+            o.shardSize,
+          )
+        : null;
     usable.forEach((c, j) => {
       const i = data.train.count + j;
       pixels.set(decoded.pixels.subarray(pos.get(pool.samples[c.index]!.path)! * size, (pos.get(pool.samples[c.index]!.path)! + 1) * size), i * size);
@@ -160,19 +192,45 @@ export async function selfTrain(source: string, o: SelfTrainOptions): Promise<Se
     const encoder = pixelEncoder(student.spec, built.preprocessing);
     const augmentation = augmentTransform(noise, student.spec);
     await fsp.mkdir(dir, { recursive: true });
-    const fit = await fitOnData(built.trainable, { inputs: pixels, labels, count }, { inputs: data.val.pixels, labels: valLabels, count: data.val.count }, encoder, k, {
-      hyper: { ...hyper, seed: hyper.seed + r },
-      targets,
-      transform: augmentation?.transform,
-      runDir: dir,
-      resume: await exists(runFile(dir, 'checkpoint')),
-      fingerprint: { round: r, kept: kept.length, hyper, student: o.student },
-      callbacks: o.callbacks,
-    }).finally(() => augmentation?.close());
-    const training = { command: 'self-train', round: r, teacher: teacherDir, pseudo: mode, threshold, balance: !!o.balance, kept: kept.length, hyper, augment: noise };
+    const fit = await fitOnData(
+      built.trainable,
+      { inputs: pixels, labels, count },
+      { inputs: data.val.pixels, labels: valLabels, count: data.val.count },
+      encoder,
+      k,
+      {
+        hyper: { ...hyper, seed: hyper.seed + r },
+        targets,
+        transform: augmentation?.transform,
+        runDir: dir,
+        resume: await exists(runFile(dir, 'checkpoint')),
+        fingerprint: { round: r, kept: kept.length, hyper, student: o.student },
+        callbacks: o.callbacks,
+      },
+    ).finally(() => augmentation?.close());
+    const training = {
+      command: 'self-train',
+      round: r,
+      teacher: teacherDir,
+      pseudo: mode,
+      threshold,
+      balance: !!o.balance,
+      kept: kept.length,
+      hyper,
+      augment: noise,
+    };
     const report = await finishStudent(dir, { student, built, classes, val: data.val, valLabels, history: fit.history, training });
     built.trainable.model.dispose();
-    const round: RoundReport = { round: r, accuracy: report.accuracy, kept: keptCounts, keptTotal: kept.length, poolSize: pool.samples.length, pseudoAccuracy, dir, seconds: (performance.now() - t0) / 1000 };
+    const round: RoundReport = {
+      round: r,
+      accuracy: report.accuracy,
+      kept: keptCounts,
+      keptTotal: kept.length,
+      poolSize: pool.samples.length,
+      pseudoAccuracy,
+      dir,
+      seconds: (performance.now() - t0) / 1000,
+    };
     state.rounds[r] = round;
     if ((o.earlyStop ?? true) && report.accuracy <= best) {
       state.done = true;

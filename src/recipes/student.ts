@@ -16,7 +16,15 @@ import { finishRun } from '../runs/finish.js';
 /** What to train as a student: a zoo architecture from scratch, or a pretrained TF.js layers backbone + new head. */
 export type StudentSpec =
   | { kind: 'arch'; arch: string; width?: number; dropout?: number; dropPath?: number }
-  | { kind: 'backbone'; backbone: string; backboneOptions?: BackboneOptions; trunkLrMult?: number; unfreeze?: 'all' | number; hidden?: number; dropout?: number };
+  | {
+      kind: 'backbone';
+      backbone: string;
+      backboneOptions?: BackboneOptions;
+      trunkLrMult?: number;
+      unfreeze?: 'all' | number;
+      hidden?: number;
+      dropout?: number;
+    };
 
 /** A student built for the data: what to train, and how its model directory describes it. */
 export interface BuiltStudent {
@@ -40,7 +48,15 @@ export interface ResolvedStudent {
  */
 export async function finishStudent(
   dir: string,
-  s: { student: ResolvedStudent; built: BuiltStudent; classes: string[]; val: DecodedBatch; valLabels: Int32Array; history: EpochLog[]; training: Record<string, unknown> },
+  s: {
+    student: ResolvedStudent;
+    built: BuiltStudent;
+    classes: string[];
+    val: DecodedBatch;
+    valLabels: Int32Array;
+    history: EpochLog[];
+    training: Record<string, unknown>;
+  },
 ): Promise<ClassificationReport> {
   const { student, built } = s;
   const probs = predictProbs(built.trainable, { inputs: s.val.pixels, count: s.val.count }, pixelEncoder(student.spec, built.preprocessing));
@@ -50,7 +66,14 @@ export async function finishStudent(
     val: { ...s.val, labels: s.valLabels },
     probs,
     history: s.history,
-    meta: { input: student.spec, preprocessing: built.preprocessing, arch: built.arch, archOptions: built.archOptions, backbone: built.backbone, training: s.training },
+    meta: {
+      input: student.spec,
+      preprocessing: built.preprocessing,
+      arch: built.arch,
+      archOptions: built.archOptions,
+      backbone: built.backbone,
+      training: s.training,
+    },
   });
 }
 
@@ -63,7 +86,12 @@ export function parseStudent(text: string, extra: { width?: number; dropout?: nu
 export async function resolveStudent(s: StudentSpec, defaultSpec: ImageSpec): Promise<ResolvedStudent> {
   if (s.kind === 'arch') {
     const arch = getArch(s.arch);
-    if (!arch) throw new FrugalError(`unknown architecture "${s.arch}"; choose one of ${listArchs().map((a) => a.name).join(', ')}`);
+    if (!arch)
+      throw new FrugalError(
+        `unknown architecture "${s.arch}"; choose one of ${listArchs()
+          .map((a) => a.name)
+          .join(', ')}`,
+      );
     return {
       spec: defaultSpec,
       describe: s.arch,
@@ -76,7 +104,8 @@ export async function resolveStudent(s: StudentSpec, defaultSpec: ImageSpec): Pr
     };
   }
   const backbone = await loadBackbone(s.backbone, s.backboneOptions);
-  if (!backbone.trunk) throw new FrugalError((n) => `${n('student', s.backbone)}: a ${backbone.kind} backbone cannot be trained; use a zoo architecture or a TF.js layers model`);
+  if (!backbone.trunk)
+    throw new FrugalError((n) => `${n('student', s.backbone)}: a ${backbone.kind} backbone cannot be trained; use a zoo architecture or a TF.js layers model`);
   return {
     spec: backbone.spec,
     describe: `${backbone.kind} backbone ${backbone.ref.source}`,

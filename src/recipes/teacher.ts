@@ -38,7 +38,10 @@ export async function loadTeacher(dir: string): Promise<Teacher> {
         const tsize = t.height * t.width * t.channels;
         input = new Uint8Array(count * tsize);
         for (let i = 0; i < count; i++) {
-          const img = await conformImage({ data: pixels.subarray(i * size, (i + 1) * size), height: spec.height, width: spec.width, channels: spec.channels }, { ...t });
+          const img = await conformImage(
+            { data: pixels.subarray(i * size, (i + 1) * size), height: spec.height, width: spec.width, channels: spec.channels },
+            { ...t },
+          );
           input.set(img.data, i * tsize);
         }
       }

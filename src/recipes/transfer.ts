@@ -29,7 +29,16 @@ export type TransferMode = 'frozen' | 'finetune';
  * Head training on cached (standardised) features: many quick epochs, no label smoothing (with it, heads on
  * Scarce-FMNIST scored 1.5–3 points lower at k = 5 and 20).
  */
-export const HEAD_HYPER: Partial<TrainHyper> = { epochs: 40, lr: 5e-3, batchSize: 32, schedule: 'cosine', warmupEpochs: 1, weightDecay: 1e-4, minSteps: 400, labelSmoothing: 0 };
+export const HEAD_HYPER: Partial<TrainHyper> = {
+  epochs: 40,
+  lr: 5e-3,
+  batchSize: 32,
+  schedule: 'cosine',
+  warmupEpochs: 1,
+  weightDecay: 1e-4,
+  minSteps: 400,
+  labelSmoothing: 0,
+};
 /**
  * Augmented views per training image for a frozen head (with `--augment`). More views sample the policy
  * better: on Scarce-FMNIST k = 20 (heads on 3 cut points, randaugment:n=2,m=9, test accuracy vs no
@@ -136,13 +145,24 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
   const numClasses = data.classes.length;
   const perClass = data.train.count / numClasses;
   const mode: TransferMode = o.mode ?? (loaded.trunk && perClass > 50 ? 'finetune' : 'frozen');
-  if (mode === 'finetune' && !loaded.trunk) throw new FrugalError((n) => `${n('mode', 'finetune')} needs a TF.js layers backbone; ${loaded.kind} backbones are frozen-only`);
+  if (mode === 'finetune' && !loaded.trunk)
+    throw new FrugalError((n) => `${n('mode', 'finetune')} needs a TF.js layers backbone; ${loaded.kind} backbones are frozen-only`);
   if (autoCutPoints(o.backboneOptions?.cut) !== null) callbacks.onStage('choosing the cut point');
-  const { backbone, cutSearch } = await resolveCut(loaded, o.backboneOptions, data.train, numClasses, { hyper: headHyper, cache: o.featureCache, onTrial: o.onCutTrial });
+  const { backbone, cutSearch } = await resolveCut(loaded, o.backboneOptions, data.train, numClasses, {
+    hyper: headHyper,
+    cache: o.featureCache,
+    onTrial: o.onCutTrial,
+  });
 
   callbacks.onStage('extracting features');
-  const fTrain = await extractFeatures(backbone, data.train.pixels, data.train.count, { cache: o.featureCache, onProgress: (d, t) => callbacks.onProgress('features', d, t) });
-  const fVal = await extractFeatures(backbone, data.val.pixels, data.val.count, { cache: o.featureCache, onProgress: (d, t) => callbacks.onProgress('features (validation)', d, t) });
+  const fTrain = await extractFeatures(backbone, data.train.pixels, data.train.count, {
+    cache: o.featureCache,
+    onProgress: (d, t) => callbacks.onProgress('features', d, t),
+  });
+  const fVal = await extractFeatures(backbone, data.val.pixels, data.val.count, {
+    cache: o.featureCache,
+    onProgress: (d, t) => callbacks.onProgress('features (validation)', d, t),
+  });
 
   let headTrain = { inputs: fTrain.features, labels: data.train.labels, count: data.train.count };
   let viewSeconds = 0;
@@ -152,7 +172,10 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
     const views = o.augmentViews ?? AUGMENT_VIEWS;
     callbacks.onStage(`extracting features of ${views} augmented views per image`);
     const px = augmentedViews(policy, data.train.pixels, data.train.count, backbone.spec, views, headHyper.seed);
-    const fv = await extractFeatures(backbone, px, data.train.count * views, { cache: o.featureCache, onProgress: (d, t) => callbacks.onProgress('features (augmented views)', d, t) });
+    const fv = await extractFeatures(backbone, px, data.train.count * views, {
+      cache: o.featureCache,
+      onProgress: (d, t) => callbacks.onProgress('features (augmented views)', d, t),
+    });
     viewSeconds = fv.extractSeconds;
     const all = new Float32Array(fTrain.features.length + fv.features.length);
     all.set(fTrain.features);
@@ -165,7 +188,10 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
   await fsp.mkdir(o.out, { recursive: true });
   const tHead = performance.now();
   // One head per feature part (a cut list), each trained apart; an ensemble averages their probabilities.
-  const trainHeads = async (set: { inputs: Float32Array; labels: Int32Array; count: number }, val: { inputs: Float32Array; labels: Int32Array; count: number } | null) => {
+  const trainHeads = async (
+    set: { inputs: Float32Array; labels: Int32Array; count: number },
+    val: { inputs: Float32Array; labels: Int32Array; count: number } | null,
+  ) => {
     const heads: tfl.LayersModel[] = [];
     const fits: FitResult[] = [];
     const trainParts = splitParts(set.inputs, set.count, backbone.parts);
@@ -234,8 +260,17 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
       transform: augmentation?.transform,
       runDir: o.out,
       resume: o.resume,
-      fingerprint: { source: path.resolve(source), backbone: backbone.id, ftHyper, headHyper, unfreeze: o.unfreeze ?? 'all', mult: o.trunkLrMult ?? DEFAULT_TRUNK_LR_MULT, augment: o.augment ?? 'none' },
-      onBatchSize: (used, requested) => callbacks.onStage(`fine-tuning in batches of ${used}, not ${requested}: a larger batch's activations would not fit the training memory budget`),
+      fingerprint: {
+        source: path.resolve(source),
+        backbone: backbone.id,
+        ftHyper,
+        headHyper,
+        unfreeze: o.unfreeze ?? 'all',
+        mult: o.trunkLrMult ?? DEFAULT_TRUNK_LR_MULT,
+        augment: o.augment ?? 'none',
+      },
+      onBatchSize: (used, requested) =>
+        callbacks.onStage(`fine-tuning in batches of ${used}, not ${requested}: a larger batch's activations would not fit the training memory budget`),
       callbacks: o.callbacks,
     }).finally(() => augmentation?.close());
     finetuneSeconds = (performance.now() - tFt) / 1000;
@@ -248,7 +283,9 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
       probs = ftProbs;
       model = ft.model;
     } else {
-      callbacks.onStage(`fine-tuning reached ${(accuracy * 100).toFixed(1)}% on validation, not more than the frozen head's ${(frozenAccuracy * 100).toFixed(1)}%: keeping the frozen head`);
+      callbacks.onStage(
+        `fine-tuning reached ${(accuracy * 100).toFixed(1)}% on validation, not more than the frozen head's ${(frozenAccuracy * 100).toFixed(1)}%: keeping the frozen head`,
+      );
       const trunkCount = backbone.trunk.getWeights().length;
       backbone.trunk.setWeights(before.slice(0, trunkCount));
       head.setWeights(before.slice(trunkCount));
@@ -274,9 +311,19 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
       source: path.resolve(source),
       augment: o.augment ?? 'none',
       augmentViews: policy ? (o.augmentViews ?? AUGMENT_VIEWS) : 0,
-      head: { ...headOptions, hyper: headHyper, bestEpoch: headFits.length === 1 ? headFit.bestEpoch : headFits.map((f) => f.bestEpoch), refitImages: refitHead ? data.train.count + data.val.count : null },
+      head: {
+        ...headOptions,
+        hyper: headHyper,
+        bestEpoch: headFits.length === 1 ? headFit.bestEpoch : headFits.map((f) => f.bestEpoch),
+        refitImages: refitHead ? data.train.count + data.val.count : null,
+      },
       cutSearch: cutSearch
-        ? { cut: cutSearch.cut, pool: cutSearch.pool, ensembleAccuracy: cutSearch.ensembleAccuracy, trials: cutSearch.trials.map(({ cut, pool, accuracy, loss }) => ({ cut, pool, accuracy, loss })) }
+        ? {
+            cut: cutSearch.cut,
+            pool: cutSearch.pool,
+            ensembleAccuracy: cutSearch.ensembleAccuracy,
+            trials: cutSearch.trials.map(({ cut, pool, accuracy, loss }) => ({ cut, pool, accuracy, loss })),
+          }
         : undefined,
       finetune: finetuneFit
         ? {

@@ -20,7 +20,10 @@ const chart = (svg: string) => `<div class="chart">${svg}</div>`;
 
 async function thumbnail(file: string): Promise<string | null> {
   try {
-    const png = await sharp(await fsp.readFile(file)).resize(64, 64, { fit: 'contain', background: '#fff', kernel: 'nearest' }).png().toBuffer();
+    const png = await sharp(await fsp.readFile(file))
+      .resize(64, 64, { fit: 'contain', background: '#fff', kernel: 'nearest' })
+      .png()
+      .toBuffer();
     return `data:image/png;base64,${png.toString('base64')}`;
   } catch {
     return null;
@@ -72,15 +75,26 @@ export async function renderReport(a: RunArtifacts): Promise<string> {
   const ablation = a.ablation
     ? table(
         ['stage', 'held-out accuracy', 'Δ vs previous', 'wall time (s)', 'kept'],
-        a.ablation.rows.map((r) => [r.stage, pct(r.accuracy), r.delta === null ? '–' : `${r.delta >= 0 ? '+' : ''}${(r.delta * 100).toFixed(1)} pts`, r.seconds.toFixed(1), r.stage === a.ablation!.best ? '✓ best' : '']),
+        a.ablation.rows.map((r) => [
+          r.stage,
+          pct(r.accuracy),
+          r.delta === null ? '–' : `${r.delta >= 0 ? '+' : ''}${(r.delta * 100).toFixed(1)} pts`,
+          r.seconds.toFixed(1),
+          r.stage === a.ablation!.best ? '✓ best' : '',
+        ]),
       ) + chart(await renderSvg(ablationChart(a.ablation.rows)))
     : null;
   const curves = a.history?.length ? chart(await renderSvg(learningCurves(a.history))) : null;
   const confusion = m ? chart(await renderSvg(confusionMatrix(m, classes))) : null;
   const perClass = m
-    ? table(['class', 'precision', 'recall', 'F1', 'support'], m.perClass.map((c) => [c.name, c.precision.toFixed(3), c.recall.toFixed(3), c.f1.toFixed(3), c.support])) + chart(await renderSvg(perClassBars(m)))
+    ? table(
+        ['class', 'precision', 'recall', 'F1', 'support'],
+        m.perClass.map((c) => [c.name, c.precision.toFixed(3), c.recall.toFixed(3), c.f1.toFixed(3), c.support]),
+      ) + chart(await renderSvg(perClassBars(m)))
     : null;
-  const reliability = m ? `<p>Expected calibration error ${m.ece.toFixed(3)}: points on the diagonal are perfectly calibrated.</p>` + chart(await renderSvg(reliabilityDiagram(m))) : null;
+  const reliability = m
+    ? `<p>Expected calibration error ${m.ece.toFixed(3)}: points on the diagonal are perfectly calibrated.</p>` + chart(await renderSvg(reliabilityDiagram(m)))
+    : null;
   const preview = a.preview
     ? `<p>Each row is an original training image (left), then ${a.previewInfo?.variants ?? 'several'} variants drawn by the augmentation policy` +
       `${a.previewInfo ? ` <code>${esc(a.previewInfo.policy)}</code>` : ''}: what the model sees while it trains.</p>` +
@@ -94,14 +108,35 @@ export async function renderReport(a: RunArtifacts): Promise<string> {
   const rounds = a.rounds
     ? table(
         ['round', 'held-out accuracy', 'pseudo-labels kept', 'pseudo-label accuracy', 'seconds'],
-        a.rounds.map((r) => [r.round === 0 ? '0 (teacher)' : r.round, pct(r.accuracy), r.round === 0 ? '–' : r.keptTotal, r.pseudoAccuracy === null ? '–' : pct(r.pseudoAccuracy), r.seconds.toFixed(1)]),
+        a.rounds.map((r) => [
+          r.round === 0 ? '0 (teacher)' : r.round,
+          pct(r.accuracy),
+          r.round === 0 ? '–' : r.keptTotal,
+          r.pseudoAccuracy === null ? '–' : pct(r.pseudoAccuracy),
+          r.seconds.toFixed(1),
+        ]),
       ) + chart(await renderSvg(roundsChart(a.rounds)))
     : null;
   const distill = a.distill
-    ? table(['model', 'accuracy', 'parameters', 'size (KiB)', 'latency / image (ms)'], [
-        ['teacher', pct(a.distill.teacher.accuracy), a.distill.teacher.params.toLocaleString('en-US'), (a.distill.teacher.bytes / 1024).toFixed(0), Number.isFinite(a.distill.teacher.latencyMs) ? a.distill.teacher.latencyMs.toFixed(2) : '–'],
-        ['student', pct(a.distill.student.accuracy), a.distill.student.params.toLocaleString('en-US'), (a.distill.student.bytes / 1024).toFixed(0), a.distill.student.latencyMs.toFixed(2)],
-      ])
+    ? table(
+        ['model', 'accuracy', 'parameters', 'size (KiB)', 'latency / image (ms)'],
+        [
+          [
+            'teacher',
+            pct(a.distill.teacher.accuracy),
+            a.distill.teacher.params.toLocaleString('en-US'),
+            (a.distill.teacher.bytes / 1024).toFixed(0),
+            Number.isFinite(a.distill.teacher.latencyMs) ? a.distill.teacher.latencyMs.toFixed(2) : '–',
+          ],
+          [
+            'student',
+            pct(a.distill.student.accuracy),
+            a.distill.student.params.toLocaleString('en-US'),
+            (a.distill.student.bytes / 1024).toFixed(0),
+            a.distill.student.latencyMs.toFixed(2),
+          ],
+        ],
+      )
     : null;
   const body = [
     section('summary', 'Summary', summary),

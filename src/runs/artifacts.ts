@@ -7,7 +7,17 @@ import type { EpochLog } from '../train/callbacks.js';
 import type { ClassificationReport } from '../evaluate/metrics.js';
 import { renderSvg, searchHeatmap } from '../evaluate/charts.js';
 import { copyModelDir, type ModelMeta } from '../models/model-dir.js';
-import { RUN_ARTIFACTS, RUN_FILES, runFile, type AblationFile, type DistillFile, type PreviewInfo, type RoundReport, type RunJson, type SearchFile } from './files.js';
+import {
+  RUN_ARTIFACTS,
+  RUN_FILES,
+  runFile,
+  type AblationFile,
+  type DistillFile,
+  type PreviewInfo,
+  type RoundReport,
+  type RunJson,
+  type SearchFile,
+} from './files.js';
 
 /** Write one of a run folder's JSON files (atomically). */
 export async function writeRunJson<K extends keyof RunJson>(dir: string, file: K, value: RunJson[K]): Promise<string> {
@@ -26,7 +36,11 @@ export async function writeRunArtifacts(
   await writeRunJson(dir, 'metrics', a.report);
   await writeRunJson(dir, 'predictions', {
     classes: a.classes,
-    items: a.val.paths.map((p, i) => ({ path: p, label: a.val.labels[i]!, probs: Array.from(a.probs.subarray(i * k, (i + 1) * k), (v) => Math.round(v * 1e5) / 1e5) })),
+    items: a.val.paths.map((p, i) => ({
+      path: p,
+      label: a.val.labels[i]!,
+      probs: Array.from(a.probs.subarray(i * k, (i + 1) * k), (v) => Math.round(v * 1e5) / 1e5),
+    })),
   });
 }
 
@@ -79,7 +93,10 @@ async function find(dir: string, name: string): Promise<string | null> {
   }
   let entries: string[] = [];
   try {
-    entries = (await fsp.readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    entries = (await fsp.readdir(dir, { withFileTypes: true }))
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
   } catch {
     return null;
   }

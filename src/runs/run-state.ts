@@ -12,7 +12,13 @@ export type RunStateFile = 'selfTrainState' | 'autoState';
  * `fresh`; with `resume`, the saved state, which must have been made with the same settings
  * (`fingerprint`). A folder that already holds a run is never overwritten without `resume`.
  */
-export async function openRunState<K extends RunStateFile>(dir: string, file: K, fresh: RunJson[K], resume: boolean | undefined, what: string): Promise<RunJson[K]> {
+export async function openRunState<K extends RunStateFile>(
+  dir: string,
+  file: K,
+  fresh: RunJson[K],
+  resume: boolean | undefined,
+  what: string,
+): Promise<RunJson[K]> {
   const p = runFile(dir, file);
   if (!(await exists(p))) return fresh;
   if (!resume) throw new FrugalError((n) => `${path.dirname(p)} already holds ${what}: add ${n('resume', true)} to continue it, or choose another ${n('out')}`);

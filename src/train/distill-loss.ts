@@ -14,7 +14,14 @@ export interface DistillOptions {
  * where t are the teacher's logits and s the student's. Samples without a label (`labeled` = 0)
  * keep the distillation term alone: α · T² · KL(...). Averaged over the batch (optionally weighted).
  */
-export function distillationLoss(student: tf.Tensor2D, teacher: tf.Tensor2D, targets: tf.Tensor2D, o: DistillOptions, labeled?: tf.Tensor1D, weights?: tf.Tensor1D): tf.Scalar {
+export function distillationLoss(
+  student: tf.Tensor2D,
+  teacher: tf.Tensor2D,
+  targets: tf.Tensor2D,
+  o: DistillOptions,
+  labeled?: tf.Tensor1D,
+  weights?: tf.Tensor1D,
+): tf.Scalar {
   return tf.tidy(() => {
     const T = o.temperature;
     const pt = tf.softmax(tf.div(teacher, T));

@@ -53,7 +53,9 @@ export async function cachedPerImage(
   const keys: string[] = [];
   const missing: number[] = [];
   for (let i = 0; i < count; i++) {
-    const key = createHash('sha1').update(pixels.subarray(i * size, (i + 1) * size)).digest('hex');
+    const key = createHash('sha1')
+      .update(pixels.subarray(i * size, (i + 1) * size))
+      .digest('hex');
     keys.push(key);
     if (!dir) {
       missing.push(i);

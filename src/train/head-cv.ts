@@ -70,7 +70,9 @@ export async function crossValidateHead(d: HeadCvData, hyper: TrainHyper): Promi
       initWeights(head, hyper.seed + f);
       const t = headTrainable(head);
       try {
-        await fitOnData(t, { inputs: standardize(trainParts[p]!, stats), labels, count: rows }, null, enc, d.numClasses, { hyper: { ...hyper, seed: hyper.seed + f } });
+        await fitOnData(t, { inputs: standardize(trainParts[p]!, stats), labels, count: rows }, null, enc, d.numClasses, {
+          hyper: { ...hyper, seed: hyper.seed + f },
+        });
         predictProbs(t, { inputs: standardize(testParts[p]!, stats), count: testIdx.length }, enc).forEach((v, i) => (probs[i]! += v));
       } finally {
         head.dispose();

@@ -91,7 +91,9 @@ function stateVariables(t: Trainable): tf.Variable[] {
 }
 
 function readWeights(t: Trainable): Float32Array[] {
-  return stateVariables(t).map((v) => v.dataSync() as Float32Array).map((a) => new Float32Array(a));
+  return stateVariables(t)
+    .map((v) => v.dataSync() as Float32Array)
+    .map((a) => new Float32Array(a));
 }
 
 function writeWeights(t: Trainable, values: Float32Array[]): void {

@@ -29,7 +29,10 @@ export class Optimizer {
   private slots: tf.Variable[][];
   private t = 0;
 
-  constructor(readonly params: Param[], readonly options: OptimizerOptions) {
+  constructor(
+    readonly params: Param[],
+    readonly options: OptimizerOptions,
+  ) {
     const nSlots = options.kind === 'sgd' ? 1 : 2;
     this.slots = params.map((p) => Array.from({ length: nSlots }, () => tf.tidy(() => tf.variable(tf.zerosLike(p.variable), false))));
   }

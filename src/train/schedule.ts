@@ -20,13 +20,13 @@ export function learningRateAt(step: number, o: ScheduleOptions): number {
     // Leslie Smith's one-cycle (as fastai/PyTorch): cosine up from lr/25 over 30%, cosine down to `final`.
     const up = Math.max(1, Math.round(0.3 * total));
     const start = o.lr / 25;
-    if (step < up) return start + (o.lr - start) * (1 - Math.cos((Math.PI * step) / up)) / 2;
+    if (step < up) return start + ((o.lr - start) * (1 - Math.cos((Math.PI * step) / up))) / 2;
     const t = Math.min(1, (step - up) / Math.max(1, total - up));
-    return final + (o.lr - final) * (1 + Math.cos(Math.PI * t)) / 2;
+    return final + ((o.lr - final) * (1 + Math.cos(Math.PI * t))) / 2;
   }
   const warm = Math.min(o.warmupSteps ?? 0, total - 1);
   if (step < warm) return (o.lr * (step + 1)) / (warm + 1);
   if (o.kind === 'constant') return o.lr;
   const t = Math.min(1, (step - warm) / Math.max(1, total - warm));
-  return final + (o.lr - final) * (1 + Math.cos(Math.PI * t)) / 2;
+  return final + ((o.lr - final) * (1 + Math.cos(Math.PI * t))) / 2;
 }

@@ -96,7 +96,11 @@ export const DEFAULT_TRUNK_LR_MULT = 0.1;
  * rate × `trunkLrMult` (× `lrDecay` per block counted from the top). BatchNorm layers of the trunk stay
  * in inference mode (frozen statistics) unless `trainBn`.
  */
-export function fineTunable(trunk: tfl.LayersModel, head: tfl.LayersModel, o: { unfreeze?: 'all' | number; trunkLrMult?: number; lrDecay?: number; trainBn?: boolean }): Trainable {
+export function fineTunable(
+  trunk: tfl.LayersModel,
+  head: tfl.LayersModel,
+  o: { unfreeze?: 'all' | number; trunkLrMult?: number; lrDecay?: number; trainBn?: boolean },
+): Trainable {
   const headLogits = logitsForward(head);
   const blocks = trunkBlocks(trunk);
   const n = o.unfreeze === undefined || o.unfreeze === 'all' ? blocks.length : Math.min(o.unfreeze, blocks.length);

@@ -62,7 +62,20 @@ test("rotate uses PIL's exact transposes for 0, 180 and square 90/270", () => {
 });
 
 test('rotate fills with the given colour', () => {
-  const out = rotate(rgb([[[1, 2, 3], [4, 5, 6]], [[7, 8, 9], [10, 11, 12]]]), 45, [200, 100, 50]);
+  const out = rotate(
+    rgb([
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      [
+        [7, 8, 9],
+        [10, 11, 12],
+      ],
+    ]),
+    45,
+    [200, 100, 50],
+  );
   assert.equal(out.channels, 3);
   // every output pixel is either a source pixel or the fill colour
   const pixels = new Set(['1,2,3', '4,5,6', '7,8,9', '10,11,12', '200,100,50']);
@@ -119,11 +132,38 @@ test('translateX / translateY move by whole pixels (int() of the magnitude)', ()
 });
 
 test('flipH mirrors columns, keeping channel order', () => {
-  assert.deepEqual(rowsOf(flipH(gray([[1, 2, 3], [4, 5, 6]]))), [
-    [3, 2, 1],
-    [6, 5, 4],
-  ]);
-  assert.deepEqual(rowsOf(flipH(rgb([[[1, 2, 3], [4, 5, 6]]]))), [[[4, 5, 6], [1, 2, 3]]]);
+  assert.deepEqual(
+    rowsOf(
+      flipH(
+        gray([
+          [1, 2, 3],
+          [4, 5, 6],
+        ]),
+      ),
+    ),
+    [
+      [3, 2, 1],
+      [6, 5, 4],
+    ],
+  );
+  assert.deepEqual(
+    rowsOf(
+      flipH(
+        rgb([
+          [
+            [1, 2, 3],
+            [4, 5, 6],
+          ],
+        ]),
+      ),
+    ),
+    [
+      [
+        [4, 5, 6],
+        [1, 2, 3],
+      ],
+    ],
+  );
 });
 
 test('padCrop(pad, dx, dy): out(y, x) = in(y + dy - pad, x + dx - pad)', () => {
@@ -150,11 +190,32 @@ test('cutout fills the size×size square centred at (x, y), clipped', () => {
     [255, 255, 130, 140, 150],
     [255, 255, 180, 190, 200],
   ]);
-  assert.deepEqual(rowsOf(cutout(rgb([[[1, 1, 1], [2, 2, 2]]]), 1, 0, 1, [7, 8, 9])), [[[1, 1, 1], [7, 8, 9]]]);
+  assert.deepEqual(
+    rowsOf(
+      cutout(
+        rgb([
+          [
+            [1, 1, 1],
+            [2, 2, 2],
+          ],
+        ]),
+        1,
+        0,
+        1,
+        [7, 8, 9],
+      ),
+    ),
+    [
+      [
+        [1, 1, 1],
+        [7, 8, 9],
+      ],
+    ],
+  );
   assert.deepEqual(rowsOf(cutout(G(), 2, 2, 0)), rowsOf(G()));
 });
 
-test("PIL bilinear resize: antialiased triangle filter, support scaled when shrinking", () => {
+test('PIL bilinear resize: antialiased triangle filter, support scaled when shrinking', () => {
   // 4 -> 2: weights [3/7, 3/7, 1/7] and [1/7, 3/7, 3/7] -> 500/7 = 71.4, 1465/7 = 209.3
   assert.deepEqual(rowsOf(resizeBilinear(gray([[0, 100, 200, 255]]), 1, 2)), [[71, 209]]);
   // 2 -> 4: centres 0.25, 0.75, 1.25, 1.75 -> 0, 25, 75, 100 (edge taps clipped, weights renormalised)

@@ -28,18 +28,23 @@ test('RandAugment table matches torchvision (31 bins)', () => {
   assert.equal(magnitudeValue('solarize', 9, 224, 224), 178.5);
   assert.equal(magnitudeValue('solarize', 30, 224, 224), 0);
   // 8 - round(arange(31) / 7.5)
-  assert.deepEqual(magnitudeTable('posterize', 1, 1), [
-    8, 8, 8, 8, 7, 7, 7, 7, 7, 7, 7, 7, 6, 6, 6, 6, 6, 6, 6, 5, 5, 5, 5, 5, 5, 5, 5, 4, 4, 4, 4,
-  ]);
+  assert.deepEqual(magnitudeTable('posterize', 1, 1), [8, 8, 8, 8, 7, 7, 7, 7, 7, 7, 7, 7, 6, 6, 6, 6, 6, 6, 6, 5, 5, 5, 5, 5, 5, 5, 5, 4, 4, 4, 4]);
   // translate: linspace(0, 150/331 * size, 31); torch: bin 9 of 224 -> 30.45317268371582
   assert.equal(magnitudeValue('translate-x', 9, 100, 224), 30.45317268371582);
   assert.equal(magnitudeValue('translate-y', 30, 224, 100), 101.51057434082031);
   assert.equal(magnitudeValue('translate-x', 30, 32, 32), f32((150 / 331) * 32));
   for (const op of ['identity', 'autocontrast', 'equalize'] as const) assert.equal(magnitudeValue(op, 9, 8, 8), null);
-  assert.deepEqual(
-    [...SIGNED_OPS].filter((o) => (RANDAUGMENT_OPS as readonly string[]).includes(o)).sort(),
-    ['brightness', 'color', 'contrast', 'rotate', 'sharpness', 'shear-x', 'shear-y', 'translate-x', 'translate-y'],
-  );
+  assert.deepEqual([...SIGNED_OPS].filter((o) => (RANDAUGMENT_OPS as readonly string[]).includes(o)).sort(), [
+    'brightness',
+    'color',
+    'contrast',
+    'rotate',
+    'sharpness',
+    'shear-x',
+    'shear-y',
+    'translate-x',
+    'translate-y',
+  ]);
 });
 
 test('wide (TrivialAugmentWide) table matches torchvision', () => {
@@ -48,9 +53,7 @@ test('wide (TrivialAugmentWide) table matches torchvision', () => {
   assert.equal(magnitudeValue('translate-y', 1, 9, 9, 'wide'), 1.0666667222976685);
   assert.equal(magnitudeValue('rotate', 30, 9, 9, 'wide'), 135);
   assert.equal(magnitudeValue('color', 30, 9, 9, 'wide'), Math.fround(0.99));
-  assert.deepEqual(magnitudeTable('posterize', 1, 1, 'wide'), [
-    8, 8, 8, 7, 7, 7, 7, 7, 6, 6, 6, 6, 6, 5, 5, 5, 5, 5, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 2, 2, 2,
-  ]);
+  assert.deepEqual(magnitudeTable('posterize', 1, 1, 'wide'), [8, 8, 8, 7, 7, 7, 7, 7, 6, 6, 6, 6, 6, 5, 5, 5, 5, 5, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 2, 2, 2]);
   assert.equal(magnitudeValue('solarize', 30, 9, 9, 'wide'), 0);
 });
 
@@ -64,8 +67,14 @@ test('float32 linspace reproduces the stored tables', () => {
 test('applyOp at a bin equals the functional op at that strength', () => {
   const g = G();
   // rotate bin 30 = 30°, sign -1 -> -30°
-  assert.deepEqual(applyOp(g, 'posterize', 30, 1).data, Uint8Array.from(g.data, (v) => v & 0xf0));
-  assert.deepEqual(applyOp(g, 'solarize', 15, 1).data, Uint8Array.from(g.data, (v) => (v < 127.5 ? v : 255 - v)));
+  assert.deepEqual(
+    applyOp(g, 'posterize', 30, 1).data,
+    Uint8Array.from(g.data, (v) => v & 0xf0),
+  );
+  assert.deepEqual(
+    applyOp(g, 'solarize', 15, 1).data,
+    Uint8Array.from(g.data, (v) => (v < 127.5 ? v : 255 - v)),
+  );
   // translate-x bin 30 on width 5: int(150/331*5 = 2.27) = 2 px; negative sign -> left
   assert.deepEqual(rowsOf(applyOp(g, 'translate-x', 30, -1))[0], [30, 40, 50, 0, 0]);
   assert.deepEqual(rowsOf(applyOp(g, 'translate-x', 30, 1))[0], [0, 0, 10, 20, 30]);
@@ -85,7 +94,11 @@ test('bin 0 is the identity for every op whose bin-0 setting is a no-op', () => 
         const out = applyOp(img, op, 0, sign);
         if (op === 'solarize') {
           // threshold 255: v < 255 kept, 255 inverted to 0
-          assert.deepEqual(out.data, Uint8Array.from(img.data, (v) => (v === 255 ? 0 : v)), 'solarize');
+          assert.deepEqual(
+            out.data,
+            Uint8Array.from(img.data, (v) => (v === 255 ? 0 : v)),
+            'solarize',
+          );
         } else {
           assert.deepEqual(out.data, img.data, `${op} sign ${sign} channels ${c}`);
         }

@@ -80,12 +80,15 @@ test('equalize: PIL histogram LUT (step = (total - last bin) // 255, n = step //
   const out = equalize(img);
   const map = new Map<number, number>();
   for (let i = 0; i < vals.length; i++) map.set(vals[i]!, out.data[i]!);
-  assert.deepEqual([...map.entries()], [
-    [10, 0],
-    [50, 100],
-    [100, 200],
-    [200, 255],
-  ]);
+  assert.deepEqual(
+    [...map.entries()],
+    [
+      [10, 0],
+      [50, 100],
+      [100, 200],
+      [200, 255],
+    ],
+  );
   // small images: step = 0 -> unchanged
   assert.deepEqual(rowsOf(equalize(G())), rowsOf(G()));
   // one level only -> unchanged

@@ -96,7 +96,13 @@ test('cutmix: pasted area decides the mix, rows sum to 1', () => {
       const other = batch[(k + 3) % 4]!.data;
       const o = out.images[k]!.data;
       for (let p = 0; p < o.length; p += 3) {
-        if (o[p] === other[p] && o[p + 1] === other[p + 1] && o[p + 2] === other[p + 2] && !(own[p] === other[p] && own[p + 1] === other[p + 1] && own[p + 2] === other[p + 2])) fromPartner++;
+        if (
+          o[p] === other[p] &&
+          o[p + 1] === other[p + 1] &&
+          o[p + 2] === other[p + 2] &&
+          !(own[p] === other[p] && own[p + 1] === other[p + 1] && own[p + 2] === other[p + 2])
+        )
+          fromPartner++;
       }
       assert.ok(Math.abs(fromPartner / (16 * 12) - row[(k + 3) % 4]!) < 1e-6, `seed ${seed}`);
     }

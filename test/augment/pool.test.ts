@@ -30,7 +30,10 @@ test('worker pool output is identical for 1 and 2 workers and to the in-process 
       );
       // several batches in flight
       const outs = await Promise.all([pool.run(batch, 1), pool.run(batch, 2), pool.run(batch, 1)]);
-      assert.deepEqual(outs[0]!.images.map((i) => Array.from(i.data)), outs[2]!.images.map((i) => Array.from(i.data)));
+      assert.deepEqual(
+        outs[0]!.images.map((i) => Array.from(i.data)),
+        outs[2]!.images.map((i) => Array.from(i.data)),
+      );
     } finally {
       await pool.close();
       await mixPool.close();
@@ -53,7 +56,10 @@ test('copyInputs: false hands whole-buffer images over (detached) with the same 
     const view = { ...batch[0]!, data: shared.subarray(9 * 8 * 3) }; // a view: must be copied, not detached
     view.data.set(batch[0]!.data);
     const out = await pool.run([...owned, view], 4);
-    assert.deepEqual(out.images.slice(0, 3).map((i) => Array.from(i.data)), expected);
+    assert.deepEqual(
+      out.images.slice(0, 3).map((i) => Array.from(i.data)),
+      expected,
+    );
     assert.equal(owned[0]!.data.byteLength, 0, 'transferred');
     assert.equal(view.data.byteLength, 9 * 8 * 3, 'views are copied');
   } finally {

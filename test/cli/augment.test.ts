@@ -26,7 +26,7 @@ test('augment apply: one op, deterministic, size and channels kept; bad op is a 
   // magnitude 0 of a no-op-at-0 op is the identity
   const id = path.join(dir, 'id.png');
   runCli(['augment', 'apply', input, '--op', 'shear-x', '--magnitude', '0', '--out', id]);
-  const px = async (f: string) => (await sharp(f).extractChannel(0).raw().toBuffer());
+  const px = async (f: string) => await sharp(f).extractChannel(0).raw().toBuffer();
   assert.deepEqual(await px(id), await px(input));
   assert.equal(runCli(['augment', 'apply', input, '--op', 'nope', '--out', a]).status, 2);
   assert.equal(runCli(['augment', 'apply', input, '--op', 'rotate', '--magnitude', '31', '--out', a]).status, 2);
@@ -37,7 +37,20 @@ test('augment apply: one op, deterministic, size and channels kept; bad op is a 
 
 test('augment preview writes a contact sheet; a bad policy string is a usage error', async () => {
   const out = path.join(tempDir(), 'grid.png');
-  const res = runCli(['augment', 'preview', path.join(FIXTURE, 'train'), '--augment', 'randaugment:n=2,m=9', '--rows', '4', '--variants', '5', '--out', out, '--json']);
+  const res = runCli([
+    'augment',
+    'preview',
+    path.join(FIXTURE, 'train'),
+    '--augment',
+    'randaugment:n=2,m=9',
+    '--rows',
+    '4',
+    '--variants',
+    '5',
+    '--out',
+    out,
+    '--json',
+  ]);
   assert.equal(res.status, 0, res.stderr);
   const meta = await sharp(out).metadata();
   assert.ok(meta.width! > 6 * 84 && meta.height! > 4 * 84, `${meta.width}×${meta.height}`);
@@ -50,7 +63,21 @@ test('augment search: grid and successive halving with frozen features; halving 
   const dir = tempDir();
   const data = await writeToyFolder(path.join(dir, 'toy'), 20, 16, 3);
   const backbone = await makeFrugalModel(path.join(dir, 'bb'));
-  const args = (mode: string, out: string) => ['augment', 'search', data, '--backbone', backbone, '--grid', 'n=1,2', 'm=5,10,15', '--mode', mode, '--out', out, '--json'];
+  const args = (mode: string, out: string) => [
+    'augment',
+    'search',
+    data,
+    '--backbone',
+    backbone,
+    '--grid',
+    'n=1,2',
+    'm=5,10,15',
+    '--mode',
+    mode,
+    '--out',
+    out,
+    '--json',
+  ];
   const env = { FRUGAL_CACHE: path.join(dir, 'cache') };
   const grid = runCli(args('grid', path.join(dir, 'grid')), env);
   assert.equal(grid.status, 0, grid.stderr);

@@ -37,9 +37,21 @@ test('usage errors exit 2; --help shows examples and exits 0', () => {
 test('data from-idx writes a folder usable as a data set; data inspect --json on it', () => {
   const out = path.join(tempDir(), 'shoes');
   const res = runCli([
-    'data', 'from-idx',
-    path.join(FIXTURE, 'idx', 'images-idx3-ubyte.gz'), path.join(FIXTURE, 'idx', 'labels-idx1-ubyte.gz'),
-    '--out', out, '--classes', '5,7,9', '--class-names', 'sandal,sneaker,ankle-boot', '--per-class', '10', '--seed', '3', '--json',
+    'data',
+    'from-idx',
+    path.join(FIXTURE, 'idx', 'images-idx3-ubyte.gz'),
+    path.join(FIXTURE, 'idx', 'labels-idx1-ubyte.gz'),
+    '--out',
+    out,
+    '--classes',
+    '5,7,9',
+    '--class-names',
+    'sandal,sneaker,ankle-boot',
+    '--per-class',
+    '10',
+    '--seed',
+    '3',
+    '--json',
   ]);
   assert.equal(res.status, 0, res.stderr);
   assert.equal(JSON.parse(res.stdout).written, 30);

@@ -70,9 +70,15 @@ test('frugal doctor lists the built-in model', () => {
   assert.equal(res.status, 0, res.stderr);
   const models = JSON.parse(res.stdout).models as Array<{ name: string; builtin: boolean; input: string }>;
   const builtin = models.filter((m) => m.builtin);
-  assert.deepEqual(builtin.map((m) => m.name), ['mobilenetv2-0.35-imagenet']);
+  assert.deepEqual(
+    builtin.map((m) => m.name),
+    ['mobilenetv2-0.35-imagenet'],
+  );
   assert.equal(builtin[0]!.input, '224x224x3');
-  assert.ok(models.some((m) => !m.builtin), 'download entries stay for larger trunks');
+  assert.ok(
+    models.some((m) => !m.builtin),
+    'download entries stay for larger trunks',
+  );
   const text = runCli(['doctor']);
   assert.match(text.stdout, /mobilenetv2-0\.35-imagenet\s+built in/);
 });

@@ -49,7 +49,25 @@ function waitForCheckpoint(file: string, epochs: number, timeoutMs: number): Pro
 test('SIGKILL mid-training, then --resume: the finished model matches an uninterrupted run', async () => {
   const dir = tempDir();
   const data = await writeToyFolder(path.join(dir, 'toy'), 60, 16, 4);
-  const args = (out: string) => ['train', data, '--out', out, '--arch', 'cnn-tiny', '--epochs', '6', '--batch-size', '8', '--min-steps', '0', '--seed', '3', '--workers', '1', '--json'];
+  const args = (out: string) => [
+    'train',
+    data,
+    '--out',
+    out,
+    '--arch',
+    'cnn-tiny',
+    '--epochs',
+    '6',
+    '--batch-size',
+    '8',
+    '--min-steps',
+    '0',
+    '--seed',
+    '3',
+    '--workers',
+    '1',
+    '--json',
+  ];
   const whole = runCli(args(path.join(dir, 'whole')));
   assert.equal(whole.status, 0, whole.stderr);
   const a = JSON.parse(whole.stdout);
@@ -85,7 +103,22 @@ test('training errors are clear: unlabeled folder, unknown architecture, divergi
   const arch = runCli(['train', data, '--out', path.join(dir, 'm'), '--arch', 'nope']);
   assert.equal(arch.status, 1);
   assert.match(arch.stderr, /unknown architecture "nope"/);
-  const nan = runCli(['train', data, '--out', path.join(dir, 'm'), '--arch', 'cnn-tiny', '--lr', '1e6', '--optimizer', 'sgd', '--schedule', 'constant', '--epochs', '3']);
+  const nan = runCli([
+    'train',
+    data,
+    '--out',
+    path.join(dir, 'm'),
+    '--arch',
+    'cnn-tiny',
+    '--lr',
+    '1e6',
+    '--optimizer',
+    'sgd',
+    '--schedule',
+    'constant',
+    '--epochs',
+    '3',
+  ]);
   assert.equal(nan.status, 1);
   assert.match(nan.stderr, /training diverged.*Lower the learning rate/);
   assert.doesNotMatch(nan.stderr, /at .*\.js:\d+/);

@@ -6,7 +6,9 @@ import sharp from 'sharp';
 export async function makeBadFolder(root: string): Promise<{ root: string; bad: Record<string, string> }> {
   const good = async (file: string, shade: number) => {
     await fsp.mkdir(path.dirname(file), { recursive: true });
-    await sharp({ create: { width: 40, height: 30, channels: 3, background: { r: shade, g: 255 - shade, b: 90 } } }).jpeg().toFile(file);
+    await sharp({ create: { width: 40, height: 30, channels: 3, background: { r: shade, g: 255 - shade, b: 90 } } })
+      .jpeg()
+      .toFile(file);
   };
   for (let i = 0; i < 3; i++) {
     await good(path.join(root, 'cats', `cat${i}.jpg`), 40 + i);

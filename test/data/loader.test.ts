@@ -22,7 +22,10 @@ test('worker pool and calling thread decode the same pixels; a second run hits t
   assert.equal(inline.count, 120);
   assert.deepEqual(first.pixels, inline.pixels);
   assert.deepEqual(second.pixels, inline.pixels);
-  assert.deepEqual([...first.labels], samples.map((s) => s.label));
+  assert.deepEqual(
+    [...first.labels],
+    samples.map((s) => s.label),
+  );
   assert.equal(first.cacheHits, 0);
   assert.equal(second.cacheHits, 120);
   // A renamed copy of a file is the same content: still a cache hit.
@@ -42,7 +45,10 @@ test('streaming batches keep order and size', async () => {
     assert.equal(b.pixels.length, b.count * 28 * 28);
   }
   assert.deepEqual(sizes, [32, 32, 32, 4]);
-  assert.deepEqual(paths, ds.samples.slice(0, 100).map((s) => s.path));
+  assert.deepEqual(
+    paths,
+    ds.samples.slice(0, 100).map((s) => s.path),
+  );
 });
 
 test('seeded stratified split keeps class proportions', () => {
@@ -52,19 +58,33 @@ test('seeded stratified split keeps class proportions', () => {
   const c = stratifiedSplit(labels, 0.2, 8);
   assert.deepEqual(a, b);
   assert.notDeepEqual(a.val, c.val);
-  assert.deepEqual(classBalance(a.val.map((i) => labels[i]!), 3).counts, [20, 10, 2]);
+  assert.deepEqual(
+    classBalance(
+      a.val.map((i) => labels[i]!),
+      3,
+    ).counts,
+    [20, 10, 2],
+  );
   assert.equal(a.train.length + a.val.length, 160);
   assert.equal(new Set([...a.train, ...a.val]).size, 160);
   const bal = classBalance(labels, 3);
   assert.equal(bal.imbalanceRatio, 10);
-  assert.deepEqual(classBalance(samplePerClass(labels, 5, 1).map((i) => labels[i]!), 3).counts, [5, 5, 5]);
+  assert.deepEqual(
+    classBalance(
+      samplePerClass(labels, 5, 1).map((i) => labels[i]!),
+      3,
+    ).counts,
+    [5, 5, 5],
+  );
 });
 
 test('from-idx writes PNGs whose pixels equal the IDX pixels', async () => {
   const out = tempDir();
   const imagesFile = path.join(FIXTURE, 'idx', 'images-idx3-ubyte.gz');
   const labelsFile = path.join(FIXTURE, 'idx', 'labels-idx1-ubyte.gz');
-  const res = await writeIdxAsFolder(imagesFile, labelsFile, out, { classNames: ['t-shirt', 'trouser', 'pullover', 'dress', 'coat', 'sandal', 'shirt', 'sneaker', 'bag', 'ankle-boot'] });
+  const res = await writeIdxAsFolder(imagesFile, labelsFile, out, {
+    classNames: ['t-shirt', 'trouser', 'pullover', 'dress', 'coat', 'sandal', 'shirt', 'sneaker', 'bag', 'ankle-boot'],
+  });
   assert.equal(res.written, 500);
   const { images, labels } = await readIdxPair(imagesFile, labelsFile);
   const ds = await openDataset(out);
@@ -77,5 +97,11 @@ test('from-idx writes PNGs whose pixels equal the IDX pixels', async () => {
     assert.equal(res.classes[labels[i]!]!.name, ds.classes[s.label!]);
   }
   const subset = await writeIdxAsFolder(imagesFile, labelsFile, tempDir(), { classes: [5, 7], perClass: 3, seed: 1, classNames: ['sandal', 'sneaker'] });
-  assert.deepEqual(subset.classes.map((c) => [c.name, c.count]), [['sandal', 3], ['sneaker', 3]]);
+  assert.deepEqual(
+    subset.classes.map((c) => [c.name, c.count]),
+    [
+      ['sandal', 3],
+      ['sneaker', 3],
+    ],
+  );
 });

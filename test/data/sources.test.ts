@@ -22,7 +22,9 @@ test('image folder: classes sorted, samples labeled', async () => {
 
 test('unlabeled folder at any depth', async () => {
   const dir = tempDir();
-  const img = await sharp({ create: { width: 8, height: 8, channels: 3, background: 'red' } }).png().toBuffer();
+  const img = await sharp({ create: { width: 8, height: 8, channels: 3, background: 'red' } })
+    .png()
+    .toBuffer();
   await fsp.mkdir(path.join(dir, 'a', 'b'), { recursive: true });
   await fsp.writeFile(path.join(dir, 'top.png'), img);
   await fsp.writeFile(path.join(dir, 'a', 'b', 'deep.png'), img);
@@ -37,7 +39,9 @@ test('unlabeled folder at any depth', async () => {
 
 test('CSV of path,label; rows naming missing files are reported and skipped', async () => {
   const dir = tempDir();
-  const img = await sharp({ create: { width: 8, height: 8, channels: 3, background: 'blue' } }).png().toBuffer();
+  const img = await sharp({ create: { width: 8, height: 8, channels: 3, background: 'blue' } })
+    .png()
+    .toBuffer();
   await fsp.writeFile(path.join(dir, 'x.png'), img);
   await fsp.writeFile(path.join(dir, 'y.png'), img);
   await fsp.writeFile(path.join(dir, 'labels.csv'), 'path,label\nx.png,cat\ny.png,dog\nmissing.png,dog\n');
@@ -57,7 +61,10 @@ test('IDX files, gzipped or not; a header that disagrees with the size is a clea
   assert.equal(ds.samples.length, 500);
   assert.equal(ds.samples[0]!.pixels!.data.length, 784);
   const dir = tempDir();
-  const plain = encodeIdx([2, 3, 3], new Uint8Array(18).map((_, i) => i));
+  const plain = encodeIdx(
+    [2, 3, 3],
+    new Uint8Array(18).map((_, i) => i),
+  );
   await fsp.writeFile(path.join(dir, 'ok.idx'), plain);
   await fsp.writeFile(path.join(dir, 'ok.idx.gz'), gzipSync(plain));
   assert.deepEqual((await readIdx(path.join(dir, 'ok.idx'))).shape, [2, 3, 3]);
@@ -92,7 +99,9 @@ test('every kind of bad file is reported with a reason, and --strict names the f
 test('a single-class data set is reported', async () => {
   const dir = tempDir();
   await fsp.mkdir(path.join(dir, 'only'));
-  await sharp({ create: { width: 8, height: 8, channels: 3, background: 'red' } }).png().toFile(path.join(dir, 'only', 'a.png'));
+  await sharp({ create: { width: 8, height: 8, channels: 3, background: 'red' } })
+    .png()
+    .toFile(path.join(dir, 'only', 'a.png'));
   const ds = await openDataset(dir);
   assert.match(ds.problems[0]!.reason, /only one class/);
   await assert.rejects(openDataset(dir, { strict: true }), /only one class/);

@@ -11,15 +11,33 @@ const run = path.join(root, 'run');
 
 test('frugal auto on the fixture with an unlabeled pool: a row per stage with real held-out numbers; the kept model is the best row', async () => {
   const res = runCli([
-    'auto', path.join(FIXTURE, 'train'), '--unlabeled', path.join(FIXTURE, 'unlabeled'), '--out', run,
-    '--backbone', 'none', '--epochs', '2', '--rounds', '1', '--distill', 'cnn-tiny', '--seed', '1', '--json',
+    'auto',
+    path.join(FIXTURE, 'train'),
+    '--unlabeled',
+    path.join(FIXTURE, 'unlabeled'),
+    '--out',
+    run,
+    '--backbone',
+    'none',
+    '--epochs',
+    '2',
+    '--rounds',
+    '1',
+    '--distill',
+    'cnn-tiny',
+    '--seed',
+    '1',
+    '--json',
   ]);
   assert.equal(res.status, 0, res.stderr);
   const out = JSON.parse(res.stdout);
   const stages = out.rows.map((r: { stage: string }) => r.stage);
   assert.deepEqual(stages, ['from scratch (cnn-small)', 'augmentation policy', 'Noisy Student', 'distilled into cnn-tiny']);
   const ablation = JSON.parse(await fsp.readFile(path.join(run, 'auto.json'), 'utf8'));
-  assert.deepEqual(ablation.rows.map((r: { stage: string }) => r.stage), stages);
+  assert.deepEqual(
+    ablation.rows.map((r: { stage: string }) => r.stage),
+    stages,
+  );
   for (const [i, row] of ablation.rows.entries()) {
     // Real held-out numbers: each row's accuracy is its stage model's own metrics on the same 400 validation images.
     const meta = JSON.parse(await fsp.readFile(path.join(row.dir, 'frugal.json'), 'utf8'));
@@ -35,7 +53,18 @@ test('frugal auto on the fixture with an unlabeled pool: a row per stage with re
   assert.equal(out.accuracy, best.accuracy);
   // The run folder is the best model itself.
   assert.deepEqual(await fsp.readFile(path.join(run, 'weights.bin')), await fsp.readFile(path.join(best.dir, 'weights.bin')));
-  for (const f of ['frugal.json', 'model.json', 'history.json', 'metrics.json', 'predictions.json', 'report.html', '3-augment/search.json', '3-augment/preview.png', '3-augment/heatmap.png', '4-noisy-student/rounds.json']) {
+  for (const f of [
+    'frugal.json',
+    'model.json',
+    'history.json',
+    'metrics.json',
+    'predictions.json',
+    'report.html',
+    '3-augment/search.json',
+    '3-augment/preview.png',
+    '3-augment/heatmap.png',
+    '4-noisy-student/rounds.json',
+  ]) {
     assert.ok((await fsp.stat(path.join(run, f))).size > 0, f);
   }
   const ev = runCli(['evaluate', run, path.join(FIXTURE, 'test'), '--json']);
@@ -54,7 +83,18 @@ test('the report opens in headless Chromium with every section and chart present
     if (!r.url().startsWith('file:') && !r.url().startsWith('data:')) errors.push(`network request: ${r.url()}`);
   });
   await page.goto(pathToFileURL(report).href);
-  const sections = ['summary', 'ablation', 'learning-curves', 'confusion-matrix', 'per-class', 'reliability', 'mistakes', 'augmentation-preview', 'augment-search', 'noisy-student'];
+  const sections = [
+    'summary',
+    'ablation',
+    'learning-curves',
+    'confusion-matrix',
+    'per-class',
+    'reliability',
+    'mistakes',
+    'augmentation-preview',
+    'augment-search',
+    'noisy-student',
+  ];
   for (const id of sections) {
     const cls = await page.getAttribute(`#${id}`, 'class');
     assert.equal(cls, 'present', `section ${id} is ${cls}`);

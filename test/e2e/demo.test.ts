@@ -27,7 +27,9 @@ test('the demo page classifies a fixture image with the same top class as frugal
   for (const image of images) {
     await page.setInputFiles('#file', image);
     await page.waitForFunction((name) => document.getElementById('status')!.textContent!.startsWith(name + ':'), path.basename(image));
-    const top = await page.$$eval('#results li', (lis) => lis.map((li) => ({ cls: (li as HTMLElement).dataset.class!, p: Number((li as HTMLElement).dataset.probability) })));
+    const top = await page.$$eval('#results li', (lis) =>
+      lis.map((li) => ({ cls: (li as HTMLElement).dataset.class!, p: Number((li as HTMLElement).dataset.probability) })),
+    );
     assert.ok(top.length >= 3);
     const cli = JSON.parse(runCli(['predict', model, image, '--json']).stdout).predictions[0].top;
     assert.equal(top[0]!.cls, cli[0].class, `${image}: page says ${top[0]!.cls}, CLI says ${cli[0].class}`);

@@ -52,7 +52,10 @@ test('FRUGAL_BACKEND overrides auto; bad values are rejected', async () => {
 test('probeBackends reports all three with reasons and versions, keeps the active backend', async () => {
   await initBackend('wasm');
   const p = await probeBackends();
-  assert.deepEqual(p.backends.map((b) => b.name), ['tensorflow', 'wasm', 'cpu']);
+  assert.deepEqual(
+    p.backends.map((b) => b.name),
+    ['tensorflow', 'wasm', 'cpu'],
+  );
   assert.equal(p.backends[0]!.usable, false);
   assert.match(p.backends[0]!.reason, /tfjs-node/);
   assert.equal(p.backends[1]!.usable, true);

@@ -19,10 +19,14 @@ async function same(name: string, fn: () => tf.Tensor | tf.Tensor[], tol = 1e-5)
   assert.equal(tf.memory().numTensors, before, `${name}: tensor leak`);
   assert.equal(got.length, ref.length);
   for (let i = 0; i < ref.length; i++) {
-    const g = Float32Array.from(got[i]!), r = Float32Array.from(ref[i]!);
+    const g = Float32Array.from(got[i]!),
+      r = Float32Array.from(ref[i]!);
     for (let k = 0; k < r.length; k++) {
       assert.equal(Number.isNaN(g[k]), Number.isNaN(r[k]), `${name}[${i}]: NaN mismatch at ${k}`);
-      if (Number.isNaN(r[k])) { g[k] = 0; r[k] = 0; }
+      if (Number.isNaN(r[k])) {
+        g[k] = 0;
+        r[k] = 0;
+      }
     }
     const e = relErr(g, r);
     assert.ok(e <= tol, `${name}[${i}]: rel err ${e}`);
@@ -31,8 +35,33 @@ async function same(name: string, fn: () => tf.Tensor | tf.Tensor[], tol = 1e-5)
 
 test('Sum/Mean over leading axes and others, keepDims', async () => {
   for (const [shape, axes] of [
-    [[64, 9, 9, 8], [0, 1, 2]], [[5, 7, 12], [0]], [[5, 7, 12], [0, 1]], [[3, 4, 6], [0, 1]],
-    [[4, 5, 6, 3], [0, 1, 2]], [[6, 8], 0], [[6, 8], [1]], [[2, 3, 4, 8], [1, 2]], [[2, 3, 4, 8], [0, 1, 2, 3]],
+    [
+      [64, 9, 9, 8],
+      [0, 1, 2],
+    ],
+    [[5, 7, 12], [0]],
+    [
+      [5, 7, 12],
+      [0, 1],
+    ],
+    [
+      [3, 4, 6],
+      [0, 1],
+    ],
+    [
+      [4, 5, 6, 3],
+      [0, 1, 2],
+    ],
+    [[6, 8], 0],
+    [[6, 8], [1]],
+    [
+      [2, 3, 4, 8],
+      [1, 2],
+    ],
+    [
+      [2, 3, 4, 8],
+      [0, 1, 2, 3],
+    ],
     [[300, 4], [0]],
   ] as Array<[number[], number | number[]]>) {
     for (const keepDims of [false, true]) {
@@ -44,21 +73,48 @@ test('Sum/Mean over leading axes and others, keepDims', async () => {
 
 test('Minimum/Maximum/comparisons: equal shapes, scalars, trailing vectors, tails', async () => {
   const ops: Array<[string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor]> = [
-    ['minimum', tf.minimum], ['maximum', tf.maximum], ['greater', tf.greater], ['greaterEqual', tf.greaterEqual],
-    ['less', tf.less], ['lessEqual', tf.lessEqual], ['equal', tf.equal], ['notEqual', tf.notEqual],
+    ['minimum', tf.minimum],
+    ['maximum', tf.maximum],
+    ['greater', tf.greater],
+    ['greaterEqual', tf.greaterEqual],
+    ['less', tf.less],
+    ['lessEqual', tf.lessEqual],
+    ['equal', tf.equal],
+    ['notEqual', tf.notEqual],
   ];
   const cases: Array<[number[], number[]]> = [
-    [[2, 5, 5, 8], [2, 5, 5, 8]], [[37], [37]], [[3, 7, 5], []], [[], [3, 7, 5]], [[4, 4, 16], [16]],
-    [[16], [4, 4, 16]], [[3, 5, 6], [1, 1, 6]], [[3, 5, 6], [6]], [[2, 3], [2, 1]], [[8, 32], [32]],
+    [
+      [2, 5, 5, 8],
+      [2, 5, 5, 8],
+    ],
+    [[37], [37]],
+    [[3, 7, 5], []],
+    [[], [3, 7, 5]],
+    [[4, 4, 16], [16]],
+    [[16], [4, 4, 16]],
+    [
+      [3, 5, 6],
+      [1, 1, 6],
+    ],
+    [[3, 5, 6], [6]],
+    [
+      [2, 3],
+      [2, 1],
+    ],
+    [[8, 32], [32]],
   ];
   for (const [name, op] of ops) {
     for (const [sa, sb] of cases) {
-      await same(`${name} ${sa} ${sb}`, () => {
-        const a = T(sa, 3);
-        // ties: make some b entries equal to a's
-        const b = sa.length === sb.length && size(sa) === size(sb) ? tf.where(tf.greater(T(sb, 4), 0.5), a, T(sb, 5)) : T(sb, 4);
-        return tf.cast(op(a, b), 'float32');
-      }, 0);
+      await same(
+        `${name} ${sa} ${sb}`,
+        () => {
+          const a = T(sa, 3);
+          // ties: make some b entries equal to a's
+          const b = sa.length === sb.length && size(sa) === size(sb) ? tf.where(tf.greater(T(sb, 4), 0.5), a, T(sb, 5)) : T(sb, 4);
+          return tf.cast(op(a, b), 'float32');
+        },
+        0,
+      );
     }
   }
   // NaN handling
@@ -66,16 +122,24 @@ test('Minimum/Maximum/comparisons: equal shapes, scalars, trailing vectors, tail
 });
 
 test('Identity/Cast share or convert correctly and keep refcounts right', async () => {
-  await same('clone', () => {
-    const a = T([3, 4], 6);
-    const b = tf.clone(a);
-    a.dispose();
-    return tf.add(b, 1);
-  }, 0);
-  await same('cast bool->float, int->float, float->int', () => {
-    const a = T([5, 6], 7);
-    return [tf.cast(tf.greater(a, 0), 'float32'), tf.cast(tf.cast(tf.mul(a, 10), 'int32'), 'float32'), tf.cast(a, 'float32')];
-  }, 0);
+  await same(
+    'clone',
+    () => {
+      const a = T([3, 4], 6);
+      const b = tf.clone(a);
+      a.dispose();
+      return tf.add(b, 1);
+    },
+    0,
+  );
+  await same(
+    'cast bool->float, int->float, float->int',
+    () => {
+      const a = T([5, 6], 7);
+      return [tf.cast(tf.greater(a, 0), 'float32'), tf.cast(tf.cast(tf.mul(a, 10), 'int32'), 'float32'), tf.cast(a, 'float32')];
+    },
+    0,
+  );
 });
 
 test('FusedBatchNorm forward', async () => {
@@ -85,9 +149,46 @@ test('FusedBatchNorm forward', async () => {
 
 test('Transpose: 2-D, batched, middle-fixed, 6-D interleave, no-op and int32', async () => {
   const cases: Array<[number[], number[]]> = [
-    [[37, 13], [1, 0]], [[4, 9, 7], [0, 2, 1]], [[5, 6, 7, 3], [3, 1, 2, 0]], [[5, 6, 7, 3], [1, 2, 0, 3]],
-    [[5, 6, 7, 3], [0, 3, 1, 2]], [[2, 3, 4, 5, 2, 3], [1, 2, 0, 3, 4, 5]], [[3, 1, 4], [1, 0, 2]],
-    [[2, 3, 4, 5], [3, 2, 1, 0]], [[2, 3, 4, 5, 6], [4, 3, 2, 1, 0]], [[1, 1, 3, 5], [0, 1, 3, 2]],
+    [
+      [37, 13],
+      [1, 0],
+    ],
+    [
+      [4, 9, 7],
+      [0, 2, 1],
+    ],
+    [
+      [5, 6, 7, 3],
+      [3, 1, 2, 0],
+    ],
+    [
+      [5, 6, 7, 3],
+      [1, 2, 0, 3],
+    ],
+    [
+      [5, 6, 7, 3],
+      [0, 3, 1, 2],
+    ],
+    [
+      [2, 3, 4, 5, 2, 3],
+      [1, 2, 0, 3, 4, 5],
+    ],
+    [
+      [3, 1, 4],
+      [1, 0, 2],
+    ],
+    [
+      [2, 3, 4, 5],
+      [3, 2, 1, 0],
+    ],
+    [
+      [2, 3, 4, 5, 6],
+      [4, 3, 2, 1, 0],
+    ],
+    [
+      [1, 1, 3, 5],
+      [0, 1, 3, 2],
+    ],
   ];
   for (const [shape, perm] of cases) {
     await same(`transpose ${shape} ${perm}`, () => tf.transpose(T(shape, 13), perm), 0);
@@ -97,9 +198,32 @@ test('Transpose: 2-D, batched, middle-fixed, 6-D interleave, no-op and int32', a
 
 test('Slice: contiguous, rows, columns, 1-D, 5-D, size -1', async () => {
   const cases: Array<[number[], number[], number[]]> = [
-    [[8, 6, 5, 4], [2, 0, 0, 0], [3, 6, 5, 4]], [[8, 6, 5, 4], [0, 1, 0, 0], [8, 4, 5, 4]],
-    [[8, 6, 5, 4], [1, 2, 3, 1], [2, 3, 2, 2]], [[30], [7], [11]], [[3, 4, 5, 6, 2], [1, 1, 1, 1, 0], [2, 2, 2, 2, 2]],
-    [[7, 9], [2, 3], [-1, -1]],
+    [
+      [8, 6, 5, 4],
+      [2, 0, 0, 0],
+      [3, 6, 5, 4],
+    ],
+    [
+      [8, 6, 5, 4],
+      [0, 1, 0, 0],
+      [8, 4, 5, 4],
+    ],
+    [
+      [8, 6, 5, 4],
+      [1, 2, 3, 1],
+      [2, 3, 2, 2],
+    ],
+    [[30], [7], [11]],
+    [
+      [3, 4, 5, 6, 2],
+      [1, 1, 1, 1, 0],
+      [2, 2, 2, 2, 2],
+    ],
+    [
+      [7, 9],
+      [2, 3],
+      [-1, -1],
+    ],
   ];
   for (const [shape, begin, sz] of cases) {
     await same(`slice ${shape} ${begin} ${sz}`, () => tf.slice(T(shape, 15), begin, sz), 0);
@@ -107,15 +231,66 @@ test('Slice: contiguous, rows, columns, 1-D, 5-D, size -1', async () => {
 });
 
 test('Reverse (negative-stride copies)', async () => {
-  for (const [shape, axes] of [[[3, 3, 4, 5], [0, 1]], [[7], [0]], [[2, 3, 4], [1]], [[2, 3, 4], [2]], [[2, 3, 4], [0, 2]]] as Array<[number[], number[]]>) {
+  for (const [shape, axes] of [
+    [
+      [3, 3, 4, 5],
+      [0, 1],
+    ],
+    [[7], [0]],
+    [[2, 3, 4], [1]],
+    [[2, 3, 4], [2]],
+    [
+      [2, 3, 4],
+      [0, 2],
+    ],
+  ] as Array<[number[], number[]]>) {
     await same(`reverse ${shape} ${axes}`, () => tf.reverse(T(shape, 16), axes), 0);
   }
 });
 
 test('PadV2 (constant, zero and non-zero), several ranks', async () => {
   const cases: Array<[number[], Array<[number, number]>, number]> = [
-    [[1, 8], [[0, 1], [0, 0]], 0], [[3, 4, 5, 6], [[0, 0], [1, 2], [2, 1], [0, 0]], 0], [[7], [[2, 3]], 1.5],
-    [[2, 3, 4, 5, 2], [[1, 0], [0, 1], [1, 1], [0, 0], [0, 2]], -2], [[4, 1, 3, 1, 2], [[0, 0], [0, 1], [0, 0], [0, 1], [0, 0]], 0],
+    [
+      [1, 8],
+      [
+        [0, 1],
+        [0, 0],
+      ],
+      0,
+    ],
+    [
+      [3, 4, 5, 6],
+      [
+        [0, 0],
+        [1, 2],
+        [2, 1],
+        [0, 0],
+      ],
+      0,
+    ],
+    [[7], [[2, 3]], 1.5],
+    [
+      [2, 3, 4, 5, 2],
+      [
+        [1, 0],
+        [0, 1],
+        [1, 1],
+        [0, 0],
+        [0, 2],
+      ],
+      -2,
+    ],
+    [
+      [4, 1, 3, 1, 2],
+      [
+        [0, 0],
+        [0, 1],
+        [0, 0],
+        [0, 1],
+        [0, 0],
+      ],
+      0,
+    ],
   ];
   for (const [shape, pads, v] of cases) {
     await same(`pad ${shape} ${JSON.stringify(pads)} ${v}`, () => tf.pad(T(shape, 17), pads, v), 0);

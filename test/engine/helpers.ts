@@ -7,7 +7,11 @@ export function randomArray(n: number, seed: number): Float32Array {
   const v = new Float32Array(n);
   let s = (seed * 2654435761) >>> 0 || 1;
   for (let i = 0; i < n; i++) {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
     v[i] = (s / 4294967296) * 2 - 1;
   }
   return v;
@@ -28,9 +32,7 @@ export function setup(): Promise<unknown> {
 }
 
 /** Runs fn on a backend and returns its outputs' values (all tensors disposed). */
-export async function runOn(
-  backend: 'wasm' | 'cpu', fn: () => tf.Tensor | tf.Tensor[],
-): Promise<Float32Array[]> {
+export async function runOn(backend: 'wasm' | 'cpu', fn: () => tf.Tensor | tf.Tensor[]): Promise<Float32Array[]> {
   await tf.setBackend(backend);
   const out = tf.tidy(() => {
     const r = fn();
@@ -44,7 +46,8 @@ export async function runOn(
 /** Normwise relative error ||a-b|| / ||b||. */
 export function relErr(a: Float32Array, b: Float32Array): number {
   if (a.length !== b.length) throw new Error(`length mismatch ${a.length} vs ${b.length}`);
-  let num = 0, den = 0;
+  let num = 0,
+    den = 0;
   for (let i = 0; i < a.length; i++) {
     const d = a[i]! - b[i]!;
     num += d * d;

@@ -23,8 +23,7 @@ import { originalGradients } from '../../src/engine/training-ops.js';
 const TWO_GIB = 2 ** 31;
 // tfjs-layers calls moments through the CommonJS exports object (patched on wasm).
 const core = createRequire(import.meta.url)('@tensorflow/tfjs-core') as typeof tf;
-const T = (shape: number[], seed: number, scale = 1, shift = 0) =>
-  tf.add(tf.mul(tf.tensor(randomArray(size(shape), seed), shape), scale), shift);
+const T = (shape: number[], seed: number, scale = 1, shift = 0) => tf.add(tf.mul(tf.tensor(randomArray(size(shape), seed), shape), scale), shift);
 
 let simd: Simd;
 let restore: (() => void) | null = null;
@@ -38,9 +37,20 @@ before(async () => {
   simd = simdFor(tf.backend());
   // Record (unchanged) every pointer the kernels see; they share this cached object.
   const { malloc, ptr } = simd;
-  simd.malloc = (n) => { const p = malloc(n); seen.malloc.push(p); return p; };
-  simd.ptr = (t) => { const p = ptr(t); seen.ptr.push(p); return p; };
-  restore = () => { simd.malloc = malloc; simd.ptr = ptr; };
+  simd.malloc = (n) => {
+    const p = malloc(n);
+    seen.malloc.push(p);
+    return p;
+  };
+  simd.ptr = (t) => {
+    const p = ptr(t);
+    seen.ptr.push(p);
+    return p;
+  };
+  restore = () => {
+    simd.malloc = malloc;
+    simd.ptr = ptr;
+  };
   // Park a block that ends above 2 GiB, then take every hole left below it
   // (largest sizes first), so allocations from now on come from above 2^31.
   held.push(malloc(TWO_GIB + 2 ** 24));
@@ -48,7 +58,10 @@ before(async () => {
     for (let i = 0; ; i++) {
       const p = malloc(bytes);
       if (p === 0) throw new Error('wasm heap exhausted while filling holes');
-      if (p >>> 0 >= TWO_GIB) { simd.free(p); break; }
+      if (p >>> 0 >= TWO_GIB) {
+        simd.free(p);
+        break;
+      }
       held.push(p);
       if (i > 1e6) throw new Error(`too many free ${bytes}-byte chunks below 2 GiB`);
     }
@@ -117,11 +130,20 @@ test('the heap is past 2 GiB: simd.malloc and tensors get unsigned addresses >= 
   }
 });
 
-test('FusedBatchNorm gradient kernel (malloc\'d scratch read from JS) above 2 GiB', async () => {
-  for (const [shape, withScale] of [[[4, 5, 5, 8], true], [[2, 14, 14, 32], true], [[64, 16], false]] as Array<[number[], boolean]>) {
+test("FusedBatchNorm gradient kernel (malloc'd scratch read from JS) above 2 GiB", async () => {
+  for (const [shape, withScale] of [
+    [[4, 5, 5, 8], true],
+    [[2, 14, 14, 32], true],
+    [[64, 16], false],
+  ] as Array<[number[], boolean]>) {
     const c = shape[shape.length - 1]!;
-    const inputs = () => ({ dy: T(shape, 1), x: T(shape, 2, 2, 0.5), mean: T([c], 3, 0.1), variance: T([c], 4, 0.5, 1),
-      scale: withScale ? T([c], 5, 0.5, 1) : undefined });
+    const inputs = () => ({
+      dy: T(shape, 1),
+      x: T(shape, 2, 2, 0.5),
+      mean: T([c], 3, 0.1),
+      variance: T([c], 4, 0.5, 1),
+      scale: withScale ? T([c], 5, 0.5, 1) : undefined,
+    });
     const eps = 1e-3;
     // wasm: Frugal's kernel ([dx, dmean, dvariance, dscale, doffset]) directly; cpu: tfjs-core's own gradient.
     const wasmFn = () => {
@@ -133,7 +155,8 @@ test('FusedBatchNorm gradient kernel (malloc\'d scratch read from JS) above 2 Gi
       const { dy, x, mean, variance, scale } = inputs();
       const offset = tf.zeros([c]);
       const gs = tf.grads((xx: tf.Tensor, mm: tf.Tensor, vv: tf.Tensor, ss: tf.Tensor, oo: tf.Tensor) =>
-        tf.sum(tf.mul(tf.batchNorm(xx, mm, vv, oo, ss, eps), dy)))([x, mean, variance, scale ?? tf.ones([c]), offset]);
+        tf.sum(tf.mul(tf.batchNorm(xx, mm, vv, oo, ss, eps), dy)),
+      )([x, mean, variance, scale ?? tf.ones([c]), offset]);
       return gs; // no scale on wasm = a scale of ones on cpu
     };
     await aboveTwoGiB(`bn grad ${shape}`, async () => {
@@ -151,7 +174,11 @@ test('FusedBatchNorm gradient kernel (malloc\'d scratch read from JS) above 2 Gi
 });
 
 test('batch-norm training chain above 2 GiB (moments, FusedBatchNorm and its gradient, Relu mask)', async () => {
-  for (const shape of [[4, 5, 5, 8], [64, 16], [2, 14, 14, 32]]) {
+  for (const shape of [
+    [4, 5, 5, 8],
+    [64, 16],
+    [2, 14, 14, 32],
+  ]) {
     const c = shape[shape.length - 1]!;
     const axes = shape.map((_, i) => i).slice(0, -1);
     const fn = () => {
@@ -167,16 +194,16 @@ test('batch-norm training chain above 2 GiB (moments, FusedBatchNorm and its gra
       const { value, grads } = tf.valueAndGrads(f)([x, gamma, beta]);
       const { mean, variance } = core.moments(x, axes);
       // FusedBatchNorm gradient with fixed statistics (no moments on the tape).
-      const m = T([c], 5, 0.1), v = T([c], 6, 0.5, 1);
-      const g2 = tf.grads((xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) =>
-        tf.sum(tf.mul(tf.batchNorm(xx, m, v, bb, gg, 1e-3), w)))([x, gamma, beta]);
+      const m = T([c], 5, 0.1),
+        v = T([c], 6, 0.5, 1);
+      const g2 = tf.grads((xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(tf.batchNorm(xx, m, v, bb, gg, 1e-3), w)))([x, gamma, beta]);
       return [tf.reshape(value, [1]), mean, variance, ...grads, ...g2];
     };
     await aboveTwoGiB(`bn ${shape}`, () => compare(`bn ${shape}`, fn, 1e-4, ['FusedBatchNorm', 'Relu']));
   }
 });
 
-test('depthwise filter gradient (SIMD, malloc\'d scratch) and input gradient above 2 GiB', async () => {
+test("depthwise filter gradient (SIMD, malloc'd scratch) and input gradient above 2 GiB", async () => {
   const cases = [
     { n: 2, h: 9, w: 8, c: 8, k: 3, s: 2, pad: 'same' as const },
     { n: 3, h: 7, w: 7, c: 4, k: 3, s: 1, pad: 'valid' as const },
@@ -188,21 +215,49 @@ test('depthwise filter gradient (SIMD, malloc\'d scratch) and input gradient abo
     const dys = tf.backend_util.computeConv2DInfo(xs, fs, c.s, 1, c.pad, undefined, true, 'channelsLast').outShape;
     const attrs = { strides: [c.s, c.s], pad: c.pad, dilations: [1, 1] };
     const engine = tf.engine();
-    await aboveTwoGiB(`dw filter ${JSON.stringify(c)}`, () => compare(`dw filter ${JSON.stringify(c)}`, () =>
-      engine.runKernel('DepthwiseConv2dNativeBackpropFilter',
-        { x: T(xs, 5), dy: T(dys, 6) }, { ...attrs, filterShape: fs } as unknown as tf.NamedAttrMap) as tf.Tensor, 1e-4));
+    await aboveTwoGiB(`dw filter ${JSON.stringify(c)}`, () =>
+      compare(
+        `dw filter ${JSON.stringify(c)}`,
+        () =>
+          engine.runKernel('DepthwiseConv2dNativeBackpropFilter', { x: T(xs, 5), dy: T(dys, 6) }, {
+            ...attrs,
+            filterShape: fs,
+          } as unknown as tf.NamedAttrMap) as tf.Tensor,
+        1e-4,
+      ),
+    );
     if (c.s > 1) {
-      await aboveTwoGiB(`dw input ${JSON.stringify(c)}`, () => compare(`dw input ${JSON.stringify(c)}`, () =>
-        engine.runKernel('DepthwiseConv2dNativeBackpropInput',
-          { dy: T(dys, 7), filter: T(fs, 8) }, { ...attrs, inputShape: xs } as unknown as tf.NamedAttrMap) as tf.Tensor, 1e-4),
-      false);
+      await aboveTwoGiB(
+        `dw input ${JSON.stringify(c)}`,
+        () =>
+          compare(
+            `dw input ${JSON.stringify(c)}`,
+            () =>
+              engine.runKernel('DepthwiseConv2dNativeBackpropInput', { dy: T(dys, 7), filter: T(fs, 8) }, {
+                ...attrs,
+                inputShape: xs,
+              } as unknown as tf.NamedAttrMap) as tf.Tensor,
+            1e-4,
+          ),
+        false,
+      );
     }
   }
 });
 
-test('Sum / Mean over leading axes (column sums with malloc\'d scratch) above 2 GiB', async () => {
-  for (const [shape, axes] of [[[64, 9, 9, 8], [0, 1, 2]], [[5, 7, 12], [0]], [[300, 4], [0]], [[2, 3, 4, 8], [0, 1]]] as
-    Array<[number[], number[]]>) {
+test("Sum / Mean over leading axes (column sums with malloc'd scratch) above 2 GiB", async () => {
+  for (const [shape, axes] of [
+    [
+      [64, 9, 9, 8],
+      [0, 1, 2],
+    ],
+    [[5, 7, 12], [0]],
+    [[300, 4], [0]],
+    [
+      [2, 3, 4, 8],
+      [0, 1],
+    ],
+  ] as Array<[number[], number[]]>) {
     for (const keepDims of [false, true]) {
       await aboveTwoGiB(`mean ${shape}`, () => compare(`mean ${shape} ${keepDims}`, () => tf.mean(T(shape, 2), axes, keepDims), 1e-5));
       await aboveTwoGiB(`sum ${shape}`, () => compare(`sum ${shape} ${keepDims}`, () => tf.sum(T(shape, 1), axes, keepDims), 1e-5));
@@ -211,18 +266,63 @@ test('Sum / Mean over leading axes (column sums with malloc\'d scratch) above 2 
 });
 
 test('pointer arithmetic above 2 GiB: slice / reverse / pad / transpose copies, binary ops, conv backprop', async () => {
-  await aboveTwoGiB('strided copies', () => compare('strided copies', () => {
-    const x = T([3, 6, 5, 8], 9);
-    return [tf.slice(x, [1, 2, 1, 0], [2, 3, 3, 8]), tf.reverse(x, [1, 2]), tf.pad(x, [[0, 0], [1, 2], [2, 1], [0, 0]], 0.5),
-      tf.transpose(x, [0, 3, 1, 2]), tf.maximum(x, T([8], 10)), tf.cast(tf.greater(x, tf.scalar(0.1)), 'float32')];
-  }, 1e-6), false);
+  await aboveTwoGiB(
+    'strided copies',
+    () =>
+      compare(
+        'strided copies',
+        () => {
+          const x = T([3, 6, 5, 8], 9);
+          return [
+            tf.slice(x, [1, 2, 1, 0], [2, 3, 3, 8]),
+            tf.reverse(x, [1, 2]),
+            tf.pad(
+              x,
+              [
+                [0, 0],
+                [1, 2],
+                [2, 1],
+                [0, 0],
+              ],
+              0.5,
+            ),
+            tf.transpose(x, [0, 3, 1, 2]),
+            tf.maximum(x, T([8], 10)),
+            tf.cast(tf.greater(x, tf.scalar(0.1)), 'float32'),
+          ];
+        },
+        1e-6,
+      ),
+    false,
+  );
   const xs: [number, number, number, number] = [2, 11, 10, 8];
   const fs: [number, number, number, number] = [3, 3, 8, 16];
   const attrs = { strides: [2, 2], pad: 'same', dataFormat: 'NHWC' };
   const dys = tf.backend_util.computeConv2DInfo(xs, fs, 2, 1, 'same', undefined, false, 'channelsLast').outShape;
   const engine = tf.engine();
-  await aboveTwoGiB('conv filter grad', () => compare('conv filter grad', () => engine.runKernel('Conv2DBackpropFilter',
-    { x: T(xs, 11), dy: T(dys, 12) }, { ...attrs, filterShape: fs } as unknown as tf.NamedAttrMap) as tf.Tensor, 1e-4), false);
-  await aboveTwoGiB('conv input grad', () => compare('conv input grad', () => engine.runKernel('Conv2DBackpropInput',
-    { dy: T(dys, 13), filter: T(fs, 14) }, { ...attrs, inputShape: xs } as unknown as tf.NamedAttrMap) as tf.Tensor, 1e-4), false);
+  await aboveTwoGiB(
+    'conv filter grad',
+    () =>
+      compare(
+        'conv filter grad',
+        () =>
+          engine.runKernel('Conv2DBackpropFilter', { x: T(xs, 11), dy: T(dys, 12) }, { ...attrs, filterShape: fs } as unknown as tf.NamedAttrMap) as tf.Tensor,
+        1e-4,
+      ),
+    false,
+  );
+  await aboveTwoGiB(
+    'conv input grad',
+    () =>
+      compare(
+        'conv input grad',
+        () =>
+          engine.runKernel('Conv2DBackpropInput', { dy: T(dys, 13), filter: T(fs, 14) }, {
+            ...attrs,
+            inputShape: xs,
+          } as unknown as tf.NamedAttrMap) as tf.Tensor,
+        1e-4,
+      ),
+    false,
+  );
 });

@@ -24,7 +24,13 @@ async function netGrads(backend: 'wasm' | 'cpu', model: tfl.LayersModel, x: Floa
     const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
     const res = tf.tidy(() => {
       const xt = tf.tensor(x, shape);
-      const y = tf.oneHot(tf.tensor1d(Array.from({ length: shape[0]! }, (_, i) => i % 10), 'int32'), 10);
+      const y = tf.oneHot(
+        tf.tensor1d(
+          Array.from({ length: shape[0]! }, (_, i) => i % 10),
+          'int32',
+        ),
+        10,
+      );
       const { value, grads } = tf.variableGrads(() => lossFn(model, xt, tf.cast(y, 'float32')), vars);
       return [value, ...vars.map((v) => grads[v.name]!)];
     });
@@ -37,7 +43,10 @@ async function netGrads(backend: 'wasm' | 'cpu', model: tfl.LayersModel, x: Floa
 }
 
 async function checkNet(name: string, model: tfl.LayersModel, shape: number[]) {
-  const x = randomArray(shape.reduce((a, b) => a * b, 1), 21);
+  const x = randomArray(
+    shape.reduce((a, b) => a * b, 1),
+    21,
+  );
   const ref = await netGrads('cpu', model, x, shape, true);
   const got = await netGrads('wasm', model, x, shape, false);
   assert.ok(Math.abs(got.loss - ref.loss) <= 1e-4 * Math.abs(ref.loss), `${name} loss ${got.loss} vs ${ref.loss}`);

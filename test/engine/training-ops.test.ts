@@ -11,8 +11,7 @@ import { setup, runOn, randomArray, size, relErr } from './helpers.js';
 import { originalGradients } from '../../src/engine/training-ops.js';
 
 before(setup);
-const T = (shape: number[], seed: number, scale = 1, shift = 0) =>
-  tf.add(tf.mul(tf.tensor(randomArray(size(shape), seed), shape), scale), shift);
+const T = (shape: number[], seed: number, scale = 1, shift = 0) => tf.add(tf.mul(tf.tensor(randomArray(size(shape), seed), shape), scale), shift);
 // tfjs-layers calls moments through the CommonJS exports object (patched on wasm).
 const core = createRequire(import.meta.url)('@tensorflow/tfjs-core') as typeof tf;
 
@@ -39,7 +38,11 @@ async function compare(name: string, fn: () => tf.Tensor[], tol = 1e-5, refOrigi
 }
 
 test('batch-norm training chain (moments + batchNorm): values and all gradients', async () => {
-  for (const shape of [[4, 5, 5, 8], [3, 7, 12], [64, 16]]) {
+  for (const shape of [
+    [4, 5, 5, 8],
+    [3, 7, 12],
+    [64, 16],
+  ]) {
     const c = shape[shape.length - 1]!;
     const fn = () => {
       const x = T(shape, 1, 2, 0.5);
@@ -74,18 +77,23 @@ test('Relu / Minimum / Maximum gradients (scalar and tensor operands)', async ()
   const fn = () => {
     const x = T([3, 5, 5, 8], 7, 8);
     const y = T([3, 5, 5, 8], 8, 8);
-    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.add(tf.add(
-      tf.minimum(6, tf.relu(a)), tf.maximum(tf.scalar(-1), a)), tf.add(tf.minimum(a, b), tf.maximum(b, 2))), T([3, 5, 5, 8], 9))));
+    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.mul(tf.add(tf.add(tf.minimum(6, tf.relu(a)), tf.maximum(tf.scalar(-1), a)), tf.add(tf.minimum(a, b), tf.maximum(b, 2))), T([3, 5, 5, 8], 9))),
+    );
     return g([x, y]);
   };
   await compare('relu/min/max', fn, 1e-6, ['Relu', 'Minimum', 'Maximum']);
   // odd sizes (scalar tail path)
-  await compare('relu odd', () => tf.grads((a: tf.Tensor) => tf.sum(tf.mul(tf.minimum(tf.relu(a), 0.5), T([7, 3], 10))))([T([7, 3], 11)]),
-    1e-6, ['Relu', 'Minimum']);
+  await compare('relu odd', () => tf.grads((a: tf.Tensor) => tf.sum(tf.mul(tf.minimum(tf.relu(a), 0.5), T([7, 3], 10))))([T([7, 3], 11)]), 1e-6, [
+    'Relu',
+    'Minimum',
+  ]);
 });
 
 test('Mean / Sum gradients', async () => {
-  const fn = () => tf.grads((a: tf.Tensor) => tf.add(tf.sum(tf.mul(tf.mean(a, [0, 1, 2]), T([8], 12))),
-    tf.sum(tf.mul(tf.sum(a, [1, 2], true), T([2, 1, 1, 8], 13)))))([T([2, 3, 4, 8], 14)]);
+  const fn = () =>
+    tf.grads((a: tf.Tensor) => tf.add(tf.sum(tf.mul(tf.mean(a, [0, 1, 2]), T([8], 12))), tf.sum(tf.mul(tf.sum(a, [1, 2], true), T([2, 1, 1, 8], 13)))))([
+      T([2, 3, 4, 8], 14),
+    ]);
   await compare('mean/sum grads', fn, 1e-6, ['Mean', 'Sum']);
 });

@@ -5,10 +5,18 @@ import { classificationReport } from '../../src/evaluate/metrics.js';
 test('accuracy, top-k, per-class precision/recall/F1, confusion matrix and ECE by hand', () => {
   // 4 samples, 3 classes.
   const probs = Float32Array.from([
-    0.75, 0.15, 0.1, // true 0, pred 0 (conf .75)
-    0.1, 0.55, 0.35, // true 2, pred 1 (conf .55), true class ranked 2nd
-    0.2, 0.25, 0.55, // true 2, pred 2 (conf .55)
-    0.65, 0.25, 0.1, // true 1, pred 0 (conf .65), true class ranked 2nd
+    0.75,
+    0.15,
+    0.1, // true 0, pred 0 (conf .75)
+    0.1,
+    0.55,
+    0.35, // true 2, pred 1 (conf .55), true class ranked 2nd
+    0.2,
+    0.25,
+    0.55, // true 2, pred 2 (conf .55)
+    0.65,
+    0.25,
+    0.1, // true 1, pred 0 (conf .65), true class ranked 2nd
   ]);
   const r = classificationReport(probs, [0, 2, 2, 1], ['a', 'b', 'c'], [1, 2], 10);
   assert.equal(r.accuracy, 0.5);

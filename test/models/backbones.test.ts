@@ -105,13 +105,24 @@ test('URLs: downloaded into the cache, checked, reused offline; bad downloads le
     await assert.rejects(loadBackbone(`${server.url}/m/model.json`, { sha256: '0'.repeat(64) }), /sha256 mismatch/);
     assert.deepEqual(await entries(), []);
     assert.deepEqual(await leftovers(), []);
-    const sha = (await import('node:crypto')).createHash('sha256').update(await fsp.readFile(path.join(served, 'm', 'model.json'))).digest('hex');
+    const sha = (await import('node:crypto'))
+      .createHash('sha256')
+      .update(await fsp.readFile(path.join(served, 'm', 'model.json')))
+      .digest('hex');
     const bb = await loadBackbone(`${server.url}/m/model.json`, { sha256: sha, size: 16, channels: 1 });
     assert.equal(bb.kind, 'layers');
     assert.equal((await entries()).length, 1);
     const onnx = await loadBackbone(`${server.url}/o/net.onnx`, { size: 8 });
     assert.equal(onnx.featureDim, 4);
-    registerPretrained({ name: 'test-net', description: 'test', url: `${server.url}/m/model.json`, format: 'layers', size: 16, channels: 1, preprocessing: { mean: [0.4], std: [0.3] } });
+    registerPretrained({
+      name: 'test-net',
+      description: 'test',
+      url: `${server.url}/m/model.json`,
+      format: 'layers',
+      size: 16,
+      channels: 1,
+      preprocessing: { mean: [0.4], std: [0.3] },
+    });
     await server.close();
     // Offline: served from the cache.
     const again = await loadBackbone(`${server.url}/m/model.json`, { size: 16, channels: 1 });

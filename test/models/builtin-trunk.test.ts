@@ -15,7 +15,10 @@ before(async () => {
   await initBackend('wasm');
 });
 
-const sha256 = async (file: string) => createHash('sha256').update(await fsp.readFile(file)).digest('hex');
+const sha256 = async (file: string) =>
+  createHash('sha256')
+    .update(await fsp.readFile(file))
+    .digest('hex');
 
 test('the built-in trunk ships in the package with its licence, and its files are the ones the README names', async () => {
   const entry = getPretrained(BUILTIN_TRUNK)!;
@@ -41,7 +44,7 @@ test('the built-in trunk loads by name with no network: 224×224×3 in, 1,280 po
   // Real ImageNet weights, not a random init: ReLU6 features, sparse, and different images give different features.
   const r = new Rng(3);
   const px = Uint8Array.from({ length: 2 * 224 * 224 * 3 }, () => r.int(256));
-  px.fill(40, 0, 224 * 224 * 3 / 2); // the first image half dark
+  px.fill(40, 0, (224 * 224 * 3) / 2); // the first image half dark
   const before = tf.memory().numTensors;
   const f = await bb.extract(px, 2);
   assert.equal(tf.memory().numTensors, before);
@@ -66,7 +69,13 @@ async function loadRaw() {
   const json = JSON.parse(await fsp.readFile(path.join(dir, 'model.json'), 'utf8'));
   const weights = await fsp.readFile(path.join(dir, 'weights.bin'));
   const specs = json.weightsManifest.flatMap((g: { weights: tf.io.WeightsManifestEntry[] }) => g.weights);
-  return tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) }));
+  return tfl.loadLayersModel(
+    tf.io.fromMemory({
+      modelTopology: json.modelTopology,
+      weightSpecs: specs,
+      weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
+    }),
+  );
 }
 
 test('which backbone a training command uses: the built-in trunk unless `none` or a from-scratch architecture', () => {

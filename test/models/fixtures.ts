@@ -15,7 +15,11 @@ import { Rng } from '../../src/util/rng.js';
 export async function makeFrugalModel(dir: string, seed = 1): Promise<string> {
   const model = getArch('cnn-tiny')!.build({ inputShape: [16, 16, 1], numClasses: 3 });
   initWeights(model, seed);
-  await saveModelDir(dir, model, newMeta({ classes: ['a', 'b', 'c'], input: { height: 16, width: 16, channels: 1, resize: 'squash' }, preprocessing: { mean: [0.4], std: [0.3] } }));
+  await saveModelDir(
+    dir,
+    model,
+    newMeta({ classes: ['a', 'b', 'c'], input: { height: 16, width: 16, channels: 1, resize: 'squash' }, preprocessing: { mean: [0.4], std: [0.3] } }),
+  );
   model.dispose();
   return dir;
 }
@@ -48,7 +52,15 @@ export async function makeGraphModel(dir: string): Promise<{ dir: string; w: Flo
       library: {},
       versions: {},
     },
-    weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: [{ name: 'axes', shape: [2], dtype: 'int32' }, { name: 'w', shape: [3, 4], dtype: 'float32' }] }],
+    weightsManifest: [
+      {
+        paths: ['group1-shard1of1.bin'],
+        weights: [
+          { name: 'axes', shape: [2], dtype: 'int32' },
+          { name: 'w', shape: [3, 4], dtype: 'float32' },
+        ],
+      },
+    ],
   };
   await fsp.mkdir(dir, { recursive: true });
   await fsp.writeFile(path.join(dir, 'model.json'), JSON.stringify(json));
@@ -138,7 +150,16 @@ function kerasLayer(layer: KerasJson): void {
     if (cls === 'Model') layer.class_name = 'Functional';
     if (cls === 'Sequential' && layers[0]?.config?.batch_input_shape && layers[0].class_name !== 'InputLayer') {
       // A Keras 2.x Sequential starts with its InputLayer (and its first layer keeps batch_input_shape).
-      layers.unshift({ class_name: 'InputLayer', config: { batch_input_shape: layers[0].config.batch_input_shape, dtype: 'float32', sparse: false, ragged: false, name: `${layers[0].config.name}_input` } });
+      layers.unshift({
+        class_name: 'InputLayer',
+        config: {
+          batch_input_shape: layers[0].config.batch_input_shape,
+          dtype: 'float32',
+          sparse: false,
+          ragged: false,
+          name: `${layers[0].config.name}_input`,
+        },
+      });
     }
     return;
   }
@@ -164,7 +185,11 @@ function kerasLayer(layer: KerasJson): void {
  * configurations, class `Functional` (or `className`, e.g. `Model` as older Keras wrote it); weights.bin beside.
  * `edit` may change the model configuration before it is written.
  */
-export async function writeKerasConverted(dir: string, model: tfl.LayersModel, o: { className?: string; edit?: (modelConfig: KerasJson) => void } = {}): Promise<string> {
+export async function writeKerasConverted(
+  dir: string,
+  model: tfl.LayersModel,
+  o: { className?: string; edit?: (modelConfig: KerasJson) => void } = {},
+): Promise<string> {
   const { modelJson, weights } = await serializeModel(model);
   const config = structuredClone(modelJson.modelTopology) as KerasJson;
   delete config.keras_version;
@@ -181,7 +206,13 @@ export async function writeKerasConverted(dir: string, model: tfl.LayersModel, o
       keras_version: '2.13.1',
       backend: 'tensorflow',
       model_config: config,
-      training_config: { loss: 'categorical_crossentropy', metrics: [[{ class_name: 'MeanMetricWrapper', config: { name: 'accuracy', dtype: 'float32', fn: 'categorical_accuracy' } }]], weighted_metrics: null, loss_weights: null, optimizer_config: { class_name: 'Custom>Adam', config: { name: 'Adam', learning_rate: 0.001 } } },
+      training_config: {
+        loss: 'categorical_crossentropy',
+        metrics: [[{ class_name: 'MeanMetricWrapper', config: { name: 'accuracy', dtype: 'float32', fn: 'categorical_accuracy' } }]],
+        weighted_metrics: null,
+        loss_weights: null,
+        optimizer_config: { class_name: 'Custom>Adam', config: { name: 'Adam', learning_rate: 0.001 } },
+      },
     },
     weightsManifest: modelJson.weightsManifest,
   };
@@ -201,7 +232,10 @@ export function randomizeWeights(model: tfl.LayersModel, seed: number): void {
       const short = w.originalName.split('/').pop();
       const shape = w.shape as number[];
       const size = shape.reduce((a, b) => a * b, 1);
-      return tf.tensor(Float32Array.from({ length: size }, () => (short === 'moving_variance' || short === 'gamma' ? rng.uniform(0.5, 1.5) : rng.uniform(-0.3, 0.3))), shape);
+      return tf.tensor(
+        Float32Array.from({ length: size }, () => (short === 'moving_variance' || short === 'gamma' ? rng.uniform(0.5, 1.5) : rng.uniform(-0.3, 0.3))),
+        shape,
+      );
     });
     layer.setWeights(values);
     tf.dispose(values);

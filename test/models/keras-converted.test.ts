@@ -68,7 +68,13 @@ test('a Keras-converted functional model (topology under model_config, class Fun
     // The converter's layout: no class_name at the top of modelTopology.
     assert.equal(json.modelTopology.class_name, undefined);
     assert.equal(json.modelTopology.model_config.class_name, className);
-    assert.deepEqual(json.modelTopology.model_config.config.layers[0].config, { batch_input_shape: [null, 16, 16, 3], dtype: 'float32', sparse: false, ragged: false, name: 'input_1' });
+    assert.deepEqual(json.modelTopology.model_config.config.layers[0].config, {
+      batch_input_shape: [null, 16, 16, 3],
+      dtype: 'float32',
+      sparse: false,
+      ragged: false,
+      name: 'input_1',
+    });
     if (className === 'Model') {
       // Without a format field the topology decides.
       delete json.format;
@@ -131,7 +137,13 @@ test('a Keras-converted Sequential loads; so does a Sequential of Sequentials (T
       tfl.layers.globalAveragePooling2d({ name: 'gap' }),
     ],
   });
-  const head = tfl.sequential({ name: 'sequential_head', layers: [tfl.layers.dense({ name: 'hidden', inputShape: [5], units: 4, activation: 'relu' }), tfl.layers.dense({ name: 'probs', units: 2, activation: 'softmax' })] });
+  const head = tfl.sequential({
+    name: 'sequential_head',
+    layers: [
+      tfl.layers.dense({ name: 'hidden', inputShape: [5], units: 4, activation: 'relu' }),
+      tfl.layers.dense({ name: 'probs', units: 2, activation: 'softmax' }),
+    ],
+  });
   const nested = tfl.sequential({ name: 'sequential_outer', layers: [trunk, head] });
   randomizeWeights(trunk, 5);
   randomizeWeights(head, 6);
@@ -160,7 +172,10 @@ test('a headless trunk (MobileNetV2-like, ends at a ReLU map): the default cut i
   assert.equal(bb.featureDim, 12);
   const px = pixels(3, 16 * 16 * 3, 4);
   const want = direct(model, 'out_relu', px, 3);
-  assert.ok(want.some((v) => v > 0.01), 'the features are not all zero');
+  assert.ok(
+    want.some((v) => v > 0.01),
+    'the features are not all zero',
+  );
   close(await bb.extract(px, 3), want);
   // Candidates for --cut auto: the output, then the ends of the blocks before it (not Conv_1 / Conv_1_bn, which
   // out_relu ends; bn_Conv1 and Conv1_relu end the stem block `Conv1`).
@@ -177,7 +192,14 @@ test('--cut auto on a headless trunk: every candidate scored, the best become th
   const dir = await writeKerasConverted(path.join(root, 'headless-auto'), headlessTrunk(8));
   const data = await writeToyFolder(path.join(root, 'toy'), 10, 16, 9);
   const out = path.join(root, 'auto-out');
-  const res = await trainTransfer(data, { out, backbone: dir, backboneOptions: { cut: 'auto' }, mode: 'frozen', hyper: { epochs: 3, seed: 2 }, featureCache: false });
+  const res = await trainTransfer(data, {
+    out,
+    backbone: dir,
+    backboneOptions: { cut: 'auto' },
+    mode: 'frozen',
+    hyper: { epochs: 3, seed: 2 },
+    featureCache: false,
+  });
   const search = res.cutSearch!;
   assert.deepEqual(
     search.trials.map((t) => `${t.cut}/${t.pool}`),

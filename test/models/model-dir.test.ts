@@ -14,11 +14,18 @@ before(async () => {
 });
 
 const meta = () =>
-  newMeta({ classes: ['a', 'b', 'c'], input: { height: 20, width: 20, channels: 3, resize: 'squash' }, preprocessing: { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] } });
+  newMeta({
+    classes: ['a', 'b', 'c'],
+    input: { height: 20, width: 20, channels: 3, resize: 'squash' },
+    preprocessing: { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] },
+  });
 
 test('every zoo architecture builds for any input size and channel count, and predicts', () => {
   for (const arch of listArchs()) {
-    for (const shape of [[28, 28, 1], [40, 36, 3]] as Array<[number, number, number]>) {
+    for (const shape of [
+      [28, 28, 1],
+      [40, 36, 3],
+    ] as Array<[number, number, number]>) {
       const model = arch.build({ inputShape: shape, numClasses: 4, dropout: 0.1, dropPath: 0.1 });
       initWeights(model, 0);
       const y = model.predict(tf.zeros([2, ...shape])) as tf.Tensor;

@@ -138,7 +138,10 @@ test('a cut list: each point pooled as asked, features side by side in order, ow
   assert.doesNotMatch(list.id, /[:,]/);
   // A single entry with its own pooling is the same as --cut + --pool.
   assert.equal((await loadBackbone(dir, { cut: 's1b_relu:grid2' })).id, a.id);
-  assert.deepEqual(parseCutList('x,y:max', 'grid2'), [{ layer: 'x', pool: 'grid2' }, { layer: 'y', pool: 'max' }]);
+  assert.deepEqual(parseCutList('x,y:max', 'grid2'), [
+    { layer: 'x', pool: 'grid2' },
+    { layer: 'y', pool: 'max' },
+  ]);
   assert.equal(formatCutList([{ layer: 'x', pool: 'grid2' }]), 'x');
   assert.throws(() => parseCutList('x,x'), /x:avg is listed twice/);
   assert.throws(() => parseCutList('x:grid2:max'), /each entry is <layer> or <layer>:<pool>/);

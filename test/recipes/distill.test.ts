@@ -17,8 +17,23 @@ before(() => {
 test('a small student distilled from a fixed teacher on the fixture gets close to the teacher', () => {
   const out = path.join(root, 'student');
   const res = runCli([
-    'distill', path.join(FIXTURE, 'train'), '--teacher', teacher, '--student', 'cnn-small', '--width', '0.45', '--out', out,
-    '--unlabeled', path.join(FIXTURE, 'unlabeled'), '--epochs', '3', '--seed', '1', '--json',
+    'distill',
+    path.join(FIXTURE, 'train'),
+    '--teacher',
+    teacher,
+    '--student',
+    'cnn-small',
+    '--width',
+    '0.45',
+    '--out',
+    out,
+    '--unlabeled',
+    path.join(FIXTURE, 'unlabeled'),
+    '--epochs',
+    '3',
+    '--seed',
+    '1',
+    '--json',
   ]);
   assert.equal(res.status, 0, res.stderr);
   const s = JSON.parse(res.stdout);
@@ -46,9 +61,30 @@ test('self-train on the fixture: 2 rounds with per-round metrics; the kept model
   const labeled = await labeledSubset(path.join(root, 'labeled'), 20);
   const out = path.join(root, 'noisy');
   const res = runCli([
-    'self-train', labeled, '--unlabeled', path.join(FIXTURE, 'unlabeled'), '--teacher', teacher, '--student', 'cnn-tiny',
-    '--rounds', '2', '--epochs', '3', '--threshold', '0.5', '--balance', '--augment', 'none', '--out', out,
-    '--pool-labels', path.join(FIXTURE, 'unlabeled-labels.csv'), '--seed', '2', '--json',
+    'self-train',
+    labeled,
+    '--unlabeled',
+    path.join(FIXTURE, 'unlabeled'),
+    '--teacher',
+    teacher,
+    '--student',
+    'cnn-tiny',
+    '--rounds',
+    '2',
+    '--epochs',
+    '3',
+    '--threshold',
+    '0.5',
+    '--balance',
+    '--augment',
+    'none',
+    '--out',
+    out,
+    '--pool-labels',
+    path.join(FIXTURE, 'unlabeled-labels.csv'),
+    '--seed',
+    '2',
+    '--json',
   ]);
   assert.equal(res.status, 0, res.stderr);
   const r = JSON.parse(res.stdout);

@@ -21,9 +21,32 @@ test('self-train killed mid-round resumes: finished shards are reused, the run c
   // The pool is unlabeled: flatten it.
   const flat = path.join(root, 'pool');
   await fsp.mkdir(flat);
-  for (const cls of await fsp.readdir(pool)) for (const f of await fsp.readdir(path.join(pool, cls))) await fsp.rename(path.join(pool, cls, f), path.join(flat, `${cls}-${f}`));
+  for (const cls of await fsp.readdir(pool))
+    for (const f of await fsp.readdir(path.join(pool, cls))) await fsp.rename(path.join(pool, cls, f), path.join(flat, `${cls}-${f}`));
   const out = path.join(root, 'run');
-  const args = ['self-train', labeled, '--unlabeled', flat, '--student', 'cnn-tiny', '--rounds', '2', '--epochs', '4', '--shard-size', '16', '--augment', 'randaugment:n=1,m=5', '--threshold', '0.4', '--seed', '3', '--out', out, '--json'];
+  const args = [
+    'self-train',
+    labeled,
+    '--unlabeled',
+    flat,
+    '--student',
+    'cnn-tiny',
+    '--rounds',
+    '2',
+    '--epochs',
+    '4',
+    '--shard-size',
+    '16',
+    '--augment',
+    'randaugment:n=1,m=5',
+    '--threshold',
+    '0.4',
+    '--seed',
+    '3',
+    '--out',
+    out,
+    '--json',
+  ];
   const child = spawn(process.execPath, [CLI, ...args], { stdio: 'ignore', env: { ...process.env, FRUGAL_CACHE: path.join(root, 'cache') } });
   const exited = new Promise<string | null>((resolve) => child.on('exit', (_c, signal) => resolve(signal)));
   const shardsDir = path.join(out, 'round-1', 'pseudo');

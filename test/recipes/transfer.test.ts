@@ -78,7 +78,16 @@ test('fine-tuning with trunk multiplier 0 equals frozen training of the head', a
   const out = path.join(root, 'ft0');
   const hyper = { epochs: 6, seed: 3 };
   const ft = { epochs: 2 };
-  const res = await trainTransfer(data, { out, backbone: pretrained, mode: 'finetune', finetuneMustImprove: false, trunkLrMult: 0, hyper, finetuneHyper: ft, featureCache: false });
+  const res = await trainTransfer(data, {
+    out,
+    backbone: pretrained,
+    mode: 'finetune',
+    finetuneMustImprove: false,
+    trunkLrMult: 0,
+    hyper,
+    finetuneHyper: ft,
+    featureCache: false,
+  });
   assert.equal(res.mode, 'finetune');
   const tuned = weightsByName((await loadModelDir(out)).model);
   const original = weightsByName((await loadModelDir(pretrained)).model);
@@ -109,13 +118,24 @@ test('fine-tuning with trunk multiplier 0 equals frozen training of the head', a
 });
 
 test('fine-tuning moves the trunk; --unfreeze 1 moves only the last block', async () => {
-  const res = await trainTransfer(data, { out: path.join(root, 'ft1'), backbone: pretrained, mode: 'finetune', finetuneMustImprove: false, unfreeze: 1, hyper: { epochs: 3, seed: 4 }, finetuneHyper: { epochs: 1 } });
+  const res = await trainTransfer(data, {
+    out: path.join(root, 'ft1'),
+    backbone: pretrained,
+    mode: 'finetune',
+    finetuneMustImprove: false,
+    unfreeze: 1,
+    hyper: { epochs: 3, seed: 4 },
+    finetuneHyper: { epochs: 1 },
+  });
   const tuned = weightsByName((await loadModelDir(res.out)).model);
   const original = weightsByName((await loadModelDir(pretrained)).model);
   const moved = [...original.keys()].filter((n) => !n.startsWith('logits') && tuned.get(n)!.some((v, i) => v !== original.get(n)![i]));
   // cnn-tiny blocks: s0a, s0b, s1a, s1b; the last (s1b) holds its conv and BN (gamma, beta) weights.
   assert.ok(moved.length > 0);
-  assert.ok(moved.every((n) => n.startsWith('s1b_')), `moved: ${moved.join(', ')}`);
+  assert.ok(
+    moved.every((n) => n.startsWith('s1b_')),
+    `moved: ${moved.join(', ')}`,
+  );
   assert.ok(!moved.some((n) => /moving_/.test(n)), 'BatchNorm statistics must stay frozen');
 });
 
@@ -133,7 +153,9 @@ test('an ONNX backbone gives a head-only model directory that evaluate and predi
 
 test('--cut auto: candidates scored by cross-validation on the training images; the best 3 layers become a reloadable ensemble of heads', async () => {
   const out = path.join(root, 'auto-cut');
-  const res = runCli(['train', data, '--backbone', pretrained, '--cut', 'auto', '--out', out, '--epochs', '5', '--seed', '2', '--json'], { FRUGAL_CACHE: process.env.FRUGAL_CACHE! });
+  const res = runCli(['train', data, '--backbone', pretrained, '--cut', 'auto', '--out', out, '--epochs', '5', '--seed', '2', '--json'], {
+    FRUGAL_CACHE: process.env.FRUGAL_CACHE!,
+  });
   assert.equal(res.status, 0, res.stderr);
   const r = JSON.parse(res.stdout);
   type T = { cut: string; pool: string; accuracy: number; loss: number };
@@ -150,7 +172,10 @@ test('--cut auto: candidates scored by cross-validation on the training images; 
   const bestOf = new Map<string, T>();
   for (const t of trials) if (!bestOf.has(t.cut) || order(t, bestOf.get(t.cut)!) < 0) bestOf.set(t.cut, t);
   const want = [...bestOf.values()].sort(order).slice(0, 3);
-  assert.deepEqual(r.cutSearch.points, want.map((t) => ({ layer: t.cut, pool: t.pool })));
+  assert.deepEqual(
+    r.cutSearch.points,
+    want.map((t) => ({ layer: t.cut, pool: t.pool })),
+  );
   const cut = want.map((t) => `${t.cut}:${t.pool}`).join(',');
   assert.equal(r.backbone.cut, cut);
   assert.ok(r.cutSearch.ensembleAccuracy > 0 && r.cutSearch.ensembleAccuracy <= 1);
@@ -161,11 +186,22 @@ test('--cut auto: candidates scored by cross-validation on the training images; 
   // The saved model is trunk → 3 pooled cut points → 3 heads → their mean; evaluate reproduces the held-out accuracy.
   const { model } = await loadModelDir(out);
   // Each head: the default hidden layer, then the classifier.
-  assert.deepEqual(model.layers.filter((l) => l.getClassName() === 'Dense').map((l) => l.name).sort(), ['head_hidden_1', 'head_hidden_2', 'head_hidden_3', 'logits_1', 'logits_2', 'logits_3']);
+  assert.deepEqual(
+    model.layers
+      .filter((l) => l.getClassName() === 'Dense')
+      .map((l) => l.name)
+      .sort(),
+    ['head_hidden_1', 'head_hidden_2', 'head_hidden_3', 'logits_1', 'logits_2', 'logits_3'],
+  );
   const ev = runCli(['evaluate', out, data, '--json'], { FRUGAL_CACHE: process.env.FRUGAL_CACHE! });
   assert.equal(ev.status, 0, ev.stderr);
   // auto:1 keeps the single best candidate (what --cut auto did before ensembles).
-  const one = await trainTransfer(data, { out: path.join(root, 'auto-cut-1'), backbone: pretrained, backboneOptions: { cut: 'auto:1' }, hyper: { epochs: 5, seed: 2 } });
+  const one = await trainTransfer(data, {
+    out: path.join(root, 'auto-cut-1'),
+    backbone: pretrained,
+    backboneOptions: { cut: 'auto:1' },
+    hyper: { epochs: 5, seed: 2 },
+  });
   assert.deepEqual([one.backbone.cut, one.backbone.pool], [want[0]!.cut, want[0]!.pool]);
   assert.equal(one.cutSearch!.ensembleAccuracy, null);
   // Frozen-only backbones cannot be cut elsewhere: a clear error, exit 1.
@@ -178,19 +214,36 @@ test('--cut auto: candidates scored by cross-validation on the training images; 
 
 test('a cut list trains one head per cut point on frozen features; fine-tuning trains the ensemble through the trunk; both reload', async () => {
   const cut = 's1a_relu:grid2,s0_pool';
-  const frozen = await trainTransfer(data, { out: path.join(root, 'list-frozen'), backbone: pretrained, backboneOptions: { cut }, mode: 'frozen', hyper: { epochs: 10, seed: 3 } });
+  const frozen = await trainTransfer(data, {
+    out: path.join(root, 'list-frozen'),
+    backbone: pretrained,
+    backboneOptions: { cut },
+    mode: 'frozen',
+    hyper: { epochs: 10, seed: 3 },
+  });
   assert.equal(frozen.backbone.cut, 's1a_relu:grid2,s0_pool:avg');
   assert.ok(frozen.accuracy > 0.6, `accuracy ${frozen.accuracy}`);
   const before = weightsByName((await loadModelDir(pretrained)).model);
   const after = weightsByName((await loadModelDir(path.join(root, 'list-frozen'))).model);
   for (const [name, values] of after) if (before.has(name)) assert.deepEqual(values, before.get(name), `trunk weight ${name} changed`);
-  const ft = await trainTransfer(data, { out: path.join(root, 'list-ft'), backbone: pretrained, backboneOptions: { cut }, mode: 'finetune', finetuneMustImprove: false, hyper: { epochs: 10, seed: 3 }, finetuneHyper: { epochs: 2 } });
+  const ft = await trainTransfer(data, {
+    out: path.join(root, 'list-ft'),
+    backbone: pretrained,
+    backboneOptions: { cut },
+    mode: 'finetune',
+    finetuneMustImprove: false,
+    hyper: { epochs: 10, seed: 3 },
+    finetuneHyper: { epochs: 2 },
+  });
   assert.ok(ft.finetune!.history.length >= 2);
   assert.ok(ft.finetune!.history.every((e) => Number.isFinite(e.loss)));
   // Fine-tuning moved the trunk.
   const tuned = weightsByName((await loadModelDir(path.join(root, 'list-ft'))).model);
   assert.ok([...tuned].some(([name, values]) => before.has(name) && values.some((v, i) => v !== before.get(name)![i])));
-  for (const [dir, res] of [['list-frozen', frozen], ['list-ft', ft]] as const) {
+  for (const [dir, res] of [
+    ['list-frozen', frozen],
+    ['list-ft', ft],
+  ] as const) {
     const ev = runCli(['evaluate', path.join(root, dir), data, '--json'], { FRUGAL_CACHE: process.env.FRUGAL_CACHE! });
     assert.equal(ev.status, 0, ev.stderr);
     assert.ok(JSON.parse(ev.stdout).accuracy > 0.5, `${dir}: ${ev.stdout} (held-out ${res.accuracy})`);
@@ -232,7 +285,13 @@ test('frozen mode refits the head on all labeled images (held-out figures from t
 
 test('fine-tuning is kept only when it beats the frozen head on validation; else the frozen head (refit) is saved, trunk untouched', async () => {
   // A fine-tuning phase at learning rate 0 changes nothing: it ties with the frozen head, and a tie keeps the frozen head.
-  const res = await trainTransfer(data, { out: path.join(root, 'ft-fallback'), backbone: pretrained, mode: 'finetune', hyper: { epochs: 10, seed: 6 }, finetuneHyper: { epochs: 1, lr: 0 } });
+  const res = await trainTransfer(data, {
+    out: path.join(root, 'ft-fallback'),
+    backbone: pretrained,
+    mode: 'finetune',
+    hyper: { epochs: 10, seed: 6 },
+    finetuneHyper: { epochs: 1, lr: 0 },
+  });
   assert.equal(res.mode, 'finetune');
   assert.equal(res.finetuneAccuracy, res.frozenAccuracy);
   assert.equal(res.finetuneKept, false);
@@ -245,7 +304,13 @@ test('fine-tuning is kept only when it beats the frozen head on validation; else
   const after = weightsByName((await loadModelDir(res.out)).model);
   for (const [name, values] of original) if (!name.startsWith('logits')) assert.deepEqual(after.get(name), values, `trunk weight ${name} moved`);
   // When kept, the flags say why: the fine-tuned model scored higher.
-  const kept = await trainTransfer(data, { out: path.join(root, 'ft-kept'), backbone: pretrained, mode: 'finetune', hyper: { epochs: 3, seed: 4 }, finetuneHyper: { epochs: 2 } });
+  const kept = await trainTransfer(data, {
+    out: path.join(root, 'ft-kept'),
+    backbone: pretrained,
+    mode: 'finetune',
+    hyper: { epochs: 3, seed: 4 },
+    finetuneHyper: { epochs: 2 },
+  });
   assert.equal(kept.finetuneKept, kept.finetuneAccuracy! > kept.frozenAccuracy);
   assert.equal(kept.refitImages === null, kept.finetuneKept);
 });

@@ -24,11 +24,24 @@ function direct(s: number[], t: number[], y: number[], T: number, alpha: number,
   return alpha * T * T * kl + (labeled ? (1 - alpha) * ce : 0);
 }
 
-const S = [[2, -1, 0.5], [0.1, 0.2, 3]];
-const Tl = [[1.5, 0, -2], [-1, 2.5, 1]];
-const Y = [[1, 0, 0], [0, 0, 1]];
+const S = [
+  [2, -1, 0.5],
+  [0.1, 0.2, 3],
+];
+const Tl = [
+  [1.5, 0, -2],
+  [-1, 2.5, 1],
+];
+const Y = [
+  [1, 0, 0],
+  [0, 0, 1],
+];
 
-for (const [T, alpha] of [[1, 0.5], [4, 0.9], [2.5, 0.3]] as const) {
+for (const [T, alpha] of [
+  [1, 0.5],
+  [4, 0.9],
+  [2.5, 0.3],
+] as const) {
   test(`distillation loss equals the direct computation (T = ${T}, α = ${alpha})`, () => {
     const got = distillationLoss(tf.tensor2d(S), tf.tensor2d(Tl), tf.tensor2d(Y), { temperature: T, alpha }).dataSync()[0]!;
     const want = (direct(S[0]!, Tl[0]!, Y[0]!, T, alpha) + direct(S[1]!, Tl[1]!, Y[1]!, T, alpha)) / 2;

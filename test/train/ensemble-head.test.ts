@@ -35,7 +35,10 @@ test('an ensemble head averages its members’ probabilities; its logits (log of
   const p1 = (h1.predict(x1) as tf.Tensor).dataSync();
   const p2 = (h2.predict(x2) as tf.Tensor).dataSync();
   const got = (ens.predict([x1, x2]) as tf.Tensor).dataSync();
-  close(got, Array.from(p1, (v, i) => (v + p2[i]!) / 2));
+  close(
+    got,
+    Array.from(p1, (v, i) => (v + p2[i]!) / 2),
+  );
   close(tf.softmax(logitsForward(ens)([x1, x2], false)).dataSync(), got);
   // The head trainable takes the parts side by side.
   const t = headTrainable(ens);
@@ -63,7 +66,11 @@ test('stackHead puts an ensemble head on a trunk with one output per cut point; 
   close((full.predict(x) as tf.Tensor).dataSync(), want);
   assert.throws(() => stackHead(trunk, buildHead(4, 3)), /takes 1 inputs, the trunk gives 2/);
   const dir = path.join(tempDir(), 'ens');
-  await saveModelDir(dir, full, newMeta({ classes: ['a', 'b', 'c'], input: { height: 5, width: 1, channels: 1, resize: 'squash' }, preprocessing: { mean: [0], std: [1] } }));
+  await saveModelDir(
+    dir,
+    full,
+    newMeta({ classes: ['a', 'b', 'c'], input: { height: 5, width: 1, channels: 1, resize: 'squash' }, preprocessing: { mean: [0], std: [1] } }),
+  );
   const { model } = await loadModelDir(dir);
   close((model.predict(x) as tf.Tensor).dataSync(), want);
   close(tf.softmax(logitsForward(model)(x, false)).dataSync(), want);
@@ -99,7 +106,11 @@ test('the sign test of a paired comparison (which images only one of two classif
   assert.equal(signTestP(0, 0), 1);
   // Thousands of disagreements (a test split) do not overflow: P(X ≥ k) + P(X ≥ n − k + 1) = 1 by symmetry, and
   // P(X ≥ n/2) = ½ + C(n, n/2) / 2^(n+1) (≈ 0.5 + 0.00892 for n = 2000).
-  for (const [k, n] of [[1400, 3000], [2600, 5000], [1010, 2000]] as const) {
+  for (const [k, n] of [
+    [1400, 3000],
+    [2600, 5000],
+    [1010, 2000],
+  ] as const) {
     const p = signTestP(k, n);
     assert.ok(Number.isFinite(p) && p >= 0 && p <= 1, `signTestP(${k}, ${n}) = ${p}`);
     assertClose([p + signTestP(n - k + 1, n)], [1], 1e-9, false);

@@ -43,7 +43,7 @@ test('Adam, AdamW and SGD steps match the update rules computed by hand', () => 
   for (let t = 1; t <= 2; t++) {
     m = 0.9 * m + 0.1 * g;
     v = 0.999 * v + 0.001 * g * g;
-    w -= 0.01 * ((m / (1 - 0.9 ** t)) / (Math.sqrt(v / (1 - 0.999 ** t)) + 1e-8) + 0.1 * w);
+    w -= 0.01 * (m / (1 - 0.9 ** t) / (Math.sqrt(v / (1 - 0.999 ** t)) + 1e-8) + 0.1 * w);
   }
   assert.ok(Math.abs(run('adamw') - w) < 1e-5);
   // SGD with momentum and L2.
@@ -71,8 +71,14 @@ test('schedules: warm-up, cosine to the floor, one-cycle peak at 30%', () => {
 });
 
 test('soft-target cross-entropy, label smoothing and class weights', () => {
-  const logits = tf.tensor2d([[2, 0, -1], [0, 1, 0]]);
-  const targets = tf.tensor2d([[1, 0, 0], [0.2, 0.5, 0.3]]);
+  const logits = tf.tensor2d([
+    [2, 0, -1],
+    [0, 1, 0],
+  ]);
+  const targets = tf.tensor2d([
+    [1, 0, 0],
+    [0.2, 0.5, 0.3],
+  ]);
   const lse = (r: number[]) => Math.log(r.reduce((a, x) => a + Math.exp(x), 0));
   const l0 = -(2 - lse([2, 0, -1]));
   const l1 = -(0.2 * (0 - lse([0, 1, 0])) + 0.5 * (1 - lse([0, 1, 0])) + 0.3 * (0 - lse([0, 1, 0])));

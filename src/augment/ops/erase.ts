@@ -8,7 +8,11 @@ import { checkImage, copyImage, type Fill, fillBytes } from './common.js';
  */
 export function cutout(img: RawImage, x: number, y: number, size: number, fill: Fill = 0): RawImage {
   checkImage(img, 'cutout');
-  for (const [name, v] of [['x', x], ['y', y], ['size', size]] as const) {
+  for (const [name, v] of [
+    ['x', x],
+    ['y', y],
+    ['size', size],
+  ] as const) {
     if (!Number.isInteger(v)) throw new RangeError(`cutout: ${name} must be an integer, got ${v}`);
   }
   if (size < 0) throw new RangeError(`cutout: size must be >= 0, got ${size}`);

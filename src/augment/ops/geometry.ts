@@ -391,7 +391,11 @@ export function translateY(img: RawImage, px: number, fill: Fill = 0): RawImage 
  */
 export function padCrop(img: RawImage, pad: number, dx: number, dy: number, fill: Fill = 0): RawImage {
   checkImage(img, 'padCrop');
-  for (const [name, v] of [['pad', pad], ['dx', dx], ['dy', dy]] as const) {
+  for (const [name, v] of [
+    ['pad', pad],
+    ['dx', dx],
+    ['dy', dy],
+  ] as const) {
     if (!Number.isInteger(v)) throw new RangeError(`padCrop: ${name} must be an integer, got ${v}`);
   }
   if (pad < 0) throw new RangeError(`padCrop: pad must be >= 0, got ${pad}`);

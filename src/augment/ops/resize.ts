@@ -88,15 +88,7 @@ const clip8 = (ss: number): number => {
   return v < 0 ? 0 : v > 255 ? 255 : v;
 };
 
-function resampleHorizontal(
-  src: Uint8Array,
-  inW: number,
-  c: number,
-  rows: number,
-  rowOffset: number,
-  outW: number,
-  co: Coeffs,
-): Uint8Array {
+function resampleHorizontal(src: Uint8Array, inW: number, c: number, rows: number, rowOffset: number, outW: number, co: Coeffs): Uint8Array {
   const out = new Uint8Array(rows * outW * c);
   const { ksize, bounds, kk } = co;
   const half = 1 << (PRECISION_BITS - 1);

@@ -13,10 +13,7 @@ export interface Batch {
 /** A batch-level op (mixup / cutmix) producing new images and soft targets. */
 export type BatchOp = (batch: Batch, rng: Rng) => Batch;
 
-export type ImageStage =
-  | { kind: 'randaugment'; n: number; m: number }
-  | { kind: 'trivial' }
-  | { kind: 'basic'; pad?: number; flip?: number };
+export type ImageStage = { kind: 'randaugment'; n: number; m: number } | { kind: 'trivial' } | { kind: 'basic'; pad?: number; flip?: number };
 
 export type MixStage = { kind: 'mixup'; alpha: number } | { kind: 'cutmix'; alpha: number };
 

@@ -15,7 +15,7 @@ import { addBackboneOptions, backboneOptionsFrom, type BackboneFlags } from '../
 import { describeCut } from '../../models/backbones/layers.js';
 
 export function augmentCommand(): Command {
-  const cmd = new Command('augment').description('data augmentation: apply one op, preview a policy, search RandAugment\'s (N, M)');
+  const cmd = new Command('augment').description("data augmentation: apply one op, preview a policy, search RandAugment's (N, M)");
 
   cmd
     .command('apply')
@@ -26,10 +26,13 @@ export function augmentCommand(): Command {
     .option('--magnitude <0..30>', 'magnitude bin (torchvision RandAugment scale)', int('--magnitude', 0, MAX_BIN), 9)
     .addOption(new Option('--sign <+|->', 'direction of signed ops').choices(['+', '-']).default('+'))
     .option('--json', 'print one JSON object')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ frugal augment apply cat.jpg --op rotate --magnitude 30 --sign - --out rotated.png
-  $ frugal augment apply cat.jpg --op posterize --magnitude 15 --out poster.png`)
+  $ frugal augment apply cat.jpg --op posterize --magnitude 15 --out poster.png`,
+    )
     .action(async (input: string, f: { op: string; out: string; magnitude: number; sign: '+' | '-'; json?: boolean }) => {
       if (!isOpName(f.op)) throw new UsageError(`--op must be one of ${OP_NAMES.join(', ')}, got "${f.op}"`);
       let bytes: Buffer;
@@ -56,7 +59,10 @@ Examples:
       await writeFileAtomic(f.out, png);
       const res = { in: input, out: f.out, op: f.op, magnitude: f.magnitude, sign: f.sign, width: out.width, height: out.height, channels: out.channels };
       if (f.json) printJson(res);
-      else process.stdout.write(`${f.op} at magnitude ${f.magnitude}${f.sign === '-' ? ' (−)' : ''}: wrote ${f.out} (${out.width}×${out.height}×${out.channels})\n`);
+      else
+        process.stdout.write(
+          `${f.op} at magnitude ${f.magnitude}${f.sign === '-' ? ' (−)' : ''}: wrote ${f.out} (${out.width}×${out.height}×${out.channels})\n`,
+        );
     });
 
   cmd
@@ -67,18 +73,24 @@ Examples:
     .requiredOption('--out <png>', 'PNG file to write')
     .option('--rows <n>', 'originals (one per class first)', int('--rows', 1, 64), 8)
     .option('--variants <n>', 'augmented variants per original', int('--variants', 1, 32), 7)
-    .option('--size <px>', 'decode size (default: the images\' own size when small, else 96)', int('--size', 8, 1024))
+    .option('--size <px>', "decode size (default: the images' own size when small, else 96)", int('--size', 8, 1024))
     .option('--seed <n>', 'random seed', int('--seed'), 0)
     .option('--json', 'print one JSON object')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ frugal augment preview ./photos --augment randaugment:n=2,m=9 --out grid.png
-  $ frugal augment preview ./photos --augment trivial --rows 4 --variants 10 --out grid.png`)
+  $ frugal augment preview ./photos --augment trivial --rows 4 --variants 10 --out grid.png`,
+    )
     .action(async (data: string, f: { augment: string; out: string; rows: number; variants: number; size?: number; seed: number; json?: boolean }) => {
       const policy = policyFromOption(f.augment);
       const png = await previewPng(data, f.augment, { rows: f.rows, variants: f.variants, size: f.size, seed: f.seed });
       await writeFileAtomic(f.out, png);
-      await writeFileAtomic(f.out.replace(/\.png$/i, '') + '.json', JSON.stringify({ policy: policy.text, rows: f.rows, variants: f.variants }, null, 2) + '\n');
+      await writeFileAtomic(
+        f.out.replace(/\.png$/i, '') + '.json',
+        JSON.stringify({ policy: policy.text, rows: f.rows, variants: f.variants }, null, 2) + '\n',
+      );
       if (f.json) printJson({ out: f.out, policy: policy.text, rows: f.rows, variants: f.variants });
       else process.stdout.write(`preview of ${policy.text} written to ${f.out}\n`);
     });
@@ -98,41 +110,62 @@ Examples:
     .option('--json', 'print one JSON object');
   addBackboneOptions(search);
   addBackendOption(search);
-  search.addHelpText('after', `
+  search.addHelpText(
+    'after',
+    `
 Examples:
   $ frugal augment search ./photos --backbone ./pretrained --json
   $ frugal augment search ./photos --backbone ./pretrained --mode halving
-  $ frugal augment search ./photos --grid n=1,2 m=5,9,15 --budget 5   # from-scratch trials`);
-  search.action(async (data: string, f: BackboneFlags & { grid: string[]; mode: 'grid' | 'halving'; budget?: number; eta: number; folds: number; arch?: string; out: string; seed: number; json?: boolean; backend?: string }) => {
-    const quiet = !!f.json;
-    const grid = parseGrid(f.grid);
-    await startBackend(f.backend);
-    const res = await searchAugmentation(data, {
-      backbone: f.backbone,
-      backboneOptions: backboneOptionsFrom(f),
-      arch: f.arch,
-      grid,
-      mode: f.mode,
-      maxBudget: f.budget,
-      eta: f.eta,
-      folds: f.folds,
-      hyper: { seed: f.seed },
-      out: f.out,
-      onTrial: (t: Trial) => quiet || process.stderr.write(`  n=${t.n} m=${String(t.m).padEnd(2)} budget ${t.budget}: ${(t.accuracy * 100).toFixed(1)}% (${t.seconds.toFixed(1)} s)\n`),
-    });
-    // `policy` is what to use: the best setting unless no augmentation did better beyond chance.
-    const accuracy = res.recommended === 'none' ? res.baseline : res.best.accuracy;
-    if (f.json) return printJson({ ...res, policy: res.recommended, accuracy });
-    process.stdout.write(
-      `${res.mode} search (${res.scoring}), held-out accuracy % by (N, M)${res.mode === 'halving' ? ' @ budget' : ''}; * = best\n${gridTable(res)}\n\n` +
-        `best: ${res.best.policy} (${pctLoss(res.best.accuracy, res.best.loss)}), no augmentation: ${pctLoss(res.baseline, res.baselineLoss)}\n` +
-        `against no augmentation on the same images: right only with it ${res.versusBaseline.onlyBest}, ` +
-        `only without ${res.versusBaseline.onlyBaseline} (sign test p = ${res.versusBaseline.p.toFixed(2)})\n` +
-        `recommended: --augment ${res.recommended}${res.recommended === 'none' ? ' (no augmentation did better beyond chance)' : ''}\n` +
-        (res.cut ? `backbone ${describeCut({ kind: 'layers', ...res.cut })} (--cut auto)\n` : '') +
-        `${res.evaluations.length} trials, cost ${res.cost} budget units, ${res.seconds.toFixed(0)} s; heatmap in ${f.out}\n`,
-    );
-  });
+  $ frugal augment search ./photos --grid n=1,2 m=5,9,15 --budget 5   # from-scratch trials`,
+  );
+  search.action(
+    async (
+      data: string,
+      f: BackboneFlags & {
+        grid: string[];
+        mode: 'grid' | 'halving';
+        budget?: number;
+        eta: number;
+        folds: number;
+        arch?: string;
+        out: string;
+        seed: number;
+        json?: boolean;
+        backend?: string;
+      },
+    ) => {
+      const quiet = !!f.json;
+      const grid = parseGrid(f.grid);
+      await startBackend(f.backend);
+      const res = await searchAugmentation(data, {
+        backbone: f.backbone,
+        backboneOptions: backboneOptionsFrom(f),
+        arch: f.arch,
+        grid,
+        mode: f.mode,
+        maxBudget: f.budget,
+        eta: f.eta,
+        folds: f.folds,
+        hyper: { seed: f.seed },
+        out: f.out,
+        onTrial: (t: Trial) =>
+          quiet ||
+          process.stderr.write(`  n=${t.n} m=${String(t.m).padEnd(2)} budget ${t.budget}: ${(t.accuracy * 100).toFixed(1)}% (${t.seconds.toFixed(1)} s)\n`),
+      });
+      // `policy` is what to use: the best setting unless no augmentation did better beyond chance.
+      const accuracy = res.recommended === 'none' ? res.baseline : res.best.accuracy;
+      if (f.json) return printJson({ ...res, policy: res.recommended, accuracy });
+      process.stdout.write(
+        `${res.mode} search (${res.scoring}), held-out accuracy % by (N, M)${res.mode === 'halving' ? ' @ budget' : ''}; * = best\n${gridTable(res)}\n\n` +
+          `best: ${res.best.policy} (${pctLoss(res.best.accuracy, res.best.loss)}), no augmentation: ${pctLoss(res.baseline, res.baselineLoss)}\n` +
+          `against no augmentation on the same images: right only with it ${res.versusBaseline.onlyBest}, ` +
+          `only without ${res.versusBaseline.onlyBaseline} (sign test p = ${res.versusBaseline.p.toFixed(2)})\n` +
+          `recommended: --augment ${res.recommended}${res.recommended === 'none' ? ' (no augmentation did better beyond chance)' : ''}\n` +
+          (res.cut ? `backbone ${describeCut({ kind: 'layers', ...res.cut })} (--cut auto)\n` : '') +
+          `${res.evaluations.length} trials, cost ${res.cost} budget units, ${res.seconds.toFixed(0)} s; heatmap in ${f.out}\n`,
+      );
+    },
+  );
   return cmd;
 }
 
@@ -153,4 +186,3 @@ function parseGrid(axes: string[]): { n: number[]; m: number[] } {
   }
   return grid;
 }
-

@@ -18,7 +18,11 @@ export function autoCommand(): Command {
     .argument('<data>', 'labeled images: root/<class>/<image>, or a CSV of path,label')
     .requiredOption('--out <dir>', 'run folder: the best model itself, per-stage subfolders, auto.json, report.html')
     .option('--unlabeled <dir>', 'unlabeled images for Noisy Student rounds')
-    .option('--arch <name>', 'train from scratch with this architecture (also the Noisy Student students\' when there is no backbone); default: transfer from the built-in trunk', AUTO_DEFAULTS.arch)
+    .option(
+      '--arch <name>',
+      "train from scratch with this architecture (also the Noisy Student students' when there is no backbone); default: transfer from the built-in trunk",
+      AUTO_DEFAULTS.arch,
+    )
     .option('--distill <arch>', 'finally distil the best model into this small architecture (e.g. cnn-tiny)')
     .option('--budget <minutes>', 'total time budget: shrinks the search and the rounds', float('--budget', 0.1, 100000))
     .option('--rounds <n>', 'most Noisy Student rounds', int('--rounds', 0, 20), AUTO_DEFAULTS.rounds)
@@ -30,12 +34,15 @@ export function autoCommand(): Command {
   addDataOptions(cmd);
   addBackendOption(cmd);
   cmd.option('--json', 'print one JSON object');
-  cmd.addHelpText('after', `
+  cmd.addHelpText(
+    'after',
+    `
 Examples:
   $ frugal auto ./photos --out ./run                    # transfer from the built-in ImageNet trunk
   $ frugal auto ./digits --backbone none --out ./run    # from scratch (cnn-small)
   $ frugal auto ./photos --unlabeled ./more-photos --backbone ./pretrained --budget 15 --out ./run
-  $ frugal auto ./photos --unlabeled ./more-photos --distill cnn-tiny --out ./run --json`);
+  $ frugal auto ./photos --unlabeled ./more-photos --distill cnn-tiny --out ./run --json`,
+  );
   cmd.action(async (data: string, f: BackboneFlags & Record<string, unknown> & { out: string; json?: boolean; report: boolean }) => {
     const quiet = !!f.json;
     await startBackend(f['backend'] as string);

@@ -56,21 +56,27 @@ Examples:
   $ frugal data from-idx t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz --out ./shoes \\
       --classes 5,7,9 --class-names sandal,sneaker,ankle-boot --per-class 100 --seed 1`,
     )
-    .action(async (images: string, labels: string, opts: { out: string; classes?: number[]; perClass?: number; seed: number; classNames?: string[]; json?: boolean }) => {
-      const bar = progressBar('writing', !!opts.json);
-      const res = await writeIdxAsFolder(images, labels, opts.out, {
-        classes: opts.classes,
-        perClass: opts.perClass,
-        seed: opts.seed,
-        classNames: opts.classNames,
-        onProgress: (done, total) => bar.update(done, total),
-      }).finally(() => bar.stop());
-      if (opts.json) printJson(res);
-      else {
-        process.stdout.write(`wrote ${res.written} PNGs to ${res.out}\n`);
-        for (const c of res.classes) process.stdout.write(`  ${c.name.padEnd(16)} ${c.count}\n`);
-      }
-    });
+    .action(
+      async (
+        images: string,
+        labels: string,
+        opts: { out: string; classes?: number[]; perClass?: number; seed: number; classNames?: string[]; json?: boolean },
+      ) => {
+        const bar = progressBar('writing', !!opts.json);
+        const res = await writeIdxAsFolder(images, labels, opts.out, {
+          classes: opts.classes,
+          perClass: opts.perClass,
+          seed: opts.seed,
+          classNames: opts.classNames,
+          onProgress: (done, total) => bar.update(done, total),
+        }).finally(() => bar.stop());
+        if (opts.json) printJson(res);
+        else {
+          process.stdout.write(`wrote ${res.written} PNGs to ${res.out}\n`);
+          for (const c of res.classes) process.stdout.write(`  ${c.name.padEnd(16)} ${c.count}\n`);
+        }
+      },
+    );
 
   return data;
 }

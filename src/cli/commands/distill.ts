@@ -8,7 +8,7 @@ import { DISTILL_DEFAULTS } from '../../recipes/defaults.js';
 
 export function distillCommand(): Command {
   const cmd = new Command('distill')
-    .description('train a (smaller) student to match a teacher model\'s softened outputs, on labeled and unlabeled images')
+    .description("train a (smaller) student to match a teacher model's softened outputs, on labeled and unlabeled images")
     .argument('<data>', 'labeled images: root/<class>/<image>, or a CSV of path,label')
     .requiredOption('--teacher <model>', 'teacher model directory')
     .requiredOption('--student <arch|backbone>', 'student: a zoo architecture (e.g. cnn-tiny) or a TF.js layers backbone')
@@ -24,10 +24,13 @@ export function distillCommand(): Command {
   addHyperOptions(cmd, { labelSmoothing: 0 });
   addBackendOption(cmd);
   cmd.option('--json', 'print one JSON object');
-  cmd.addHelpText('after', `
+  cmd.addHelpText(
+    'after',
+    `
 Examples:
   $ frugal distill ./photos --teacher ./big-model --student cnn-tiny --out ./small-model
-  $ frugal distill ./photos --teacher ./big-model --student cnn-tiny --unlabeled ./more-photos --temperature 4 --alpha 0.9 --out ./small --json`);
+  $ frugal distill ./photos --teacher ./big-model --student cnn-tiny --unlabeled ./more-photos --temperature 4 --alpha 0.9 --out ./small --json`,
+  );
   cmd.action(async (data: string, f: Record<string, unknown> & { out: string; teacher: string; student: string; json?: boolean }) => {
     const quiet = !!f.json;
     policyFromOption(f['augment'] as string);

@@ -35,7 +35,12 @@ Examples:
 export function renderEvaluation(r: EvaluateResult): string {
   const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
   const lines = [
-    `accuracy ${pct(r.accuracy)} on ${r.count} images` + Object.entries(r.topK).filter(([k]) => k !== '1').map(([k, v]) => `, top-${k} ${pct(v)}`).join('') + `, ECE ${r.ece.toFixed(3)}, macro-F1 ${r.macroF1.toFixed(3)}`,
+    `accuracy ${pct(r.accuracy)} on ${r.count} images` +
+      Object.entries(r.topK)
+        .filter(([k]) => k !== '1')
+        .map(([k, v]) => `, top-${k} ${pct(v)}`)
+        .join('') +
+      `, ECE ${r.ece.toFixed(3)}, macro-F1 ${r.macroF1.toFixed(3)}`,
     '',
   ];
   const w = Math.max(5, ...r.classes.map((c) => c.length));
@@ -47,7 +52,7 @@ export function renderEvaluation(r: EvaluateResult): string {
   lines.push('', 'confusion matrix (rows: true, columns: predicted)');
   const cw = Math.max(4, ...r.confusion.flat().map((v) => String(v).length));
   lines.push(`  ${''.padEnd(w)}  ${r.classes.map((_, j) => String(j).padStart(cw)).join(' ')}`);
-  r.confusion.forEach((row, i) => lines.push(`  ${(`${i} ${r.classes[i]}`).padEnd(w)}  ${row.map((v) => String(v).padStart(cw)).join(' ')}`));
+  r.confusion.forEach((row, i) => lines.push(`  ${`${i} ${r.classes[i]}`.padEnd(w)}  ${row.map((v) => String(v).padStart(cw)).join(' ')}`));
   if (r.problems.length) {
     lines.push('', `${r.problems.length} file(s) skipped:`);
     for (const p of r.problems) lines.push(`  ${p.path}: ${p.reason}`);

@@ -11,10 +11,13 @@ export function reportCommand(): Command {
     .argument('<run>', 'the --out folder of train, distill, self-train, augment search or auto')
     .option('--out <file>', 'HTML file to write (default: <run>/report.html)')
     .option('--json', 'print one JSON object')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ frugal report ./run
-  $ frugal report ./run --out report.html && xdg-open report.html`)
+  $ frugal report ./run --out report.html && xdg-open report.html`,
+    )
     .action(async (run: string, f: { out?: string; json?: boolean }) => {
       const res = await writeReport(run, f.out);
       if (f.json) printJson(res);

@@ -13,15 +13,19 @@ export function selfTrainCommand(): Command {
     .description('Noisy Student self-training: a teacher labels unlabeled images, a noised student learns from both and becomes the next teacher')
     .argument('<data>', 'labeled images: root/<class>/<image>, or a CSV of path,label')
     .requiredOption('--unlabeled <dir>', 'unlabeled images (any depth)')
-    .requiredOption('--out <dir>', 'output: the best round\'s model, with round-N/ subfolders')
+    .requiredOption('--out <dir>', "output: the best round's model, with round-N/ subfolders")
     .option('--teacher <model>', 'a trained model as the first teacher (default: train one on <data>)')
     .option('--teacher-backbone <spec>', 'train the first teacher by transfer from this backbone')
     .option('--student <arch>', 'student architecture (same size or larger than the teacher)', SELF_TRAIN_DEFAULTS.student)
     .option('--rounds <n>', 'rounds (stops early when held-out accuracy stops improving)', int('--rounds', 1, 100), SELF_TRAIN_DEFAULTS.rounds)
-    .addOption(new Option('--pseudo <kind>', 'hard (one-hot) or soft (teacher probabilities) pseudo-labels').choices(['soft', 'hard']).default(SELF_TRAIN_DEFAULTS.pseudo))
+    .addOption(
+      new Option('--pseudo <kind>', 'hard (one-hot) or soft (teacher probabilities) pseudo-labels')
+        .choices(['soft', 'hard'])
+        .default(SELF_TRAIN_DEFAULTS.pseudo),
+    )
     .option('--threshold <p>', 'keep pseudo-labels with at least this confidence', float('--threshold', 0, 1), SELF_TRAIN_DEFAULTS.threshold)
     .option('--balance', 'equalise classes: top-K most confident per class, duplicating where short')
-    .option('--augment <policy>', 'the student\'s input noise', STUDENT_NOISE.augment)
+    .option('--augment <policy>', "the student's input noise", STUDENT_NOISE.augment)
     .option('--dropout <p>', 'student dropout (noise)', float('--dropout', 0, 0.95), STUDENT_NOISE.dropout)
     .option('--drop-path <p>', 'student stochastic depth (noise; residual architectures)', float('--drop-path', 0, 0.95), STUDENT_NOISE.dropPath)
     .option('--width <m>', 'student width multiplier', float('--width', 0.1, 4))
@@ -32,11 +36,14 @@ export function selfTrainCommand(): Command {
   addHyperOptions(cmd);
   addBackendOption(cmd);
   cmd.option('--json', 'print one JSON object');
-  cmd.addHelpText('after', `
+  cmd.addHelpText(
+    'after',
+    `
 Examples:
   $ frugal self-train ./photos --unlabeled ./unlabeled --out ./run
   $ frugal self-train ./photos --unlabeled ./unlabeled --teacher ./model --rounds 3 --balance --pseudo soft --out ./run
-  $ frugal self-train ./photos --unlabeled ./unlabeled --out ./run --resume     # after Ctrl-C`);
+  $ frugal self-train ./photos --unlabeled ./unlabeled --out ./run --resume     # after Ctrl-C`,
+  );
   cmd.action(async (data: string, f: Record<string, unknown> & { out: string; unlabeled: string; json?: boolean }) => {
     const quiet = !!f.json;
     policyFromOption(f['augment'] as string);
@@ -49,7 +56,11 @@ Examples:
       unlabeled: f.unlabeled,
       teacher: f['teacher'] as string | undefined,
       teacherBackbone: f['teacherBackbone'] as string | undefined,
-      student: parseStudent(f['student'] as string, { width: f['width'] as number | undefined, dropout: f['dropout'] as number, dropPath: f['dropPath'] as number }),
+      student: parseStudent(f['student'] as string, {
+        width: f['width'] as number | undefined,
+        dropout: f['dropout'] as number,
+        dropPath: f['dropPath'] as number,
+      }),
       rounds: f['rounds'] as number,
       pseudo: f['pseudo'] as 'soft' | 'hard',
       threshold: f['threshold'] as number,
@@ -71,11 +82,17 @@ Examples:
       off();
     });
     if (f.json) return printJson(res);
-    process.stdout.write(`held-out accuracy ${(res.accuracy * 100).toFixed(1)}% (best: round ${res.bestRound})\n\n  round  accuracy  kept  pseudo-label acc  kept per class\n`);
+    process.stdout.write(
+      `held-out accuracy ${(res.accuracy * 100).toFixed(1)}% (best: round ${res.bestRound})\n\n  round  accuracy  kept  pseudo-label acc  kept per class\n`,
+    );
     for (const r of res.rounds) {
       const pseudo = r.pseudoAccuracy === null ? '-'.padStart(16) : `${(r.pseudoAccuracy * 100).toFixed(1)}%`.padStart(16);
-      const kept = Object.entries(r.kept).map(([c, n]) => `${c} ${n}`).join(', ');
-      process.stdout.write(`  ${String(r.round).padStart(5)}  ${(r.accuracy * 100).toFixed(1).padStart(7)}%  ${String(r.keptTotal).padStart(4)}  ${pseudo}  ${kept}\n`);
+      const kept = Object.entries(r.kept)
+        .map(([c, n]) => `${c} ${n}`)
+        .join(', ');
+      process.stdout.write(
+        `  ${String(r.round).padStart(5)}  ${(r.accuracy * 100).toFixed(1).padStart(7)}%  ${String(r.keptTotal).padStart(4)}  ${pseudo}  ${kept}\n`,
+      );
     }
     process.stdout.write(`\nmodel written to ${res.out} (per-round artefacts in ${res.out}/round-N)\n`);
   });
@@ -85,5 +102,6 @@ Examples:
 function roundLine(r: RoundReport): string {
   return r.round === 0
     ? `round 0 (teacher): held-out accuracy ${(r.accuracy * 100).toFixed(1)}%`
-    : `round ${r.round}: held-out accuracy ${(r.accuracy * 100).toFixed(1)}%, ${r.keptTotal} pseudo-labels kept` + (r.pseudoAccuracy !== null ? ` (${(r.pseudoAccuracy * 100).toFixed(1)}% correct)` : '');
+    : `round ${r.round}: held-out accuracy ${(r.accuracy * 100).toFixed(1)}%, ${r.keptTotal} pseudo-labels kept` +
+        (r.pseudoAccuracy !== null ? ` (${(r.pseudoAccuracy * 100).toFixed(1)}% correct)` : '');
 }

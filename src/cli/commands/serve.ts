@@ -13,10 +13,13 @@ export function serveCommand(): Command {
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--export <dir>', 'write the static site to this folder (for any static host) instead of serving it')
     .option('--json', 'print one JSON object (the URL, or the exported files)')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ frugal serve ./model                 # then open http://127.0.0.1:8080/
-  $ frugal serve ./model --export ./site # upload ./site to any static host`)
+  $ frugal serve ./model --export ./site # upload ./site to any static host`,
+    )
     .action(async (model: string, f: { port: number; host: string; export?: string; json?: boolean }) => {
       if (f.export) {
         const res = await exportSite(model, f.export);

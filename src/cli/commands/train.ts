@@ -4,7 +4,18 @@ import { AUGMENT_VIEWS, trainTransfer, type TransferResult } from '../../recipes
 import { BUILTIN_TRUNK, NO_BACKBONE, listPretrained, resolveBackbone } from '../../models/backbones/pretrained.js';
 import { listArchs } from '../../models/zoo/index.js';
 import { printJson, float, int, flagName, UsageError } from '../options.js';
-import { addBackendOption, addDataOptions, addHyperOptions, hyperFrom, explicitHyper, startBackend, trainingProgress, onInterrupt, stageLines, type HyperFlags } from '../common.js';
+import {
+  addBackendOption,
+  addDataOptions,
+  addHyperOptions,
+  hyperFrom,
+  explicitHyper,
+  startBackend,
+  trainingProgress,
+  onInterrupt,
+  stageLines,
+  type HyperFlags,
+} from '../common.js';
 import { addBackboneOptions, backboneOptionsFrom, type BackboneFlags } from '../backbone-options.js';
 import { progressBar } from '../progress.js';
 import { note } from '../progress.js';
@@ -47,13 +58,23 @@ export function trainCommand(): Command {
     .description('train an image classifier on labeled images and write a model directory')
     .argument('<data>', 'labeled images: root/<class>/<image>, or a CSV of path,label')
     .requiredOption('--out <dir>', 'model directory to write (TF.js model.json + weights + frugal.json)')
-    .option('--arch <name>', `train from scratch with this architecture from the zoo (${listArchs().map((a) => a.name).join(', ')}); with --backbone none the default is cnn-small for ≤ 64 px, else mobilenetv2-0.35`)
+    .option(
+      '--arch <name>',
+      `train from scratch with this architecture from the zoo (${listArchs()
+        .map((a) => a.name)
+        .join(', ')}); with --backbone none the default is cnn-small for ≤ 64 px, else mobilenetv2-0.35`,
+    )
     .option('--width <m>', 'width multiplier of the architecture', float('--width', 0.1, 4))
     .option('--dropout <p>', 'dropout before the classifier (with --backbone: default 0.5 in the new head)', float('--dropout', 0, 0.95))
     .option('--drop-path <p>', 'stochastic depth rate (residual architectures)', float('--drop-path', 0, 0.95))
     .option('--resume', 'continue from the checkpoint in --out')
     .option('--augment <policy>', 'augmentation: none, basic, trivial, randaugment:n=2,m=9, combinable with +mixup=0.2 / +cutmix=1', 'none')
-    .option('--augment-views <k>', 'with --backbone in frozen mode: augmented views per training image for the head', int('--augment-views', 0, 64), AUGMENT_VIEWS)
+    .option(
+      '--augment-views <k>',
+      'with --backbone in frozen mode: augmented views per training image for the head',
+      int('--augment-views', 0, 64),
+      AUGMENT_VIEWS,
+    )
     .option(
       '--mode <mode>',
       'frozen (train only a new head on cached features) or finetune (then train the trunk too, at a smaller rate; kept only if it beats the frozen head on validation); ' +
@@ -61,9 +82,9 @@ export function trainCommand(): Command {
     )
     .option('--unfreeze <all|N>', 'fine-tune all of the trunk or its last N blocks', 'all')
     .option('--trunk-lr-mult <m>', 'trunk learning rate = --lr × this when fine-tuning', float('--trunk-lr-mult', 0, 10), DEFAULT_TRUNK_LR_MULT)
-    .option('--lr-decay <d>', 'discriminative rates: each earlier trunk block gets the next one\'s rate × d', float('--lr-decay', 0, 1), 1)
+    .option('--lr-decay <d>', "discriminative rates: each earlier trunk block gets the next one's rate × d", float('--lr-decay', 0, 1), 1)
     .option('--train-bn', 'update BatchNorm statistics of the trunk while fine-tuning (default: frozen)')
-    .option('--hidden <units>', 'units of the new head\'s hidden dense layer (default 64; 0: none)', int('--hidden', 0, 65536))
+    .option('--hidden <units>', "units of the new head's hidden dense layer (default 64; 0: none)", int('--hidden', 0, 65536))
     .option('--finetune-epochs <n>', 'epochs of the fine-tuning phase', int('--finetune-epochs', 0, 10000))
     .option('--finetune-lr <rate>', 'head learning rate of the fine-tuning phase (trunk: × --trunk-lr-mult)', float('--finetune-lr', 0, 10))
     .option('--no-feature-cache', 'do not read or write the backbone feature cache');
@@ -88,7 +109,9 @@ Examples:
   $ frugal train ./photos --out ./model --backbone mobilenet-v1-0.25-224 --mode finetune --unfreeze 2
   $ frugal train ./photos --out ./model --backbone resnet50.onnx --size 224 --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225
 
-Pretrained backbones by name: ${listPretrained().map((e) => e.name + (e.dir ? ' (built in, the default)' : '')).join(', ')}`,
+Pretrained backbones by name: ${listPretrained()
+      .map((e) => e.name + (e.dir ? ' (built in, the default)' : ''))
+      .join(', ')}`,
   );
   cmd.action(async (data: string, f: TrainFlags) => {
     const quiet = !!f.json;
@@ -159,7 +182,23 @@ Pretrained backbones by name: ${listPretrained().map((e) => e.name + (e.dir ? ' 
 }
 
 /** Flags that only mean something with a backbone (or only without one). */
-const BACKBONE_ONLY = ['mode', 'cut', 'pool', 'unfreeze', 'trunkLrMult', 'lrDecay', 'trainBn', 'hidden', 'finetuneEpochs', 'finetuneLr', 'inputName', 'layout', 'mean', 'std', 'sha256'] as const;
+const BACKBONE_ONLY = [
+  'mode',
+  'cut',
+  'pool',
+  'unfreeze',
+  'trunkLrMult',
+  'lrDecay',
+  'trainBn',
+  'hidden',
+  'finetuneEpochs',
+  'finetuneLr',
+  'inputName',
+  'layout',
+  'mean',
+  'std',
+  'sha256',
+] as const;
 const SCRATCH_ONLY = ['width', 'dropPath'] as const;
 
 function chooseBackbone(f: { backbone?: string; arch?: string }): string | undefined {
@@ -168,15 +207,22 @@ function chooseBackbone(f: { backbone?: string; arch?: string }): string | undef
 
 function checkModelFlags(cmd: Command, f: TrainFlags): void {
   const given = (name: string) => cmd.getOptionValueSource(name) === 'cli';
-  if (f.arch && f.backbone && f.backbone !== NO_BACKBONE) throw new UsageError(`--arch trains from scratch and --backbone transfers from a pretrained trunk: give one of them`);
+  if (f.arch && f.backbone && f.backbone !== NO_BACKBONE)
+    throw new UsageError(`--arch trains from scratch and --backbone transfers from a pretrained trunk: give one of them`);
   if (!chooseBackbone(f)) {
     const stray = BACKBONE_ONLY.filter(given);
     const flags = stray.map((s) => flagName(s)).join(', ');
-    if (stray.length) throw new UsageError(`${flags} ${stray.length > 1 ? 'need' : 'needs'} a backbone, but this run trains from scratch (${f.arch ? '--arch' : '--backbone none'})`);
+    if (stray.length)
+      throw new UsageError(
+        `${flags} ${stray.length > 1 ? 'need' : 'needs'} a backbone, but this run trains from scratch (${f.arch ? '--arch' : '--backbone none'})`,
+      );
   } else {
     const stray = SCRATCH_ONLY.filter(given);
     const flags = stray.map((s) => flagName(s)).join(', ');
-    if (stray.length) throw new UsageError(`${flags} ${stray.length > 1 ? 'apply' : 'applies'} to training from scratch (--arch or --backbone none), not to transfer from a backbone`);
+    if (stray.length)
+      throw new UsageError(
+        `${flags} ${stray.length > 1 ? 'apply' : 'applies'} to training from scratch (--arch or --backbone none), not to transfer from a backbone`,
+      );
   }
 }
 
@@ -184,7 +230,8 @@ async function transferAction(cmd: Command, data: string, f: TrainFlags, backend
   const quiet = !!f.json;
   if (f.mode && f.mode !== 'frozen' && f.mode !== 'finetune') throw new UsageError(`--mode must be frozen or finetune, got "${f.mode}"`);
   const unfreeze = f.unfreeze === undefined || f.unfreeze === 'all' ? 'all' : Number(f.unfreeze);
-  if (unfreeze !== 'all' && !(Number.isInteger(unfreeze) && unfreeze >= 0)) throw new UsageError(`--unfreeze must be "all" or a number of blocks, got "${f.unfreeze}"`);
+  if (unfreeze !== 'all' && !(Number.isInteger(unfreeze) && unfreeze >= 0))
+    throw new UsageError(`--unfreeze must be "all" or a number of blocks, got "${f.unfreeze}"`);
   const progress = trainingProgress(quiet);
   const bar = progressBar('features', quiet);
   const off = onInterrupt(f.out);
@@ -225,7 +272,9 @@ async function transferAction(cmd: Command, data: string, f: TrainFlags, backend
     finetuneKept: res.finetuneKept,
     frozenAccuracy: res.frozenAccuracy,
     backbone: res.backbone,
-    cutSearch: res.cutSearch ? { cut: res.cutSearch.cut, points: res.cutSearch.points, ensembleAccuracy: res.cutSearch.ensembleAccuracy, trials: res.cutSearch.trials } : null,
+    cutSearch: res.cutSearch
+      ? { cut: res.cutSearch.cut, points: res.cutSearch.points, ensembleAccuracy: res.cutSearch.ensembleAccuracy, trials: res.cutSearch.trials }
+      : null,
     params: res.params,
     classes: res.classes,
     trainImages: res.trainImages,

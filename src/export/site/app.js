@@ -52,9 +52,16 @@
     const rgba = ctx.getImageData(0, 0, w, h).data;
     const out = new Uint8Array(h * w * c);
     for (let i = 0; i < h * w; i++) {
-      const r = rgba[i * 4], g = rgba[i * 4 + 1], b = rgba[i * 4 + 2];
-      if (c === 1) out[i] = (r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16; // PIL's luma, as the Node side
-      else { out[i * 3] = r; out[i * 3 + 1] = g; out[i * 3 + 2] = b; }
+      const r = rgba[i * 4],
+        g = rgba[i * 4 + 1],
+        b = rgba[i * 4 + 2];
+      if (c === 1)
+        out[i] = (r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16; // PIL's luma, as the Node side
+      else {
+        out[i * 3] = r;
+        out[i * 3 + 1] = g;
+        out[i * 3 + 2] = b;
+      }
     }
     return out;
   }
@@ -72,7 +79,9 @@
     const x = new Float32Array(px.length);
     for (let i = 0; i < px.length; i++) x[i] = (px[i] / 255 - mean[i % c]) / std[i % c];
     const probs = tf.tidy(() => model.predict(tf.tensor4d(x, [1, h, w, c])).dataSync());
-    const top = Array.from(probs, (p, i) => [p, i]).sort((a, b) => b[0] - a[0]).slice(0, 5);
+    const top = Array.from(probs, (p, i) => [p, i])
+      .sort((a, b) => b[0] - a[0])
+      .slice(0, 5);
     results.innerHTML = '';
     for (const [p, i] of top) {
       const li = document.createElement('li');
@@ -86,7 +95,10 @@
   }
 
   input.addEventListener('change', () => input.files[0] && classify(input.files[0]));
-  drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+  drop.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    drop.classList.add('over');
+  });
   drop.addEventListener('dragleave', () => drop.classList.remove('over'));
   drop.addEventListener('drop', (e) => {
     e.preventDefault();

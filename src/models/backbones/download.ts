@@ -101,7 +101,9 @@ async function fetchBytes(url: string, onProgress?: (bytes: number, total: numbe
     res = await fetch(url, { redirect: 'follow' });
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new FrugalError(`${url}: download failed (${cause?.code ?? cause?.message ?? (err as Error).message}); no network? a cached copy is used when there is one`);
+    throw new FrugalError(
+      `${url}: download failed (${cause?.code ?? cause?.message ?? (err as Error).message}); no network? a cached copy is used when there is one`,
+    );
   }
   if (!res.ok) throw new FrugalError(`${url}: server answered ${res.status} ${res.statusText}`);
   const total = res.headers.get('content-length') ? Number(res.headers.get('content-length')) : null;

@@ -32,7 +32,8 @@ export async function readTfjsModel(modelJson: string): Promise<TfjsFiles> {
   } catch (err) {
     throw new FrugalError(`${modelJson}: corrupt JSON (${(err as Error).message})`);
   }
-  if (!json?.modelTopology || !Array.isArray(json.weightsManifest)) throw new FrugalError(`${modelJson}: not a TF.js model (no modelTopology / weightsManifest)`);
+  if (!json?.modelTopology || !Array.isArray(json.weightsManifest))
+    throw new FrugalError(`${modelJson}: not a TF.js model (no modelTopology / weightsManifest)`);
   const hash = createHash('sha256').update(text);
   const parts: Buffer[] = [];
   for (const group of json.weightsManifest) {
@@ -63,5 +64,7 @@ export async function readTfjsModel(modelJson: string): Promise<TfjsFiles> {
 }
 
 export async function fileDigest(file: string): Promise<string> {
-  return createHash('sha256').update(await fsp.readFile(file)).digest('hex');
+  return createHash('sha256')
+    .update(await fsp.readFile(file))
+    .digest('hex');
 }

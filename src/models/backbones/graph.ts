@@ -6,7 +6,13 @@ import type { Backbone, BackboneRef } from './types.js';
 import { poolMap, poolRef, poolTag, type FeaturePool } from './pooling.js';
 
 /** A frozen backbone over a TF.js graph model (e.g. a TF Hub feature-vector model). */
-export async function graphBackbone(artifacts: tf.io.ModelArtifacts, ref: Omit<BackboneRef, 'kind'>, digest: string, cut?: string, pool?: FeaturePool): Promise<Backbone> {
+export async function graphBackbone(
+  artifacts: tf.io.ModelArtifacts,
+  ref: Omit<BackboneRef, 'kind'>,
+  digest: string,
+  cut?: string,
+  pool?: FeaturePool,
+): Promise<Backbone> {
   let model: tfconv.GraphModel;
   try {
     model = await tfconv.loadGraphModel(tf.io.fromMemory(artifacts));

@@ -85,7 +85,13 @@ function cutOutput(model: tfl.LayersModel, point: CutPoint): tfl.SymbolicTensor 
   const { pool } = point;
   let layer = model.layers.find((l) => l.name === point.layer);
   if (!layer) {
-    throw new FrugalError((n) => `${n('cut', point.layer)}: no such layer (layers: ${model.layers.slice(-12).map((l) => l.name).join(', ')}${model.layers.length > 12 ? ', …' : ''})`);
+    throw new FrugalError(
+      (n) =>
+        `${n('cut', point.layer)}: no such layer (layers: ${model.layers
+          .slice(-12)
+          .map((l) => l.name)
+          .join(', ')}${model.layers.length > 12 ? ', …' : ''})`,
+    );
   }
   if (pool !== 'avg') layer = pooledInput(layer) ?? layer;
   const out = layer.output as tfl.SymbolicTensor;
@@ -141,11 +147,31 @@ export function cutCandidates(model: tfl.LayersModel, blocks = 3): string[] {
     current = block;
     end = layer;
   }
-  return [top, ...ends.filter((name) => name !== pooled).reverse().slice(0, blocks)];
+  return [
+    top,
+    ...ends
+      .filter((name) => name !== pooled)
+      .reverse()
+      .slice(0, blocks),
+  ];
 }
 
 /** Layers that only transform their input's values elementwise (a block's normalisation, activation, dropout). */
-const FOLLOWERS = new Set(['BatchNormalization', 'Activation', 'ReLU', 'LeakyReLU', 'PReLU', 'ELU', 'ThresholdedReLU', 'Softmax', 'Dropout', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout']);
+const FOLLOWERS = new Set([
+  'BatchNormalization',
+  'Activation',
+  'ReLU',
+  'LeakyReLU',
+  'PReLU',
+  'ELU',
+  'ThresholdedReLU',
+  'Softmax',
+  'Dropout',
+  'SpatialDropout2D',
+  'GaussianNoise',
+  'GaussianDropout',
+  'AlphaDropout',
+]);
 
 /** Whether `layer` is such a layer applied to `end` alone (so it belongs to `end`'s block whatever its name). */
 function joinsBlock(layer: tfl.layers.Layer, end: tfl.layers.Layer | null): boolean {
@@ -268,7 +294,14 @@ function normalizeRegularizer(value: unknown): unknown {
 }
 
 /** A backbone over a TF.js layers model (trainable: fine-tuning works on it). */
-export function layersBackbone(model: tfl.LayersModel, ref: Omit<BackboneRef, 'kind'>, digest: string, cut?: string, pool?: FeaturePool, owned = true): Backbone {
+export function layersBackbone(
+  model: tfl.LayersModel,
+  ref: Omit<BackboneRef, 'kind'>,
+  digest: string,
+  cut?: string,
+  pool?: FeaturePool,
+  owned = true,
+): Backbone {
   // A cut list is kept in its canonical form (each entry with its pooling); its own pooling is then moot.
   const points = parseCutList(cut ?? ref.cut ?? defaultCut(model), pool ?? ref.pool ?? 'avg');
   const cutName = formatCutList(points);
@@ -300,7 +333,9 @@ export function layersBackbone(model: tfl.LayersModel, ref: Omit<BackboneRef, 'k
       for (let s = 0; s < count; s += batch) {
         const n = Math.min(batch, count - s);
         const f = tf.tidy(() => {
-          const y = trunk.apply(toInputTensor(pixels.subarray(s * size, (s + n) * size), n, height, width, channels, ref.preprocessing), { training: false }) as tf.Tensor | tf.Tensor[];
+          const y = trunk.apply(toInputTensor(pixels.subarray(s * size, (s + n) * size), n, height, width, channels, ref.preprocessing), {
+            training: false,
+          }) as tf.Tensor | tf.Tensor[];
           return Array.isArray(y) ? tf.concat(y, 1) : y;
         });
         out.set(f.dataSync(), s * featureDim);

@@ -94,8 +94,17 @@ const DEFAULT_PRE: Preprocessing = { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5]
 export async function loadBackbone(spec: string, options: BackboneOptions = {}): Promise<Backbone> {
   const entry = getPretrained(spec);
   if (entry) {
-    const main = entry.dir ? await builtinModel(entry.dir, entry.sha256) : await downloadModel(entry.url!, { sha256: options.sha256 ?? entry.sha256, cacheDir: options.cacheDir });
-    const o: BackboneOptions = { size: entry.size, channels: entry.channels, mean: entry.preprocessing.mean, std: entry.preprocessing.std, cut: entry.cut, ...defined(options) };
+    const main = entry.dir
+      ? await builtinModel(entry.dir, entry.sha256)
+      : await downloadModel(entry.url!, { sha256: options.sha256 ?? entry.sha256, cacheDir: options.cacheDir });
+    const o: BackboneOptions = {
+      size: entry.size,
+      channels: entry.channels,
+      mean: entry.preprocessing.mean,
+      std: entry.preprocessing.std,
+      cut: entry.cut,
+      ...defined(options),
+    };
     return loadLocal(main, o, spec);
   }
   if (/^https?:\/\//i.test(spec)) {
@@ -103,7 +112,12 @@ export async function loadBackbone(spec: string, options: BackboneOptions = {}):
     return loadLocal(main, options, spec);
   }
   if (!(await exists(spec))) {
-    throw new FrugalError((n) => `${n('backbone', spec)}: not a file, folder, URL or known backbone (known: ${listPretrained().map((e) => e.name).join(', ')})`);
+    throw new FrugalError(
+      (n) =>
+        `${n('backbone', spec)}: not a file, folder, URL or known backbone (known: ${listPretrained()
+          .map((e) => e.name)
+          .join(', ')})`,
+    );
   }
   if (options.sha256) {
     const file = (await fsp.stat(spec)).isDirectory() ? path.join(spec, (await exists(path.join(spec, META_FILE))) ? 'weights.bin' : MODEL_FILE) : spec;
@@ -134,7 +148,14 @@ async function loadLocal(target: string, options: BackboneOptions, source: strin
     const side = { ...(await readSidecar(`${target}.json`)), ...(await readSidecar(path.join(path.dirname(target), SIDECAR))) };
     const o = { ...side, ...defined(options) };
     const input = inputOf(o);
-    const ref: Omit<BackboneRef, 'kind'> = { source: /^https?:/.test(source) ? source : path.resolve(target), input, preprocessing: preprocessingOf(o, input.channels, DEFAULT_PRE), inputName: o.inputName, layout: o.layout, sha256: options.sha256 };
+    const ref: Omit<BackboneRef, 'kind'> = {
+      source: /^https?:/.test(source) ? source : path.resolve(target),
+      input,
+      preprocessing: preprocessingOf(o, input.channels, DEFAULT_PRE),
+      inputName: o.inputName,
+      layout: o.layout,
+      sha256: options.sha256,
+    };
     return onnxBackbone(target, ref, await fileDigest(target), o.cut, o.pool);
   }
   const dir = stat.isDirectory() ? target : path.dirname(target);
@@ -160,7 +181,13 @@ async function loadLocal(target: string, options: BackboneOptions, source: strin
   const resolvedSource = /^https?:/.test(source) || getPretrained(source) ? source : path.resolve(modelJson);
   if (isGraph) {
     const input = inputOf(o);
-    return graphBackbone(files.artifacts, { source: resolvedSource, input, preprocessing: preprocessingOf(o, input.channels, DEFAULT_PRE), sha256: options.sha256 }, files.digest, o.cut, o.pool);
+    return graphBackbone(
+      files.artifacts,
+      { source: resolvedSource, input, preprocessing: preprocessingOf(o, input.channels, DEFAULT_PRE), sha256: options.sha256 },
+      files.digest,
+      o.cut,
+      o.pool,
+    );
   }
   let model: tfl.LayersModel;
   try {
@@ -172,7 +199,13 @@ async function loadLocal(target: string, options: BackboneOptions, source: strin
   }
   const shape = model.inputs[0]!.shape;
   const input = inputOf(o, { height: shape[1], width: shape[2], channels: shape[3] });
-  return layersBackbone(model, { source: resolvedSource, input, preprocessing: preprocessingOf(o, input.channels, DEFAULT_PRE), sha256: options.sha256 }, files.digest, o.cut, o.pool);
+  return layersBackbone(
+    model,
+    { source: resolvedSource, input, preprocessing: preprocessingOf(o, input.channels, DEFAULT_PRE), sha256: options.sha256 },
+    files.digest,
+    o.cut,
+    o.pool,
+  );
 }
 
 /**
@@ -191,7 +224,9 @@ function tfjsModelKind(json: { format?: string; modelTopology: unknown }, file: 
   }
   if (layers) return 'layers';
   if (graph) return 'graph';
-  throw new FrugalError(`${file}: neither a TF.js layers model (no class_name in modelTopology or its model_config) nor a graph model (no node list in modelTopology)`);
+  throw new FrugalError(
+    `${file}: neither a TF.js layers model (no class_name in modelTopology or its model_config) nor a graph model (no node list in modelTopology)`,
+  );
 }
 
 /** Reload a backbone from the reference stored in a model directory. */

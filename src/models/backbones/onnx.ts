@@ -63,7 +63,9 @@ export async function onnxBackbone(file: string, ref: Omit<BackboneRef, 'kind'>,
     try {
       result = await session.run({ [inputName]: toTensor(pixels, n) }, [outputName]);
     } catch (err) {
-      throw new FrugalError((n) => `${file}: inference failed (${(err as Error).message.split('\n')[0]}); check ${n('size')}, ${n('channels')} and ${n('layout')}`);
+      throw new FrugalError(
+        (n) => `${file}: inference failed (${(err as Error).message.split('\n')[0]}); check ${n('size')}, ${n('channels')} and ${n('layout')}`,
+      );
     }
     return toVectors(result[outputName]!);
   };

@@ -58,6 +58,8 @@ export function poolLayers(x: tfl.SymbolicTensor, pool: FeaturePool, name: strin
   if (pool === 'avg') return tfl.layers.globalAveragePooling2d({ name: `${name}_gap` }).apply(x) as tfl.SymbolicTensor;
   if (pool === 'max') return tfl.layers.globalMaxPooling2d({ name: `${name}_gmp` }).apply(x) as tfl.SymbolicTensor;
   const g = gridWindow(pool, x.shape[1] as number, x.shape[2] as number);
-  const cells = tfl.layers.averagePooling2d({ poolSize: g.window, strides: g.stride, padding: 'valid', name: `${name}_${pool}` }).apply(x) as tfl.SymbolicTensor;
+  const cells = tfl.layers
+    .averagePooling2d({ poolSize: g.window, strides: g.stride, padding: 'valid', name: `${name}_${pool}` })
+    .apply(x) as tfl.SymbolicTensor;
   return tfl.layers.flatten({ name: `${name}_${pool}_flat` }).apply(cells) as tfl.SymbolicTensor;
 }
