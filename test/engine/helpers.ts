@@ -1,6 +1,7 @@
 /** Shared helpers for the engine tests: seeded data, backend switching, error norms. */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/backend.js';
+import { originalGradients } from '../../src/engine/training-ops.js';
 
 /** Deterministic uniform [-1, 1) values (xorshift32). */
 export function randomArray(n: number, seed: number): Float32Array {
@@ -54,4 +55,15 @@ export function relErr(a: Float32Array, b: Float32Array): number {
     den += b[i]! * b[i]!;
   }
   return den === 0 ? Math.sqrt(num) : Math.sqrt(num / den);
+}
+
+/** Runs fn with tfjs-core's original gradient configs for the given kernels. */
+export function withOriginalGradients<R>(names: string[], fn: () => R): R {
+  const ours = names.map((n) => tf.getGradient(n));
+  for (const n of names) tf.registerGradient(originalGradients.get(n)!);
+  try {
+    return fn();
+  } finally {
+    for (const g of ours) tf.registerGradient(g);
+  }
 }

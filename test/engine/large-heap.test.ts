@@ -16,9 +16,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
-import { setup, runOn, randomArray, size, relErr } from './helpers.js';
+import { setup, runOn, randomArray, size, relErr, withOriginalGradients } from './helpers.js';
 import { simdFor, type Simd } from '../../src/engine/simd.js';
-import { originalGradients } from '../../src/engine/training-ops.js';
 
 const TWO_GIB = 2 ** 31;
 // tfjs-layers calls moments through the CommonJS exports object (patched on wasm).
@@ -83,17 +82,6 @@ async function aboveTwoGiB(name: string, check: () => Promise<void>, wantScratch
   if (wantScratch) assert.ok(seen.malloc.length > 0, `${name}: no scratch was malloc'd`);
   for (const [what, ps] of Object.entries(seen)) {
     for (const p of ps) assert.ok(p >= TWO_GIB, `${name}: ${what} returned ${p}, expected an unsigned address >= 2^31`);
-  }
-}
-
-/** Runs fn with tfjs-core's original gradient configs for the given kernels. */
-function withOriginalGradients<R>(names: string[], fn: () => R): R {
-  const ours = names.map((n) => tf.getGradient(n));
-  for (const n of names) tf.registerGradient(originalGradients.get(n)!);
-  try {
-    return fn();
-  } finally {
-    for (const g of ours) tf.registerGradient(g);
   }
 }
 

@@ -7,24 +7,12 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
-import { setup, runOn, randomArray, size, relErr } from './helpers.js';
-import { originalGradients } from '../../src/engine/training-ops.js';
+import { setup, runOn, randomArray, size, relErr, withOriginalGradients } from './helpers.js';
 
 before(setup);
 const T = (shape: number[], seed: number, scale = 1, shift = 0) => tf.add(tf.mul(tf.tensor(randomArray(size(shape), seed), shape), scale), shift);
 // tfjs-layers calls moments through the CommonJS exports object (patched on wasm).
 const core = createRequire(import.meta.url)('@tensorflow/tfjs-core') as typeof tf;
-
-/** Runs fn with tfjs-core's original gradient configs for the given kernels. */
-function withOriginalGradients<R>(names: string[], fn: () => R): R {
-  const ours = names.map((n) => tf.getGradient(n));
-  for (const n of names) tf.registerGradient(originalGradients.get(n)!);
-  try {
-    return fn();
-  } finally {
-    for (const g of ours) tf.registerGradient(g);
-  }
-}
 
 async function compare(name: string, fn: () => tf.Tensor[], tol = 1e-5, refOriginal: string[] = []) {
   const before = tf.memory().numTensors;
