@@ -62,9 +62,14 @@ export async function renderReport(a: RunArtifacts): Promise<string> {
     ? `<dt>model</dt><dd>${esc(a.meta.arch ?? (a.meta.backbone ? `${a.meta.backbone.kind} backbone + head` : 'custom'))}, ` +
       `${esc((a.meta.params ?? 0).toLocaleString('en-US'))} parameters, input ${a.meta.input.height}×${a.meta.input.width}×${a.meta.input.channels}</dd>`
     : '';
+  const refitImages = (a.meta?.training as { head?: { refitImages?: number | null } } | undefined)?.head?.refitImages;
   const figures = m
     ? `<dt>held-out accuracy</dt><dd class="big">${pct(m.accuracy)}</dd><dt>top-3</dt><dd>${pct(m.topK['3'])}</dd>` +
-      `<dt>macro-F1</dt><dd>${m.macroF1.toFixed(3)}</dd><dt>ECE</dt><dd>${m.ece.toFixed(3)}</dd><dt>validation images</dt><dd>${m.count}</dd>`
+      `<dt>macro-F1</dt><dd>${m.macroF1.toFixed(3)}</dd><dt>ECE</dt><dd>${m.ece.toFixed(3)}</dd><dt>validation images</dt><dd>${m.count}</dd>` +
+      (refitImages
+        ? `<dt>refit</dt><dd>after these figures were measured, the head was trained again on all ${refitImages} labeled images, ` +
+          'these validation images included: the figures are those of the head that had not seen them</dd>'
+        : '')
     : '';
   const summary = `<dl>
     <dt>run</dt><dd>${esc(a.dir)}</dd>

@@ -33,6 +33,11 @@ test('frugal train with no model flag transfers from the built-in ImageNet trunk
   assert.deepEqual(meta.input, { height: 224, width: 224, channels: 3, resize: 'squash' });
   // Offline: the trunk comes from the package; the model download cache was never touched.
   await assert.rejects(fsp.access(path.join(cache, 'models')));
+  // Frozen: the head was refit on all 45 labeled images after scoring, and the report says so.
+  assert.equal(meta.training.head.refitImages, 45);
+  const html = runCli(['report', out, '--out', path.join(root, 'report.html')]);
+  assert.equal(html.status, 0, html.stderr);
+  assert.match(await fsp.readFile(path.join(root, 'report.html'), 'utf8'), /trained again on all 45 labeled images/);
   // Held-out images never seen in training: well above chance (1/3).
   const ev = runCli(['evaluate', out, test, '--json'], { FRUGAL_CACHE: cache });
   assert.equal(ev.status, 0, ev.stderr);
