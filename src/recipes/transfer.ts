@@ -233,10 +233,14 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
   if (refit) {
     callbacks.onStage('refitting the head on all labeled images');
     const all = {
-      inputs: Float32Array.from([...headTrain.inputs, ...fVal.features]),
-      labels: Int32Array.from([...headTrain.labels, ...data.val.labels]),
+      inputs: new Float32Array(headTrain.inputs.length + fVal.features.length),
+      labels: new Int32Array(headTrain.count + data.val.count),
       count: headTrain.count + data.val.count,
     };
+    all.inputs.set(headTrain.inputs);
+    all.inputs.set(fVal.features, headTrain.inputs.length);
+    all.labels.set(headTrain.labels);
+    all.labels.set(data.val.labels, headTrain.count);
     const again = await trainHeads(all, null);
     refitHead = ensembleHeads(again.heads);
     headSeconds = (performance.now() - tHead) / 1000;
