@@ -223,29 +223,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
   let headSeconds = (performance.now() - tHead) / 1000;
   const frozenProbs = predictProbs(headT, { inputs: fVal.features, count: data.val.count }, fenc);
   const frozenAccuracy = classificationReport(frozenProbs, data.val.labels, data.classes).accuracy;
-  // Refit: the frozen head is trained again on every labeled image (the validation images too), for its whole
-  // schedule. The held-out figures stay those of the head that did not see them (an estimate for the refit). With a
-  // few labels per class the validation split is too small to choose an epoch by (bench/photos-head: the whole
-  // schedule on all labels beat the refit for the best epoch and the head without refit).
   const mustImprove = o.finetuneMustImprove ?? true;
-  const refit = (mode === 'frozen' || mustImprove) && (o.refit ?? !o.valData);
-  let refitHead: tfl.LayersModel | null = null;
-  if (refit) {
-    callbacks.onStage('refitting the head on all labeled images');
-    const all = {
-      inputs: new Float32Array(headTrain.inputs.length + fVal.features.length),
-      labels: new Int32Array(headTrain.count + data.val.count),
-      count: headTrain.count + data.val.count,
-    };
-    all.inputs.set(headTrain.inputs);
-    all.inputs.set(fVal.features, headTrain.inputs.length);
-    all.labels.set(headTrain.labels);
-    all.labels.set(data.val.labels, headTrain.count);
-    const again = await trainHeads(all, null);
-    refitHead = ensembleHeads(again.heads);
-    headSeconds = (performance.now() - tHead) / 1000;
-  }
-
   let finetuneFit: FitResult | null = null;
   let finetuneSeconds = 0;
   let finetune: { accuracy: number; kept: boolean } | null = null;
@@ -296,9 +274,26 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
     }
     tf.dispose(before);
   }
-  if (finetune?.kept && refitHead) {
-    refitHead.dispose(); // not needed: the fine-tuned model is saved
-    refitHead = null;
+  // Refit, when the frozen head is what is saved: it is trained again on every labeled image (the validation images
+  // too), for its whole schedule. The held-out figures stay those of the head that did not see them (an estimate for
+  // the refit). With a few labels per class the validation split is too small to choose an epoch by
+  // (bench/photos-head: the whole schedule on all labels beat the refit for the best epoch and the head without refit).
+  const refitImages = model === null && (o.refit ?? !o.valData) ? data.train.count + data.val.count : null;
+  let refitHead: tfl.LayersModel | null = null;
+  if (refitImages !== null) {
+    callbacks.onStage('refitting the head on all labeled images');
+    const tRefit = performance.now();
+    const all = {
+      inputs: new Float32Array(headTrain.inputs.length + fVal.features.length),
+      labels: new Int32Array(headTrain.count + data.val.count),
+      count: headTrain.count + data.val.count,
+    };
+    all.inputs.set(headTrain.inputs);
+    all.inputs.set(fVal.features, headTrain.inputs.length);
+    all.labels.set(headTrain.labels);
+    all.labels.set(data.val.labels, headTrain.count);
+    refitHead = ensembleHeads((await trainHeads(all, null)).heads);
+    headSeconds += (performance.now() - tRefit) / 1000;
   }
   model ??= backbone.trunk ? stackHead(backbone.trunk, refitHead ?? head) : null;
   const totalSeconds = (performance.now() - t0) / 1000;
@@ -319,7 +314,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
         ...headOptions,
         hyper: headHyper,
         bestEpoch: headFits.length === 1 ? headFit.bestEpoch : headFits.map((f) => f.bestEpoch),
-        refitImages: refitHead ? data.train.count + data.val.count : null,
+        refitImages,
       },
       cutSearch: cutSearch
         ? {
@@ -357,7 +352,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
     trainImages: data.train.count,
     valImages: data.val.count,
     frozenAccuracy,
-    refitImages: refitHead ? data.train.count + data.val.count : null,
+    refitImages,
     finetuneAccuracy: finetune?.accuracy ?? null,
     finetuneKept: finetune?.kept ?? null,
     timings: { decodeSeconds, featureSeconds: fTrain.extractSeconds + fVal.extractSeconds + viewSeconds, headSeconds, finetuneSeconds, totalSeconds },
