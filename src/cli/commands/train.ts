@@ -116,10 +116,9 @@ Pretrained backbones by name: ${listPretrained()
   cmd.action(async (data: string, f: TrainFlags) => {
     const quiet = !!f.json;
     policyFromOption(f.augment);
-    checkModelFlags(cmd, f);
+    const backbone = backboneOfRun(cmd, f);
     const backend = await startBackend(f.backend);
     note(`backend: ${backend.name}${backend.simd ? ' (SIMD)' : ''}`, quiet);
-    const backbone = chooseBackbone(f);
     if (backbone) return transferAction(cmd, data, { ...f, backbone }, backend.name);
     const progress = trainingProgress(quiet);
     const off = onInterrupt(f.out);
@@ -201,15 +200,13 @@ const BACKBONE_ONLY = [
 ] as const;
 const SCRATCH_ONLY = ['width', 'dropPath'] as const;
 
-function chooseBackbone(f: { backbone?: string; arch?: string }): string | undefined {
-  return resolveBackbone(f.backbone, f.arch);
-}
-
-function checkModelFlags(cmd: Command, f: TrainFlags): void {
+/** The backbone this run transfers from (undefined: from scratch), once the flags are checked against that choice. */
+function backboneOfRun(cmd: Command, f: TrainFlags): string | undefined {
   const given = (name: string) => cmd.getOptionValueSource(name) === 'cli';
   if (f.arch && f.backbone && f.backbone !== NO_BACKBONE)
     throw new UsageError(`--arch trains from scratch and --backbone transfers from a pretrained trunk: give one of them`);
-  if (!chooseBackbone(f)) {
+  const backbone = resolveBackbone(f.backbone, f.arch);
+  if (!backbone) {
     const stray = BACKBONE_ONLY.filter(given);
     const flags = stray.map((s) => flagName(s)).join(', ');
     if (stray.length)
@@ -224,6 +221,7 @@ function checkModelFlags(cmd: Command, f: TrainFlags): void {
         `${flags} ${stray.length > 1 ? 'apply' : 'applies'} to training from scratch (--arch or --backbone none), not to transfer from a backbone`,
       );
   }
+  return backbone;
 }
 
 async function transferAction(cmd: Command, data: string, f: TrainFlags, backendName: string): Promise<void> {
