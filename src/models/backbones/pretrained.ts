@@ -28,13 +28,15 @@ const ZERO_TO_ONE: Preprocessing = { mean: [0, 0, 0], std: [1, 1, 1] };
 
 /** The package's `assets/models` folder (found from this file, in `src/` under tsx or in `dist/src/` after tsc). */
 function assetsDir(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  let dir = here;
   for (let i = 0; i < 6; i++) {
     const candidate = path.join(dir, 'assets', 'models');
     if (existsSync(candidate)) return candidate;
     dir = path.dirname(dir);
   }
-  throw new Error('frugal: the package has no assets/models folder (a broken install?)');
+  // A broken install: where dist/ expects it; loading a built-in model then says that it is missing.
+  return path.join(here, '..', '..', '..', '..', 'assets', 'models');
 }
 
 /** The built-in default trunk of `train` and `auto` (a registry name). */
