@@ -1,4 +1,6 @@
 /** Shared helpers for the engine tests: seeded data, backend switching, error norms. */
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/backend.js';
 import { originalGradients } from '../../src/engine/training-ops.js';
@@ -66,4 +68,55 @@ export function withOriginalGradients<R>(names: string[], fn: () => R): R {
   } finally {
     for (const g of ours) tf.registerGradient(g);
   }
+}
+
+/** A seeded tensor of `shape`: uniform [-1, 1) values × scale + shift. */
+export function seededTensor(shape: number[], seed: number, scale = 1, shift = 0): tf.Tensor {
+  return tf.add(tf.mul(tf.tensor(randomArray(size(shape), seed), shape), scale), shift);
+}
+
+/** tfjs-core's CommonJS exports object: tfjs-layers calls moments through it (patched on wasm). */
+export const coreExports = createRequire(import.meta.url)('@tensorflow/tfjs-core') as typeof tf;
+
+/**
+ * fn on wasm (Frugal's kernels) against the cpu backend running `cpuFn` (default fn; tfjs-core's original gradients
+ * for `refOriginal`): the same number of outputs, each within `tol` normwise relative error, and no tensor leaked.
+ */
+export async function compareWithCpu(
+  name: string,
+  fn: () => tf.Tensor | tf.Tensor[],
+  tol: number,
+  refOriginal: string[] = [],
+  cpuFn: () => tf.Tensor | tf.Tensor[] = fn,
+): Promise<void> {
+  const before = tf.memory().numTensors;
+  const ref = await runOn('cpu', () => withOriginalGradients(refOriginal, cpuFn));
+  const got = await runOn('wasm', fn);
+  assert.equal(tf.memory().numTensors, before, `${name}: tensor leak`);
+  assert.equal(got.length, ref.length);
+  for (let i = 0; i < ref.length; i++) {
+    const e = relErr(got[i]!, ref[i]!);
+    assert.ok(e <= tol, `${name}[${i}]: rel err ${e}`);
+  }
+}
+
+/**
+ * A batch-norm training chain over the last axis of `shape`: moments, batchNorm, relu, a weighted sum; returns
+ * the value, the batch statistics and the gradients for x, gamma and beta.
+ */
+export function batchNormChain(shape: number[]): { x: tf.Tensor; gamma: tf.Tensor; beta: tf.Tensor; w: tf.Tensor; outputs: tf.Tensor[] } {
+  const c = shape[shape.length - 1]!;
+  const axes = shape.map((_, i) => i).slice(0, -1);
+  const x = seededTensor(shape, 1, 2, 0.5);
+  const gamma = seededTensor([c], 2, 0.5, 1);
+  const beta = seededTensor([c], 3);
+  const w = seededTensor(shape, 4);
+  const f = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => {
+    const { mean, variance } = coreExports.moments(xx, axes);
+    const y = tf.batchNorm(xx, mean, variance, bb, gg, 1e-3);
+    return tf.sum(tf.mul(tf.relu(y), w));
+  };
+  const { value, grads } = tf.valueAndGrads(f)([x, gamma, beta]);
+  const { mean, variance } = coreExports.moments(x, axes);
+  return { x, gamma, beta, w, outputs: [tf.reshape(value, [1]), mean, variance, ...grads] };
 }

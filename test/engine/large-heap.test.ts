@@ -15,14 +15,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { createRequire } from 'node:module';
-import { setup, runOn, randomArray, size, relErr, withOriginalGradients } from './helpers.js';
+import { setup, batchNormChain, compareWithCpu, seededTensor } from './helpers.js';
 import { simdFor, type Simd } from '../../src/engine/simd.js';
 
 const TWO_GIB = 2 ** 31;
 // tfjs-layers calls moments through the CommonJS exports object (patched on wasm).
-const core = createRequire(import.meta.url)('@tensorflow/tfjs-core') as typeof tf;
-const T = (shape: number[], seed: number, scale = 1, shift = 0) => tf.add(tf.mul(tf.tensor(randomArray(size(shape), seed), shape), scale), shift);
+const T = seededTensor;
 
 let simd: Simd;
 let restore: (() => void) | null = null;
@@ -85,17 +83,7 @@ async function aboveTwoGiB(name: string, check: () => Promise<void>, wantScratch
   }
 }
 
-async function compare(name: string, fn: () => tf.Tensor | tf.Tensor[], tol: number, refOriginal: string[] = []) {
-  const before = tf.memory().numTensors;
-  const ref = await runOn('cpu', () => withOriginalGradients(refOriginal, fn));
-  const got = await runOn('wasm', fn);
-  assert.equal(tf.memory().numTensors, before, `${name}: tensor leak`);
-  assert.equal(got.length, ref.length);
-  for (let i = 0; i < ref.length; i++) {
-    const e = relErr(got[i]!, ref[i]!);
-    assert.ok(e <= tol, `${name}[${i}]: rel err ${e}`);
-  }
-}
+const compare = compareWithCpu;
 
 test('the heap is past 2 GiB: simd.malloc and tensors get unsigned addresses >= 2^31', async () => {
   await tf.setBackend('wasm');
@@ -147,17 +135,7 @@ test("FusedBatchNorm gradient kernel (malloc'd scratch read from JS) above 2 GiB
       )([x, mean, variance, scale ?? tf.ones([c]), offset]);
       return gs; // no scale on wasm = a scale of ones on cpu
     };
-    await aboveTwoGiB(`bn grad ${shape}`, async () => {
-      const before = tf.memory().numTensors;
-      const ref = await runOn('cpu', () => withOriginalGradients(['FusedBatchNorm'], cpuFn));
-      const got = await runOn('wasm', wasmFn);
-      assert.equal(tf.memory().numTensors, before, 'tensor leak');
-      assert.equal(got.length, ref.length);
-      for (let i = 0; i < ref.length; i++) {
-        const e = relErr(got[i]!, ref[i]!);
-        assert.ok(e <= 1e-4, `bn grad ${shape}[${i}]: rel err ${e}`);
-      }
-    });
+    await aboveTwoGiB(`bn grad ${shape}`, () => compare(`bn grad ${shape}`, wasmFn, 1e-4, ['FusedBatchNorm'], cpuFn));
   }
 });
 
@@ -168,24 +146,13 @@ test('batch-norm training chain above 2 GiB (moments, FusedBatchNorm and its gra
     [2, 14, 14, 32],
   ]) {
     const c = shape[shape.length - 1]!;
-    const axes = shape.map((_, i) => i).slice(0, -1);
     const fn = () => {
-      const x = T(shape, 1, 2, 0.5);
-      const gamma = T([c], 2, 0.5, 1);
-      const beta = T([c], 3);
-      const w = T(shape, 4);
-      const f = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => {
-        const { mean, variance } = core.moments(xx, axes);
-        const y = tf.batchNorm(xx, mean, variance, bb, gg, 1e-3);
-        return tf.sum(tf.mul(tf.relu(y), w));
-      };
-      const { value, grads } = tf.valueAndGrads(f)([x, gamma, beta]);
-      const { mean, variance } = core.moments(x, axes);
+      const { x, gamma, beta, w, outputs } = batchNormChain(shape);
       // FusedBatchNorm gradient with fixed statistics (no moments on the tape).
       const m = T([c], 5, 0.1),
         v = T([c], 6, 0.5, 1);
       const g2 = tf.grads((xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(tf.batchNorm(xx, m, v, bb, gg, 1e-3), w)))([x, gamma, beta]);
-      return [tf.reshape(value, [1]), mean, variance, ...grads, ...g2];
+      return [...outputs, ...g2];
     };
     await aboveTwoGiB(`bn ${shape}`, () => compare(`bn ${shape}`, fn, 1e-4, ['FusedBatchNorm', 'Relu']));
   }

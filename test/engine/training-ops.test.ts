@@ -4,26 +4,14 @@
  * gradients.
  */
 import { test, before } from 'node:test';
-import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { createRequire } from 'node:module';
-import { setup, runOn, randomArray, size, relErr, withOriginalGradients } from './helpers.js';
+import { setup, batchNormChain, compareWithCpu, coreExports, seededTensor } from './helpers.js';
 
 before(setup);
-const T = (shape: number[], seed: number, scale = 1, shift = 0) => tf.add(tf.mul(tf.tensor(randomArray(size(shape), seed), shape), scale), shift);
+const T = seededTensor;
 // tfjs-layers calls moments through the CommonJS exports object (patched on wasm).
-const core = createRequire(import.meta.url)('@tensorflow/tfjs-core') as typeof tf;
-
-async function compare(name: string, fn: () => tf.Tensor[], tol = 1e-5, refOriginal: string[] = []) {
-  const before = tf.memory().numTensors;
-  const ref = await runOn('cpu', () => withOriginalGradients(refOriginal, fn));
-  const got = await runOn('wasm', fn);
-  assert.equal(tf.memory().numTensors, before, `${name}: tensor leak`);
-  for (let i = 0; i < ref.length; i++) {
-    const e = relErr(got[i]!, ref[i]!);
-    assert.ok(e <= tol, `${name}[${i}]: rel err ${e}`);
-  }
-}
+const core = coreExports;
+const compare = (name: string, fn: () => tf.Tensor[], tol = 1e-5, refOriginal: string[] = []) => compareWithCpu(name, fn, tol, refOriginal);
 
 test('batch-norm training chain (moments + batchNorm): values and all gradients', async () => {
   for (const shape of [
@@ -31,21 +19,7 @@ test('batch-norm training chain (moments + batchNorm): values and all gradients'
     [3, 7, 12],
     [64, 16],
   ]) {
-    const c = shape[shape.length - 1]!;
-    const fn = () => {
-      const x = T(shape, 1, 2, 0.5);
-      const gamma = T([c], 2, 0.5, 1);
-      const beta = T([c], 3);
-      const w = T(shape, 4);
-      const f = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => {
-        const { mean, variance } = core.moments(xx, shape.map((_, i) => i).slice(0, -1));
-        const y = tf.batchNorm(xx, mean, variance, bb, gg, 1e-3);
-        return tf.sum(tf.mul(tf.relu(y), w));
-      };
-      const { value, grads } = tf.valueAndGrads(f)([x, gamma, beta]);
-      const { mean, variance } = core.moments(x, shape.map((_, i) => i).slice(0, -1));
-      return [tf.reshape(value, [1]), mean, variance, ...grads];
-    };
+    const fn = () => batchNormChain(shape).outputs;
     await compare(`bn ${shape}`, fn, 1e-4, ['FusedBatchNorm', 'Relu']);
   }
 });

@@ -4,10 +4,12 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../../src/engine/backend.js';
 import { loadBackbone } from '../../src/models/backbones/load.js';
 import { BUILTIN_TRUNK, getPretrained, isBuiltin, resolveBackbone } from '../../src/models/backbones/pretrained.js';
 import { cutCandidates } from '../../src/models/backbones/layers.js';
+import { readTfjsModel } from '../../src/models/backbones/files.js';
 import { Rng } from '../../src/util/rng.js';
 import { ROOT, tempDir } from '../helpers.js';
 
@@ -63,19 +65,10 @@ test('the built-in trunk loads by name with no network: 224×224×3 in, 1,280 po
   bb.dispose();
 });
 
+/** The trunk's layers model as the file holds it (no cut, no pooling). */
 async function loadRaw() {
-  const tfl = await import('@tensorflow/tfjs-layers');
-  const dir = getPretrained(BUILTIN_TRUNK)!.dir!;
-  const json = JSON.parse(await fsp.readFile(path.join(dir, 'model.json'), 'utf8'));
-  const weights = await fsp.readFile(path.join(dir, 'weights.bin'));
-  const specs = json.weightsManifest.flatMap((g: { weights: tf.io.WeightsManifestEntry[] }) => g.weights);
-  return tfl.loadLayersModel(
-    tf.io.fromMemory({
-      modelTopology: json.modelTopology,
-      weightSpecs: specs,
-      weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
-    }),
-  );
+  const files = await readTfjsModel(path.join(getPretrained(BUILTIN_TRUNK)!.dir!, 'model.json'));
+  return tfl.loadLayersModel(tf.io.fromMemory(files.artifacts));
 }
 
 test('which backbone a training command uses: the built-in trunk unless `none` or a from-scratch architecture', () => {
