@@ -16,15 +16,23 @@ import { fmt, arg } from '../lib/scarce-fmnist.js';
 import { photoTask, type PhotoTask } from '../lib/photos.js';
 
 /** A cut/head variant of frozen transfer. */
-type Variant = Pick<TransferOptions, 'head' | 'backboneOptions' | 'hyper' | 'refit'>;
+type Variant = Pick<TransferOptions, 'head' | 'backboneOptions' | 'hyper' | 'refit' | 'augment' | 'augmentViews'>;
 
-const LINEAR = { hidden: 0, dropout: 0 };
+const SGD_LINEAR = { hidden: 0, dropout: 0, solver: 'sgd' as const };
+const LOGISTIC = (l2: number) => ({ hidden: 0, dropout: 0, solver: 'full-batch' as const, l2 });
+/** Each image and its mirror image (features of both): a random crop with no padding is the image itself. */
+const MIRROR = { augment: 'basic:pad=0,flip=1', augmentViews: 1 };
 const VARIANTS: Record<string, Variant> = {
-  'out_relu, hidden 64 + dropout 0.5, no refit (before)': { refit: false },
-  'out_relu, hidden 64 + dropout 0.5, refit': { refit: true },
-  'out_relu, linear, refit': { head: LINEAR, refit: true },
-  '--cut auto (3 heads), no refit': { backboneOptions: { cut: 'auto' }, refit: false },
-  '--cut auto (3 heads), refit': { backboneOptions: { cut: 'auto' }, refit: true },
+  'out_relu, hidden 64 + dropout 0.5, no refit (before)': { head: { hidden: 64, dropout: 0.5 }, refit: false },
+  'out_relu, hidden 64 + dropout 0.5, refit': { head: { hidden: 64, dropout: 0.5 }, refit: true },
+  'out_relu, linear (SGD), refit': { head: SGD_LINEAR, refit: true },
+  '--cut auto (3 heads), no refit': { head: { hidden: 64, dropout: 0.5 }, backboneOptions: { cut: 'auto' }, refit: false },
+  '--cut auto (3 heads), refit': { head: { hidden: 64, dropout: 0.5 }, backboneOptions: { cut: 'auto' }, refit: true },
+  'out_relu, logistic l2 = 0.001, refit': { head: LOGISTIC(0.001), refit: true },
+  'out_relu, logistic l2 = 0.01, refit': { head: LOGISTIC(0.01), refit: true },
+  'out_relu, logistic l2 = 0.1, refit': { head: LOGISTIC(0.1), refit: true },
+  'out_relu, logistic l2 = 0.01 + mirror images, refit': { head: LOGISTIC(0.01), refit: true, ...MIRROR },
+  'out_relu, hidden 64 + dropout 0.5 + mirror images, refit': { head: { hidden: 64, dropout: 0.5 }, refit: true, ...MIRROR },
 };
 
 /** Up to `size` pool images, by class, as a labeled folder of links. */
@@ -65,6 +73,8 @@ async function main(): Promise<void> {
             head: v.head,
             backboneOptions: v.backboneOptions,
             refit: v.refit,
+            augment: v.augment,
+            augmentViews: v.augmentViews,
             hyper: { seed, ...v.hyper },
           });
           const a = (await evaluateModel(out, val)).accuracy;

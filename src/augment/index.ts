@@ -4,4 +4,4 @@ export * from './magnitudes.js';
 export * from './policies/index.js';
 export { augmentBatch, augmentImages, finishBatch, imageRng, batchRng, type AugmentedBatch } from './batch.js';
 export { AugmentPool, type AugmentPoolOptions } from './pool.js';
-export { augmentedViews } from './views.js';
+export { augmentedViews, mirroredImages } from './views.js';

@@ -1,4 +1,5 @@
 import { unpackImages } from '../data/image.js';
+import { flipH } from './ops/geometry.js';
 import { augmentBatch } from './batch.js';
 import type { Policy } from './policies/types.js';
 
@@ -18,5 +19,13 @@ export function augmentedViews(
     const aug = augmentBatch({ ...policy, batch: undefined } as Policy, images, seed * 1009 + v);
     aug.images.forEach((img, i) => out.set(img.data, (v * count + i) * size));
   }
+  return out;
+}
+
+/** The mirror image (left–right flip) of each image of a packed batch, in the same order. */
+export function mirroredImages(pixels: Uint8Array, count: number, spec: { height: number; width: number; channels: 1 | 3 }): Uint8Array {
+  const size = spec.height * spec.width * spec.channels;
+  const out = new Uint8Array(count * size);
+  unpackImages(pixels, count, spec).forEach((img, i) => out.set(flipH(img).data, i * size));
   return out;
 }

@@ -6,6 +6,14 @@ export interface HeadOptions {
   /** Units of an optional hidden dense layer (ReLU). */
   hidden?: number;
   dropout?: number;
+  /**
+   * How a linear head (no hidden layer, no dropout) on frozen features learns: `full-batch` solves its L2-regularised
+   * logistic regression on all rows at once (penalty `l2`); `sgd` trains it in mini-batches like any other head.
+   * Heads with a hidden layer or dropout always use `sgd`.
+   */
+  solver?: 'full-batch' | 'sgd';
+  /** L2 penalty of the `full-batch` solver: mean cross-entropy + l2/2 · ‖W‖². */
+  l2?: number;
 }
 
 /**

@@ -296,3 +296,21 @@ test('PadV2 (constant, zero and non-zero), several ranks', async () => {
     await same(`pad ${shape} ${JSON.stringify(pads)} ${v}`, () => tf.pad(T(shape, 17), pads, v), 0);
   }
 });
+
+test('BatchMatMul with transposed operands (2-D, batched, broadcast batch) and a dense layer gradient', async () => {
+  const cases: Array<[number[], number[], boolean, boolean]> = [
+    [[37, 21], [37, 5], true, false],
+    [[9, 21], [5, 21], false, true],
+    [[21, 9], [5, 21], true, true],
+    [[3, 8, 6], [3, 8, 4], true, false],
+    [[3, 6, 8], [1, 4, 8], false, true],
+  ];
+  for (const [sa, sb, ta, tb] of cases) {
+    await same(`matMul ${sa}${ta ? 'ᵀ' : ''}·${sb}${tb ? 'ᵀ' : ''}`, () => tf.matMul(T(sa, 3), T(sb, 4), ta, tb), 1e-5);
+  }
+  await same(
+    'dense layer gradients (both operands)',
+    () => tf.grads((x: tf.Tensor, w: tf.Tensor) => tf.sum(tf.square(tf.matMul(x, w))))([T([33, 17], 5), T([17, 6], 6)]),
+    1e-4,
+  );
+});

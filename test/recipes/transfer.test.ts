@@ -61,17 +61,33 @@ test('frozen mode really freezes: trunk weights bit-identical after head trainin
   assert.ok(JSON.parse(ev.stdout).accuracy > 0.6);
 });
 
-test('the new head: a hidden layer and dropout by default, a linear head with hidden 0 and dropout 0', async () => {
+/** A head trained by SGD (the default head is fitted in one full-batch solve). */
+const MLP_HEAD = { hidden: 64, dropout: 0.5 };
+
+test('the new head: by default linear, fitted by logistic regression on the images and their mirror images; a hidden layer and dropout when asked', async () => {
   const denseNames = async (dir: string) => (await loadModelDir(dir)).model.layers.filter((l) => l.getClassName() === 'Dense').map((l) => l.name);
-  const meta = async (dir: string) => JSON.parse(await fsp.readFile(path.join(dir, 'frugal.json'), 'utf8')).training.head;
+  const training = async (dir: string) => JSON.parse(await fsp.readFile(path.join(dir, 'frugal.json'), 'utf8')).training;
   const byDefault = path.join(root, 'head-default');
-  await trainTransfer(data, { out: byDefault, backbone: pretrained, mode: 'frozen', hyper: { epochs: 10, seed: 2 } });
-  assert.deepEqual(await denseNames(byDefault), ['head_hidden', 'logits']);
-  assert.deepEqual((({ hidden, dropout }) => ({ hidden, dropout }))(await meta(byDefault)), TRANSFER_HEAD);
-  const linear = path.join(root, 'head-linear');
-  const res = await trainTransfer(data, { out: linear, backbone: pretrained, mode: 'frozen', head: { hidden: 0, dropout: 0 }, hyper: { epochs: 10, seed: 2 } });
-  assert.deepEqual(await denseNames(linear), ['logits']);
+  const res = await trainTransfer(data, { out: byDefault, backbone: pretrained, mode: 'frozen', hyper: { epochs: 10, seed: 2 } });
+  assert.deepEqual(await denseNames(byDefault), ['logits']);
+  const t = await training(byDefault);
+  assert.deepEqual((({ hidden, dropout, solver, l2 }) => ({ hidden, dropout, solver, l2 }))(t.head), TRANSFER_HEAD);
+  assert.equal(t.mirror, true);
+  assert.equal(res.head.history.length, 1, 'one full-batch fit, no epochs');
   assert.ok(res.accuracy > 0.6, `accuracy ${res.accuracy}`);
+  const mlp = path.join(root, 'head-mlp');
+  const res2 = await trainTransfer(data, {
+    out: mlp,
+    backbone: pretrained,
+    mode: 'frozen',
+    head: { hidden: 16, dropout: 0.5 },
+    mirror: false,
+    hyper: { epochs: 10, minSteps: 0, seed: 2 },
+  });
+  assert.deepEqual(await denseNames(mlp), ['head_hidden', 'logits']);
+  assert.equal((await training(mlp)).mirror, false);
+  assert.equal(res2.head.history.length, 10, 'ten SGD epochs');
+  assert.ok(res2.accuracy > 0.6, `accuracy ${res2.accuracy}`);
 });
 
 test('fine-tuning with trunk multiplier 0 equals frozen training of the head', async () => {
@@ -84,6 +100,8 @@ test('fine-tuning with trunk multiplier 0 equals frozen training of the head', a
     mode: 'finetune',
     finetuneMustImprove: false,
     trunkLrMult: 0,
+    head: MLP_HEAD,
+    mirror: false,
     hyper,
     finetuneHyper: ft,
     featureCache: false,
@@ -93,11 +111,11 @@ test('fine-tuning with trunk multiplier 0 equals frozen training of the head', a
   const original = weightsByName((await loadModelDir(pretrained)).model);
   for (const [name, values] of original) if (!name.startsWith('logits')) assert.deepEqual(tuned.get(name), values, `trunk weight ${name} moved`);
 
-  // The same head (the default: hidden layer + dropout), trained on frozen features with the same two phases.
+  // The same head (a hidden layer + dropout, trained by SGD), trained on frozen features with the same two phases.
   const bb = await loadBackbone(pretrained);
   const prepared = await prepareData(data, { spec: bb.spec, seed: 3 });
   const f = await extractFeatures(bb, prepared.train.pixels, prepared.train.count, { cache: false });
-  const head = buildHead(bb.featureDim, 3, TRANSFER_HEAD);
+  const head = buildHead(bb.featureDim, 3, MLP_HEAD);
   initWeights(head, 3);
   const enc = featureEncoder(bb.featureDim);
   const fv = await extractFeatures(bb, prepared.val.pixels, prepared.val.count, { cache: false });
@@ -185,13 +203,13 @@ test('--cut auto: candidates scored by cross-validation on the training images; 
   assert.equal(meta.training.head.bestEpoch.length, 3);
   // The saved model is trunk → 3 pooled cut points → 3 heads → their mean; evaluate reproduces the held-out accuracy.
   const { model } = await loadModelDir(out);
-  // Each head: the default hidden layer, then the classifier.
+  // Each head: the default linear classifier.
   assert.deepEqual(
     model.layers
       .filter((l) => l.getClassName() === 'Dense')
       .map((l) => l.name)
       .sort(),
-    ['head_hidden_1', 'head_hidden_2', 'head_hidden_3', 'logits_1', 'logits_2', 'logits_3'],
+    ['logits_1', 'logits_2', 'logits_3'],
   );
   const ev = runCli(['evaluate', out, data, '--json'], { FRUGAL_CACHE: process.env.FRUGAL_CACHE! });
   assert.equal(ev.status, 0, ev.stderr);

@@ -22,6 +22,7 @@ import { note } from '../progress.js';
 import { policyFromOption } from '../../augment/index.js';
 import { describeCut } from '../../models/backbones/layers.js';
 import { DEFAULT_TRUNK_LR_MULT } from '../../train/trainable.js';
+import { DEFAULT_HEAD_L2 } from '../../train/head-fit.js';
 
 interface TrainFlags extends HyperFlags, BackboneFlags {
   augment: string;
@@ -32,6 +33,8 @@ interface TrainFlags extends HyperFlags, BackboneFlags {
   lrDecay?: number;
   trainBn?: boolean;
   hidden?: number;
+  l2?: number;
+  mirror: boolean;
   finetuneEpochs?: number;
   finetuneLr?: number;
   noFeatureCache?: boolean;
@@ -65,7 +68,7 @@ export function trainCommand(): Command {
         .join(', ')}); with --backbone none the default is cnn-small for ≤ 64 px, else mobilenetv2-0.35`,
     )
     .option('--width <m>', 'width multiplier of the architecture', float('--width', 0.1, 4))
-    .option('--dropout <p>', 'dropout before the classifier (with --backbone: default 0.5 in the new head)', float('--dropout', 0, 0.95))
+    .option('--dropout <p>', 'dropout before the classifier (with a backbone: default 0, a linear head)', float('--dropout', 0, 0.95))
     .option('--drop-path <p>', 'stochastic depth rate (residual architectures)', float('--drop-path', 0, 0.95))
     .option('--resume', 'continue from the checkpoint in --out')
     .option('--augment <policy>', 'augmentation: none, basic, trivial, randaugment:n=2,m=9, combinable with +mixup=0.2 / +cutmix=1', 'none')
@@ -84,7 +87,13 @@ export function trainCommand(): Command {
     .option('--trunk-lr-mult <m>', 'trunk learning rate = --lr × this when fine-tuning', float('--trunk-lr-mult', 0, 10), DEFAULT_TRUNK_LR_MULT)
     .option('--lr-decay <d>', "discriminative rates: each earlier trunk block gets the next one's rate × d", float('--lr-decay', 0, 1), 1)
     .option('--train-bn', 'update BatchNorm statistics of the trunk while fine-tuning (default: frozen)')
-    .option('--hidden <units>', "units of the new head's hidden dense layer (default 64; 0: none)", int('--hidden', 0, 65536))
+    .option(
+      '--hidden <units>',
+      'units of a hidden dense layer in the new head (default 0: a linear head, fitted by logistic regression)',
+      int('--hidden', 0, 65536),
+    )
+    .option('--l2 <penalty>', "L2 penalty of the linear head's logistic regression", float('--l2', 0, 100), DEFAULT_HEAD_L2)
+    .option('--no-mirror', "do not train the head on the images' mirror images too (for classes a left-right flip changes)")
     .option('--finetune-epochs <n>', 'epochs of the fine-tuning phase', int('--finetune-epochs', 0, 10000))
     .option('--finetune-lr <rate>', 'head learning rate of the fine-tuning phase (trunk: × --trunk-lr-mult)', float('--finetune-lr', 0, 10))
     .option('--no-feature-cache', 'do not read or write the backbone feature cache');
@@ -190,6 +199,8 @@ const BACKBONE_ONLY = [
   'lrDecay',
   'trainBn',
   'hidden',
+  'l2',
+  'mirror',
   'finetuneEpochs',
   'finetuneLr',
   'inputName',
@@ -240,7 +251,8 @@ async function transferAction(cmd: Command, data: string, f: TrainFlags, backend
       backbone: f.backbone!,
       backboneOptions: backboneOptionsFrom(f),
       mode: f.mode,
-      head: { hidden: f.hidden, dropout: f.dropout },
+      head: { hidden: f.hidden, dropout: f.dropout, l2: f.l2 },
+      mirror: f.mirror,
       unfreeze,
       trunkLrMult: f.trunkLrMult,
       lrDecay: f.lrDecay,
