@@ -30,7 +30,7 @@ export function photosRoot(): string {
   return path.join(dir, '..', 'shared', 'data', 'photos');
 }
 
-export const METHODS = ['scratch', 'frozen', 'cut-auto', 'finetune', 'augment', 'noisy-student'] as const;
+export const METHODS = ['scratch', 'frozen', 'cut-auto', 'finetune', 'augment', 'noisy-student', 'noisy-student-images'] as const;
 /** The rows of bench/photos. */
 export type Method = (typeof METHODS)[number];
 
@@ -40,7 +40,8 @@ export const METHOD_LABELS: Record<Method, string> = {
   'cut-auto': 'frozen, `--cut auto`',
   finetune: 'fine-tuned at 224 px',
   augment: "frozen + the augmentation search's policy",
-  'noisy-student': 'frozen teacher + Noisy Student (pool = rest of train)',
+  'noisy-student': 'Noisy Student on frozen features, `frugal self-train` (pool = rest of train)',
+  'noisy-student-images': 'frozen teacher + Noisy Student, fine-tuned image students (pool = rest of train)',
 };
 
 const IMAGE = /\.(jpe?g|png|webp|gif|tiff?|bmp)$/i;

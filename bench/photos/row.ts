@@ -57,6 +57,12 @@ async function main(): Promise<void> {
     await trainTransfer(task.train, { ...common, backbone: BUILTIN_TRUNK, mode: 'frozen', augment: s.recommended === 'none' ? undefined : s.recommended });
   } else if (method === 'noisy-student') {
     if (!task.pool) throw new Error('Noisy Student needs a pool: not with k = all');
+    // `frugal self-train <train> --unlabeled <pool>` as it runs by default: on the built-in trunk's frozen features.
+    const r = await selfTrain(task.train, { out: dir, unlabeled: task.pool, valSplit: 0.2, hyper: { seed } });
+    detail =
+      r.rounds.map((x) => `round ${x.round} ${(x.accuracy * 100).toFixed(1)}% (${x.keptTotal} pseudo-labels)`).join(', ') + ' on the inner validation split';
+  } else if (method === 'noisy-student-images') {
+    if (!task.pool) throw new Error('Noisy Student needs a pool: not with k = all');
     // The teacher is the frozen row's model when it exists (else it is trained here, and counted).
     const teacher = out('frozen');
     if (!(await exists(path.join(teacher, 'frugal.json'))))

@@ -6,8 +6,8 @@
  * `<work>/results.jsonl`, and rows already there are not run again (`--fresh` to redo them).
  *
  *   npm run build && node dist/bench/photos/run.js [--work /tmp/frugal-photos] [--sets hymenoptera,flowers12]
- *     [--ks 5,10,20,all] [--seeds 0,1,2] [--methods scratch,frozen,cut-auto,finetune,augment,noisy-student]
- *     [--heavy-seeds 0]   # seeds for the augment and noisy-student rows (each takes minutes)
+ *     [--ks 5,10,20,all] [--seeds 0,1,2] [--methods scratch,frozen,cut-auto,finetune,augment,noisy-student,noisy-student-images]
+ *     [--heavy-seeds 0]   # seeds for the augment and noisy-student-images rows (each takes minutes)
  *     [--table-only]      # print the table from results.jsonl
  */
 import * as path from 'node:path';
@@ -29,7 +29,7 @@ interface Result {
   detail: string;
 }
 
-const HEAVY: Method[] = ['augment', 'noisy-student'];
+const HEAVY: Method[] = ['augment', 'noisy-student-images'];
 
 async function readResults(file: string): Promise<Result[]> {
   try {
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
     for (const set of sets) {
       for (const k of ks) {
         for (const method of methods) {
-          if (k === 'all' && method === 'noisy-student') continue; // no pool left
+          if (k === 'all' && method.startsWith('noisy-student')) continue; // no pool left
           for (const seed of HEAVY.includes(method) ? heavySeeds : seeds) {
             const done = await readResults(file);
             if (done.some((r) => r.set === set && r.k === k && r.seed === seed && r.method === method)) continue;

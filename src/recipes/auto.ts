@@ -231,6 +231,23 @@ export async function auto(source: string, options: AutoOptions): Promise<AutoRe
       await run('noisyStudent', 'Noisy Student', async () => {
         const teacher = best();
         const meta = await readModelMeta(teacher.dir);
+        const training = meta.training as { mode?: string; augment?: string } | undefined;
+        if (o.backbone && training?.mode === 'frozen') {
+          // A frozen-trunk teacher: Noisy Student on the trunk's features (seconds a round), with the teacher's cut and policy.
+          const res = await trainTransfer(source, {
+            ...common,
+            out: stageDir('noisyStudent'),
+            backbone: o.backbone,
+            backboneOptions,
+            mode: 'frozen',
+            augment: training.augment && training.augment !== 'none' ? training.augment : undefined,
+            unlabeled: o.unlabeled!,
+            selfTrain: { rounds: r },
+            hyper: hyper(),
+          });
+          const last = res.selfTraining![res.selfTraining!.length - 1]!;
+          return { accuracy: res.accuracy, dir: res.out, note: `on frozen features: ${r} round(s), ${last.pseudoLabeled} pseudo-labels in the last` };
+        }
         const student = meta.arch
           ? { kind: 'arch' as const, arch: meta.arch, dropout: STUDENT_NOISE.dropout, dropPath: STUDENT_NOISE.dropPath }
           : o.backbone && trainable

@@ -17,7 +17,8 @@ import { pseudoLabelDir, roundDir, runFile, type RoundReport } from '../runs/fil
 import { copyRunModel, writeRunJson } from '../runs/artifacts.js';
 import { openRunState, saveRunState } from '../runs/run-state.js';
 import { trainFromScratch } from './scratch.js';
-import { trainTransfer } from './transfer.js';
+import { trainTransfer, FEATURE_SELF_TRAIN } from './transfer.js';
+import { BUILTIN_TRUNK } from '../models/backbones/pretrained.js';
 import { resolveStudent, finishStudent, type StudentSpec } from './student.js';
 import { SELF_TRAIN_DEFAULTS, STUDENT_NOISE } from './defaults.js';
 import { pseudoLabelPool, readPseudoProbs, selectPseudoLabels } from './pseudo-labels.js';
@@ -30,7 +31,12 @@ export interface SelfTrainOptions extends DataOptions {
   teacher?: string;
   /** How to train the first teacher when none is given: a backbone (transfer) or this architecture. */
   teacherBackbone?: string;
-  student: StudentSpec;
+  /**
+   * The students: a zoo architecture or a backbone, trained on images. Without a student (and without `teacher`):
+   * Noisy Student on the frozen features of `teacherBackbone` (default: the built-in trunk), whose first teacher is
+   * what `trainTransfer` gives, with `FEATURE_SELF_TRAIN`'s rounds and threshold unless given.
+   */
+  student?: StudentSpec;
   rounds?: number;
   pseudo?: 'soft' | 'hard';
   threshold?: number;
@@ -60,6 +66,33 @@ export interface SelfTrainResult {
   classes: string[];
 }
 
+/** Noisy Student on a frozen trunk's features (`trainTransfer` with `unlabeled`), reported as self-training rounds. */
+async function selfTrainOnFeatures(source: string, o: SelfTrainOptions): Promise<SelfTrainResult> {
+  const res = await trainTransfer(source, {
+    ...o,
+    backbone: o.teacherBackbone ?? BUILTIN_TRUNK,
+    mode: 'frozen',
+    // The students' noise here is the mirror images (`augment` is the image students' input noise).
+    augment: undefined,
+    unlabeled: o.unlabeled,
+    selfTrain: { rounds: o.rounds ?? FEATURE_SELF_TRAIN.rounds, threshold: o.threshold ?? FEATURE_SELF_TRAIN.threshold },
+    hyper: { ...o.teacherHyper, ...o.hyper },
+  });
+  const rounds: RoundReport[] = (res.selfTraining ?? []).map((r) => ({
+    round: r.round,
+    accuracy: r.valAccuracy,
+    kept: r.kept,
+    keptTotal: r.pseudoLabeled,
+    poolSize: res.poolImages ?? 0,
+    pseudoAccuracy: null,
+    dir: o.out,
+    seconds: r.seconds,
+  }));
+  for (const r of rounds) o.onRound?.(r);
+  const last = rounds[rounds.length - 1];
+  return { out: o.out, accuracy: res.accuracy, bestRound: last?.round ?? 0, rounds, stoppedEarly: false, classes: res.classes };
+}
+
 /**
  * Noisy Student self-training: a teacher labels the unlabeled pool (without noise), confident
  * predictions are kept (optionally class-balanced), a noised student (RandAugment, dropout,
@@ -69,6 +102,11 @@ export interface SelfTrainResult {
  */
 export async function selfTrain(source: string, o: SelfTrainOptions): Promise<SelfTrainResult> {
   await ensureBackend();
+  if (!o.student) {
+    if (o.teacher) throw new FrugalError((n) => `${n('teacher')} needs ${n('student')}: Noisy Student on frozen features trains its own first teacher`);
+    return selfTrainOnFeatures(source, o);
+  }
+  const studentSpec = o.student;
   const rounds = o.rounds ?? SELF_TRAIN_DEFAULTS.rounds;
   const threshold = o.threshold ?? SELF_TRAIN_DEFAULTS.threshold;
   const mode = o.pseudo ?? SELF_TRAIN_DEFAULTS.pseudo;
@@ -80,7 +118,7 @@ export async function selfTrain(source: string, o: SelfTrainOptions): Promise<Se
     source: path.resolve(source),
     unlabeled: path.resolve(o.unlabeled),
     teacher: o.teacher ?? null,
-    student: o.student,
+    student: studentSpec,
     rounds,
     threshold,
     mode,
@@ -113,7 +151,7 @@ export async function selfTrain(source: string, o: SelfTrainOptions): Promise<Se
         await trainTransfer(source, { ...o, out: round0, backbone: o.teacherBackbone, hyper: { seed: hyper.seed, ...o.teacherHyper }, resume: o.resume })
       ).accuracy;
     } else {
-      const s = o.student.kind === 'arch' ? o.student : null;
+      const s = studentSpec.kind === 'arch' ? studentSpec : null;
       if (!s) throw new FrugalError((n) => `give ${n('teacher')} (a trained model) or ${n('teacherBackbone')} when the student is a backbone`);
       accuracy = (await trainFromScratch(source, { ...o, out: round0, arch: s.arch, width: s.width, hyper: { ...hyper, ...o.teacherHyper }, resume: o.resume }))
         .accuracy;
@@ -154,7 +192,7 @@ export async function selfTrain(source: string, o: SelfTrainOptions): Promise<Se
     }
 
     callbacks.onStage(`round ${r}: training a noised student on ${kept.length} pseudo-labeled + labeled images`);
-    const student = await resolveStudent(o.student, (await readModelMeta(teacherDir)).input);
+    const student = await resolveStudent(studentSpec, (await readModelMeta(teacherDir)).input);
     const data = await prepareData(source, { ...o, spec: student.spec, seed: hyper.seed }, callbacks.onProgress);
     const trainLabels = Int32Array.from(data.train.labels, (y) => classes.indexOf(data.classes[y]!));
     const valLabels = Int32Array.from(data.val.labels, (y) => classes.indexOf(data.classes[y]!));
@@ -204,7 +242,7 @@ export async function selfTrain(source: string, o: SelfTrainOptions): Promise<Se
         transform: augmentation?.transform,
         runDir: dir,
         resume: await exists(runFile(dir, 'checkpoint')),
-        fingerprint: { round: r, kept: kept.length, hyper, student: o.student },
+        fingerprint: { round: r, kept: kept.length, hyper, student: studentSpec },
         callbacks: o.callbacks,
       },
     ).finally(() => augmentation?.close());

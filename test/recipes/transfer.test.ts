@@ -5,6 +5,7 @@ import { promises as fsp } from 'node:fs';
 import { initBackend } from '../../src/engine/backend.js';
 import { trainTransfer, HEAD_HYPER, FINETUNE_HYPER, TRANSFER_HEAD } from '../../src/recipes/transfer.js';
 import { trainFromScratch } from '../../src/recipes/scratch.js';
+import { auto } from '../../src/recipes/auto.js';
 import { prepareData } from '../../src/data/prepare.js';
 import { fitOnData, DEFAULT_HYPER } from '../../src/train/fit-on-data.js';
 import { headTrainable } from '../../src/train/trainable.js';
@@ -331,4 +332,69 @@ test('fine-tuning is kept only when it beats the frozen head on validation; else
   });
   assert.equal(kept.finetuneKept, kept.finetuneAccuracy! > kept.frozenAccuracy);
   assert.equal(kept.refitImages === null, kept.finetuneKept);
+});
+
+test('Noisy Student on frozen features: the teacher labels the pool, students learn from labeled + confident pseudo-labels; self-train runs it by default', async () => {
+  const labeled = await writeToyFolder(path.join(root, 'ns-labeled'), 5, 16, 11);
+  const poolSrc = await writeToyFolder(path.join(root, 'ns-pool-src'), 40, 16, 12);
+  const pool = path.join(root, 'ns-pool');
+  await fsp.mkdir(pool);
+  for (const cls of await fsp.readdir(poolSrc))
+    for (const f of await fsp.readdir(path.join(poolSrc, cls))) await fsp.rename(path.join(poolSrc, cls, f), path.join(pool, `${cls}-${f}`));
+  const heldOut = await writeToyFolder(path.join(root, 'ns-test'), 30, 16, 13);
+  const out = path.join(root, 'ns');
+  const res = await trainTransfer(labeled, { out, backbone: pretrained, unlabeled: pool, hyper: { seed: 1 } });
+  assert.equal(res.mode, 'frozen');
+  assert.equal(res.poolImages, 120);
+  assert.deepEqual(
+    res.selfTraining!.map((r) => r.round),
+    [0, 1, 2],
+  );
+  for (const r of res.selfTraining!.slice(1)) {
+    assert.ok(r.pseudoLabeled > 0 && r.pseudoLabeled <= 120, `round ${r.round}: ${r.pseudoLabeled} pseudo-labels`);
+    assert.equal(
+      Object.values(r.kept).reduce((a, b) => a + b, 0),
+      r.pseudoLabeled,
+    );
+  }
+  const meta = JSON.parse(await fsp.readFile(path.join(out, 'frugal.json'), 'utf8'));
+  assert.equal(meta.training.selfTraining.rounds, 2);
+  assert.equal(meta.training.selfTraining.poolImages, 120);
+  // Held-out images the run never saw: the saved student classifies them.
+  const ev = runCli(['evaluate', out, heldOut, '--json'], { FRUGAL_CACHE: process.env.FRUGAL_CACHE! });
+  assert.equal(ev.status, 0, ev.stderr);
+  assert.ok(JSON.parse(ev.stdout).accuracy > 0.6, `held-out accuracy ${JSON.parse(ev.stdout).accuracy}`);
+  await assert.rejects(
+    trainTransfer(labeled, { out: path.join(root, 'ns-ft'), backbone: pretrained, unlabeled: pool, mode: 'finetune' }),
+    /needs mode: 'frozen'|frozen/,
+  );
+  // frugal self-train without --student: the same, reported as rounds; image-student flags without --student are usage errors.
+  const cli = runCli(
+    ['self-train', labeled, '--unlabeled', pool, '--teacher-backbone', pretrained, '--out', path.join(root, 'ns-cli'), '--seed', '1', '--json'],
+    {
+      FRUGAL_CACHE: process.env.FRUGAL_CACHE!,
+    },
+  );
+  assert.equal(cli.status, 0, cli.stderr);
+  const r = JSON.parse(cli.stdout);
+  assert.deepEqual(
+    r.rounds.map((x: { round: number }) => x.round),
+    [0, 1, 2],
+  );
+  assert.equal(r.accuracy, res.accuracy, 'the library call and the command agree');
+  const bad = runCli(['self-train', labeled, '--unlabeled', pool, '--out', path.join(root, 'ns-bad'), '--augment', 'basic']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--augment needs --student/);
+});
+
+test('auto with a frozen-trunk teacher runs Noisy Student on the trunk features', async () => {
+  const { file } = await makeOnnxModel(path.join(root, 'onnx-ns', 'net.onnx'));
+  const labeled = path.join(root, 'ns-labeled');
+  const out = path.join(root, 'auto-ns');
+  const res = await auto(labeled, { out, backbone: file, unlabeled: path.join(root, 'ns-pool'), rounds: 1, seed: 1 });
+  const ns = res.rows.find((r) => r.id === 'noisyStudent')!;
+  assert.match(ns.note ?? '', /^on frozen features: 1 round\(s\), \d+ pseudo-labels/);
+  const meta = JSON.parse(await fsp.readFile(path.join(ns.dir, 'frugal.json'), 'utf8'));
+  assert.equal(meta.training.selfTraining.rounds, 1);
+  assert.equal(meta.metrics.accuracy, ns.accuracy);
 });

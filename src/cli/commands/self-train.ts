@@ -7,6 +7,9 @@ import { progressBar } from '../progress.js';
 import { policyFromOption } from '../../augment/index.js';
 import { readPoolLabels } from '../pool-labels.js';
 import { SELF_TRAIN_DEFAULTS, STUDENT_NOISE } from '../../recipes/defaults.js';
+import { FEATURE_SELF_TRAIN } from '../../recipes/transfer.js';
+import { BUILTIN_TRUNK } from '../../models/backbones/pretrained.js';
+import { UsageError } from '../options.js';
 
 export function selfTrainCommand(): Command {
   const cmd = new Command('self-train')
@@ -14,16 +17,28 @@ export function selfTrainCommand(): Command {
     .argument('<data>', 'labeled images: root/<class>/<image>, or a CSV of path,label')
     .requiredOption('--unlabeled <dir>', 'unlabeled images (any depth)')
     .requiredOption('--out <dir>', "output: the best round's model, with round-N/ subfolders")
-    .option('--teacher <model>', 'a trained model as the first teacher (default: train one on <data>)')
-    .option('--teacher-backbone <spec>', 'train the first teacher by transfer from this backbone')
-    .option('--student <arch>', 'student architecture (same size or larger than the teacher)', SELF_TRAIN_DEFAULTS.student)
-    .option('--rounds <n>', 'rounds (stops early when held-out accuracy stops improving)', int('--rounds', 1, 100), SELF_TRAIN_DEFAULTS.rounds)
+    .option('--teacher <model>', 'a trained model as the first teacher (needs --student)')
+    .option('--teacher-backbone <spec>', `the trunk to transfer from (default: the built-in ${BUILTIN_TRUNK})`)
+    .option(
+      '--student <arch>',
+      `train students on images: this zoo architecture (same size or larger than the teacher, e.g. ${SELF_TRAIN_DEFAULTS.student}); ` +
+        "default: Noisy Student on the trunk's frozen features (linear heads)",
+    )
+    .option(
+      '--rounds <n>',
+      `rounds (default ${FEATURE_SELF_TRAIN.rounds} on features; ${SELF_TRAIN_DEFAULTS.rounds} with --student, stopping early when held-out accuracy stops improving)`,
+      int('--rounds', 1, 100),
+    )
     .addOption(
       new Option('--pseudo <kind>', 'hard (one-hot) or soft (teacher probabilities) pseudo-labels')
         .choices(['soft', 'hard'])
         .default(SELF_TRAIN_DEFAULTS.pseudo),
     )
-    .option('--threshold <p>', 'keep pseudo-labels with at least this confidence', float('--threshold', 0, 1), SELF_TRAIN_DEFAULTS.threshold)
+    .option(
+      '--threshold <p>',
+      `keep pseudo-labels with at least this confidence (default ${FEATURE_SELF_TRAIN.threshold} on features, ${SELF_TRAIN_DEFAULTS.threshold} with --student)`,
+      float('--threshold', 0, 1),
+    )
     .option('--balance', 'equalise classes: top-K most confident per class, duplicating where short')
     .option('--augment <policy>', "the student's input noise", STUDENT_NOISE.augment)
     .option('--dropout <p>', 'student dropout (noise)', float('--dropout', 0, 0.95), STUDENT_NOISE.dropout)
@@ -40,13 +55,24 @@ export function selfTrainCommand(): Command {
     'after',
     `
 Examples:
-  $ frugal self-train ./photos --unlabeled ./unlabeled --out ./run
+  $ frugal self-train ./photos --unlabeled ./unlabeled --out ./run     # Noisy Student on the built-in trunk's features
+  $ frugal self-train ./photos --unlabeled ./unlabeled --student cnn-small --out ./run
   $ frugal self-train ./photos --unlabeled ./unlabeled --teacher ./model --rounds 3 --balance --pseudo soft --out ./run
-  $ frugal self-train ./photos --unlabeled ./unlabeled --out ./run --resume     # after Ctrl-C`,
+  $ frugal self-train ./photos --unlabeled ./unlabeled --student cnn-small --out ./run --resume     # after Ctrl-C`,
   );
   cmd.action(async (data: string, f: Record<string, unknown> & { out: string; unlabeled: string; json?: boolean }) => {
     const quiet = !!f.json;
     policyFromOption(f['augment'] as string);
+    const onFeatures = f['student'] === undefined;
+    if (onFeatures) {
+      const imageOnly = ['teacher', 'augment', 'dropout', 'dropPath', 'width', 'pseudo', 'balance', 'shardSize', 'resume'].filter(
+        (name) => cmd.getOptionValueSource(name) === 'cli',
+      );
+      if (imageOnly.length)
+        throw new UsageError(
+          `${imageOnly.map((n) => '--' + n.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())).join(', ')} ${imageOnly.length > 1 ? 'need' : 'needs'} --student (students trained on images); without it, self-train runs Noisy Student on frozen features`,
+        );
+    }
     await startBackend(f['backend'] as string);
     const progress = trainingProgress(quiet);
     const bar = progressBar('pseudo-labels', quiet);
@@ -56,14 +82,16 @@ Examples:
       unlabeled: f.unlabeled,
       teacher: f['teacher'] as string | undefined,
       teacherBackbone: f['teacherBackbone'] as string | undefined,
-      student: parseStudent(f['student'] as string, {
-        width: f['width'] as number | undefined,
-        dropout: f['dropout'] as number,
-        dropPath: f['dropPath'] as number,
-      }),
-      rounds: f['rounds'] as number,
+      student: onFeatures
+        ? undefined
+        : parseStudent(f['student'] as string, {
+            width: f['width'] as number | undefined,
+            dropout: f['dropout'] as number,
+            dropPath: f['dropPath'] as number,
+          }),
+      rounds: f['rounds'] as number | undefined,
       pseudo: f['pseudo'] as 'soft' | 'hard',
-      threshold: f['threshold'] as number,
+      threshold: f['threshold'] as number | undefined,
       balance: !!f['balance'],
       augment: f['augment'] as string,
       poolLabels: f['poolLabels'] ? await readPoolLabels(f['poolLabels'] as string, f.unlabeled) : undefined,
@@ -83,7 +111,7 @@ Examples:
     });
     if (f.json) return printJson(res);
     process.stdout.write(
-      `held-out accuracy ${(res.accuracy * 100).toFixed(1)}% (best: round ${res.bestRound})\n\n  round  accuracy  kept  pseudo-label acc  kept per class\n`,
+      `held-out accuracy ${(res.accuracy * 100).toFixed(1)}% (${onFeatures ? 'the model of' : 'best:'} round ${res.bestRound})\n\n  round  accuracy  kept  pseudo-label acc  kept per class\n`,
     );
     for (const r of res.rounds) {
       const pseudo = r.pseudoAccuracy === null ? '-'.padStart(16) : `${(r.pseudoAccuracy * 100).toFixed(1)}%`.padStart(16);
@@ -94,7 +122,8 @@ Examples:
         `  ${String(r.round).padStart(5)}  ${(r.accuracy * 100).toFixed(1).padStart(7)}%  ${String(r.keptTotal).padStart(4)}  ${pseudo}  ${kept}\n`,
       );
     }
-    process.stdout.write(`\nmodel written to ${res.out} (per-round artefacts in ${res.out}/round-N)\n`);
+    const perRound = res.rounds.some((r) => r.dir !== res.out);
+    process.stdout.write(`\nmodel written to ${res.out}${perRound ? ` (per-round artefacts in ${res.out}/round-N)` : ''}\n`);
   });
   return cmd;
 }
