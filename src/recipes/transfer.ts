@@ -12,7 +12,8 @@ import { buildHead, buildPartHead, ensembleHeads, stackHead, type HeadOptions } 
 import { initWeights, countParams } from '../models/init.js';
 import { classificationReport, type ClassificationReport } from '../evaluate/metrics.js';
 import { extractFeatures, splitParts } from '../train/features.js';
-import { featureEncoder, pixelEncoder, predictProbs, type FitResult } from '../train/loop.js';
+import { argmaxRows, featureEncoder, pixelEncoder, predictProbs, type FitResult } from '../train/loop.js';
+import { pairedComparison } from '../evaluate/significance.js';
 import { CallbackList, type Callback } from '../train/callbacks.js';
 import { prepareData, asInputs, type DataOptions, type PreparedData } from '../data/prepare.js';
 import { openDataset } from '../data/sources.js';
@@ -69,6 +70,9 @@ export const TRANSFER_HEAD: HeadOptions = { hidden: 0, dropout: 0, solver: 'full
  */
 export const FEATURE_SELF_TRAIN = { rounds: 2, threshold: 0.8 } as const;
 
+/** The sign-test p below which a fine-tuned model beats the frozen head beyond chance (`finetuneMustImprove`). */
+export const FINETUNE_SIGNIFICANCE = 0.05;
+
 /** Fine-tuning the trunk: few epochs, a small learning rate for the trunk. */
 export const FINETUNE_HYPER: Partial<TrainHyper> = { epochs: 6, lr: 1e-3, schedule: 'cosine', warmupEpochs: 1 };
 
@@ -86,8 +90,9 @@ export interface TransferOptions extends DataOptions {
    */
   refit?: boolean;
   /**
-   * Fine-tune mode: keep the fine-tuned model only when it beats the frozen head on the validation images, else
-   * save the frozen head (refit as in frozen mode). Default true; false keeps the fine-tuned model whatever it scores.
+   * Fine-tune mode: keep the fine-tuned model only when it beats the frozen head on the validation images beyond
+   * chance (paired sign test on the images where they disagree, p < 0.05), else save the frozen head (refit as in
+   * frozen mode). Default true; false keeps the fine-tuned model whatever it scores.
    */
   finetuneMustImprove?: boolean;
   head?: HeadOptions;
@@ -144,6 +149,8 @@ export interface TransferResult {
   /** Held-out accuracy of the fine-tuned model (null without fine-tuning), and whether it was kept (it beat the frozen head). */
   finetuneAccuracy: number | null;
   finetuneKept: boolean | null;
+  /** The sign test's p of "fine-tuned better than frozen" on the validation images (null without fine-tuning). */
+  finetuneP: number | null;
   /** With `unlabeled`: each Noisy Student round (0: the teacher), scored on the validation images; null without. */
   selfTraining: SelfTrainingRound[] | null;
   /** Unlabeled images used (null without `unlabeled`). */
@@ -389,7 +396,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
   const mustImprove = o.finetuneMustImprove ?? true;
   let finetuneFit: FitResult | null = null;
   let finetuneSeconds = 0;
-  let finetune: { accuracy: number; kept: boolean } | null = null;
+  let finetune: { accuracy: number; kept: boolean; p: number } | null = null;
   let probs = frozenProbs;
   let model: tfl.LayersModel | null = null;
   if (mode === 'finetune' && backbone.trunk) {
@@ -421,15 +428,18 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
     finetuneSeconds = (performance.now() - tFt) / 1000;
     const ftProbs = predictProbs(ft, asInputs(data.val), penc);
     const accuracy = classificationReport(ftProbs, data.val.labels, data.classes).accuracy;
-    // Kept only when it beats the frozen head on the validation images (a tie keeps the frozen head).
-    const kept = !mustImprove || accuracy > frozenAccuracy;
-    finetune = { accuracy, kept };
+    // Kept only when it beats the frozen head on the validation images beyond chance. One image more of 49 (what the
+    // inner validation split showed on both photo sets with all labels, bench/photos) is not evidence.
+    const right = (p: Float32Array) => Uint8Array.from(argmaxRows(p, numClasses), (c, i) => (c === data.val.labels[i] ? 1 : 0));
+    const { p } = pairedComparison(right(frozenProbs), right(ftProbs));
+    const kept = !mustImprove || (accuracy > frozenAccuracy && p < FINETUNE_SIGNIFICANCE);
+    finetune = { accuracy, kept, p };
     if (kept) {
       probs = ftProbs;
       model = ft.model;
     } else {
       callbacks.onStage(
-        `fine-tuning reached ${(accuracy * 100).toFixed(1)}% on validation, not more than the frozen head's ${(frozenAccuracy * 100).toFixed(1)}%: keeping the frozen head`,
+        `fine-tuning reached ${(accuracy * 100).toFixed(1)}% on validation against the frozen head's ${(frozenAccuracy * 100).toFixed(1)}%, not better beyond chance (sign test p = ${p.toFixed(2)}): keeping the frozen head`,
       );
       const trunkCount = backbone.trunk.getWeights().length;
       backbone.trunk.setWeights(before.slice(0, trunkCount));
@@ -516,6 +526,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
     refitImages,
     finetuneAccuracy: finetune?.accuracy ?? null,
     finetuneKept: finetune?.kept ?? null,
+    finetuneP: finetune?.p ?? null,
     selfTraining: pool ? selfTraining : null,
     poolImages: pool?.count ?? null,
     timings: { decodeSeconds, featureSeconds: fTrain.extractSeconds + fVal.extractSeconds + viewSeconds, headSeconds, finetuneSeconds, totalSeconds },

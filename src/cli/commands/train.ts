@@ -80,7 +80,7 @@ export function trainCommand(): Command {
     )
     .option(
       '--mode <mode>',
-      'frozen (train only a new head on cached features) or finetune (then train the trunk too, at a smaller rate; kept only if it beats the frozen head on validation); ' +
+      'frozen (train only a new head on cached features) or finetune (then train the trunk too, at a smaller rate; kept only if it beats the frozen head on validation beyond chance); ' +
         'default: frozen with ≤ 50 images per class',
     )
     .option('--unfreeze <all|N>', 'fine-tune all of the trunk or its last N blocks', 'all')
@@ -322,5 +322,5 @@ function describeMode(res: TransferResult): string {
   const pct = (a: number) => `${(a * 100).toFixed(1)}%`;
   if (res.finetuneAccuracy === null) return `frozen trunk${res.refitImages ? `; the head then refit on all ${res.refitImages} labeled images` : ''}`;
   if (res.finetuneKept) return `fine-tuned; frozen head ${pct(res.frozenAccuracy)}`;
-  return `frozen head kept: fine-tuning reached ${pct(res.finetuneAccuracy)}, not more${res.refitImages ? `; the head then refit on all ${res.refitImages} labeled images` : ''}`;
+  return `frozen head kept: fine-tuning reached ${pct(res.finetuneAccuracy)}, not better beyond chance${res.refitImages ? `; the head then refit on all ${res.refitImages} labeled images` : ''}`;
 }
