@@ -146,7 +146,7 @@ export interface TransferResult {
   frozenAccuracy: number;
   /** Images the saved head was refit on (all labeled images), or null when it was not refit. */
   refitImages: number | null;
-  /** Held-out accuracy of the fine-tuned model (null without fine-tuning), and whether it was kept (it beat the frozen head). */
+  /** Held-out accuracy of the fine-tuned model (null without fine-tuning), and whether it was kept (it beat the frozen head beyond chance). */
   finetuneAccuracy: number | null;
   finetuneKept: boolean | null;
   /** The sign test's p of "fine-tuned better than frozen" on the validation images (null without fine-tuning). */

@@ -16,7 +16,7 @@ export function selfTrainCommand(): Command {
     .description('Noisy Student self-training: a teacher labels unlabeled images, a noised student learns from both and becomes the next teacher')
     .argument('<data>', 'labeled images: root/<class>/<image>, or a CSV of path,label')
     .requiredOption('--unlabeled <dir>', 'unlabeled images (any depth)')
-    .requiredOption('--out <dir>', "output: the best round's model, with round-N/ subfolders")
+    .requiredOption('--out <dir>', "output: the kept model (with --student: the best round's, and round-N/ subfolders)")
     .option('--teacher <model>', 'a trained model as the first teacher (needs --student)')
     .option('--teacher-backbone <spec>', `the trunk to transfer from (default: the built-in ${BUILTIN_TRUNK})`)
     .option(
