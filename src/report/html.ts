@@ -89,7 +89,9 @@ export async function renderReport(a: RunArtifacts): Promise<string> {
         ]),
       ) + chart(await renderSvg(ablationChart(a.ablation.rows)))
     : null;
-  const curves = a.history?.length ? chart(await renderSvg(learningCurves(a.history))) : null;
+  // A head fitted in one full-batch solve (the default linear head) has a single log: nothing to plot.
+  const curves = (a.history?.length ?? 0) > 1 ? chart(await renderSvg(learningCurves(a.history!))) : null;
+  const curvesNote = a.history?.length === 1 ? 'the head was fitted in one full-batch solve (logistic regression): no epochs to plot' : undefined;
   const confusion = m ? chart(await renderSvg(confusionMatrix(m, classes))) : null;
   const perClass = m
     ? table(
@@ -146,7 +148,7 @@ export async function renderReport(a: RunArtifacts): Promise<string> {
   const body = [
     section('summary', 'Summary', summary),
     section('ablation', 'What each stage bought (ablation)', ablation, 'not an auto run'),
-    section('learning-curves', 'Learning curves', curves),
+    section('learning-curves', 'Learning curves', curves, curvesNote),
     section('confusion-matrix', 'Confusion matrix (held-out)', confusion),
     section('per-class', 'Per-class precision, recall and F1', perClass),
     section('reliability', 'Reliability diagram', reliability),

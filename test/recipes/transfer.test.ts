@@ -76,6 +76,11 @@ test('the new head: by default linear, fitted by logistic regression on the imag
   assert.equal(t.mirror, true);
   assert.equal(res.head.history.length, 1, 'one full-batch fit, no epochs');
   assert.ok(res.accuracy > 0.6, `accuracy ${res.accuracy}`);
+  // The report says why there are no learning curves instead of plotting one point.
+  const report = path.join(root, 'head-default.html');
+  const rep = runCli(['report', byDefault, '--out', report], { FRUGAL_CACHE: process.env.FRUGAL_CACHE! });
+  assert.equal(rep.status, 0, rep.stderr);
+  assert.match(await fsp.readFile(report, 'utf8'), /one full-batch solve \(logistic regression\): no epochs to plot/);
   const mlp = path.join(root, 'head-mlp');
   const res2 = await trainTransfer(data, {
     out: mlp,
