@@ -14,24 +14,14 @@ import { openDataset } from '../../src/data/sources.js';
 import { decodeAll } from '../../src/data/loader.js';
 import { extractFeatures } from '../../src/train/features.js';
 import { featureStats, standardize } from '../../src/train/standardize.js';
-import { fitLogistic, logisticProbs, oneHot } from '../../src/train/logistic.js';
+import { fitLogistic, logisticProbs } from '../../src/train/logistic.js';
+import { oneHot } from '../../src/train/losses.js';
 import { argmaxRows } from '../../src/train/loop.js';
+import { mirroredImages } from '../../src/augment/index.js';
 import { stratifiedFolds } from '../../src/train/head-cv.js';
 import { photosRoot, PHOTO_SETS } from '../lib/photos.js';
 import { arg } from '../lib/scarce-fmnist.js';
 import type { ResizePolicy } from '../../src/data/decode.js';
-
-function flipH(px: Uint8Array, count: number, h: number, w: number, c: number): Uint8Array {
-  const out = new Uint8Array(px.length);
-  for (let n = 0; n < count; n++)
-    for (let y = 0; y < h; y++)
-      for (let x = 0; x < w; x++) {
-        const s = ((n * h + y) * w + x) * c;
-        const d = ((n * h + y) * w + (w - 1 - x)) * c;
-        for (let k = 0; k < c; k++) out[d + k] = px[s + k]!;
-      }
-  return out;
-}
 
 function rows(f: Float32Array, dim: number, idx: number[]): Float32Array {
   const out = new Float32Array(idx.length * dim);
@@ -53,7 +43,7 @@ async function features(dir: string, resize: ResizePolicy): Promise<Feats> {
   const spec = { ...bb.spec, resize };
   const d = await decodeAll(ds.samples, { spec });
   const f = await extractFeatures(bb, d.pixels, d.count);
-  const fl = await extractFeatures(bb, flipH(d.pixels, d.count, spec.height, spec.width, spec.channels), d.count);
+  const fl = await extractFeatures(bb, mirroredImages(d.pixels, d.count, spec), d.count);
   bb.dispose();
   return { f: f.features, flip: fl.features, labels: d.labels, count: d.count, dim: f.dim };
 }

@@ -3,6 +3,7 @@ import { promises as fsp } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { FrugalError } from '../util/errors.js';
+import { defined } from '../util/objects.js';
 import { loadBackbone, type BackboneOptions } from '../models/backbones/load.js';
 import type { Backbone } from '../models/backbones/types.js';
 import { BUILTIN_TRUNK } from '../models/backbones/pretrained.js';
@@ -179,11 +180,6 @@ function disposeHeads(heads: tfl.LayersModel[]): void {
   for (const h of heads) h.dispose();
 }
 
-/** The options that are set (a spread of the result does not overwrite defaults with undefined). */
-function definedOnly<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
 /** Rows of `b` after those of `a` (features of equal width). */
 function appendRows(a: FeatureSet, b: FeatureSet): FeatureSet {
   const inputs = new Float32Array(a.inputs.length + b.inputs.length);
@@ -207,7 +203,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
   const spec = o.backbone ?? BUILTIN_TRUNK;
   const loaded = typeof spec === 'string' ? await loadBackbone(spec, loadableOptions(o.backboneOptions)) : spec;
   const headHyper: TrainHyper = { ...DEFAULT_HYPER, ...HEAD_HYPER, ...o.hyper };
-  const headOptions: HeadOptions = { ...TRANSFER_HEAD, ...definedOnly(o.head ?? {}) };
+  const headOptions: HeadOptions = { ...TRANSFER_HEAD, ...defined(o.head ?? {}) };
   const ftHyper: TrainHyper = { ...DEFAULT_HYPER, ...FINETUNE_HYPER, seed: headHyper.seed, ...o.finetuneHyper };
   callbacks.onStage('decoding');
   const tDecode = performance.now();
@@ -228,14 +224,14 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
   });
 
   callbacks.onStage('extracting features');
-  const fTrain = await extractFeatures(backbone, data.train.pixels, data.train.count, {
-    cache: o.featureCache,
-    onProgress: (d, t) => callbacks.onProgress('features', d, t),
-  });
-  const fVal = await extractFeatures(backbone, data.val.pixels, data.val.count, {
-    cache: o.featureCache,
-    onProgress: (d, t) => callbacks.onProgress('features (validation)', d, t),
-  });
+  // Features of any images (cached per image), with `task` as the progress label; of their mirror images too.
+  const features = (pixels: Uint8Array, count: number, task: string) =>
+    extractFeatures(backbone, pixels, count, { cache: o.featureCache, onProgress: (d, t) => callbacks.onProgress(task, d, t) });
+  const mirror = o.mirror ?? true;
+  const mirrorFeatures = async (b: { pixels: Uint8Array; count: number }, task: string) =>
+    (await features(mirroredImages(b.pixels, b.count, backbone.spec), b.count, task)).features;
+  const fTrain = await features(data.train.pixels, data.train.count, 'features');
+  const fVal = await features(data.val.pixels, data.val.count, 'features (validation)');
 
   let headTrain = { inputs: fTrain.features, labels: data.train.labels, count: data.train.count };
   let viewSeconds = 0;
@@ -245,30 +241,17 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
     const views = o.augmentViews ?? AUGMENT_VIEWS;
     callbacks.onStage(`extracting features of ${views} augmented views per image`);
     const px = augmentedViews(policy, data.train.pixels, data.train.count, backbone.spec, views, headHyper.seed);
-    const fv = await extractFeatures(backbone, px, data.train.count * views, {
-      cache: o.featureCache,
-      onProgress: (d, t) => callbacks.onProgress('features (augmented views)', d, t),
-    });
+    const fv = await features(px, data.train.count * views, 'features (augmented views)');
     viewSeconds = fv.extractSeconds;
-    const all = new Float32Array(fTrain.features.length + fv.features.length);
-    all.set(fTrain.features);
-    all.set(fv.features, fTrain.features.length);
-    const labels = new Int32Array(data.train.count * (views + 1));
-    for (let v = 0; v <= views; v++) labels.set(data.train.labels, v * data.train.count);
-    headTrain = { inputs: all, labels, count: data.train.count * (views + 1) };
+    const labels = new Int32Array(data.train.count * views);
+    for (let v = 0; v < views; v++) labels.set(data.train.labels, v * data.train.count);
+    headTrain = appendRows(headTrain, { inputs: fv.features, labels, count: data.train.count * views });
   }
   // Mirror images: each labeled image's left–right flip as one more training row (and, in the refit, the validation
   // images' flips too).
   let mirrorVal: Float32Array | null = null;
-  if (o.mirror ?? true) {
+  if (mirror) {
     callbacks.onStage('extracting features of mirror images');
-    const mirrorFeatures = async (b: typeof data.train, task: string) =>
-      (
-        await extractFeatures(backbone, mirroredImages(b.pixels, b.count, backbone.spec), b.count, {
-          cache: o.featureCache,
-          onProgress: (d, t) => callbacks.onProgress(task, d, t),
-        })
-      ).features;
     headTrain = appendRows(headTrain, {
       inputs: await mirrorFeatures(data.train, 'features (mirror images)'),
       labels: data.train.labels,
@@ -289,18 +272,12 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
       onProgress: (d, t) => callbacks.onProgress('decoding (unlabeled)', d, t),
     });
     if (decoded.count === 0) throw new FrugalError(`${o.unlabeled}: no usable images in the unlabeled folder`);
-    const fp = await extractFeatures(backbone, decoded.pixels, decoded.count, {
-      cache: o.featureCache,
-      onProgress: (d, t) => callbacks.onProgress('features (unlabeled)', d, t),
-    });
-    const fm =
-      (o.mirror ?? true)
-        ? await extractFeatures(backbone, mirroredImages(decoded.pixels, decoded.count, backbone.spec), decoded.count, {
-            cache: o.featureCache,
-            onProgress: (d, t) => callbacks.onProgress('features (unlabeled, mirror images)', d, t),
-          })
-        : null;
-    pool = { features: fp.features, mirror: fm?.features ?? null, count: decoded.count, problems: [...poolSet.problems, ...decoded.problems] };
+    pool = {
+      features: (await features(decoded.pixels, decoded.count, 'features (unlabeled)')).features,
+      mirror: mirror ? await mirrorFeatures(decoded, 'features (unlabeled, mirror images)') : null,
+      count: decoded.count,
+      problems: [...poolSet.problems, ...decoded.problems],
+    };
   }
   callbacks.onStage(backbone.parts.length > 1 ? `training ${backbone.parts.length} heads (one per cut point)` : 'training head');
   await fsp.mkdir(o.out, { recursive: true });
@@ -478,7 +455,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
       source: path.resolve(source),
       augment: o.augment ?? 'none',
       augmentViews: policy ? (o.augmentViews ?? AUGMENT_VIEWS) : 0,
-      mirror: o.mirror ?? true,
+      mirror,
       selfTraining: pool
         ? { unlabeled: path.resolve(o.unlabeled!), poolImages: pool.count, rounds, threshold, pseudo: 'hard', history: selfTraining }
         : undefined,

@@ -6,7 +6,8 @@ import { LOGITS } from '../models/zoo/registry.js';
 import { fitOnData, type TrainHyper } from './fit-on-data.js';
 import { featureEncoder, type FitResult } from './loop.js';
 import { headTrainable } from './trainable.js';
-import { fitLogistic, logisticProbs, oneHot } from './logistic.js';
+import { fitLogistic, logisticProbs } from './logistic.js';
+import { oneHot, smoothTargets } from './losses.js';
 import { CallbackList, type Callback } from './callbacks.js';
 
 /** Rows of (standardised) features with their labels. */
@@ -42,7 +43,7 @@ export async function fitHead(
   if (!dense) throw new FrugalError(`head "${head.name}" has no dense ${LOGITS} layer to fit`);
   const t0 = performance.now();
   const l2 = o.head.l2 ?? DEFAULT_HEAD_L2;
-  const m = fitLogistic(set.inputs, oneHot(set.labels, numClasses, o.hyper.labelSmoothing), set.count, dim, numClasses, { l2 });
+  const m = fitLogistic(set.inputs, smoothTargets(oneHot(set.labels, numClasses), numClasses, o.hyper.labelSmoothing), set.count, dim, numClasses, { l2 });
   const kernel = tf.tensor2d(m.kernel, [dim, numClasses]);
   const bias = tf.tensor1d(m.bias);
   dense.setWeights([kernel, bias]);

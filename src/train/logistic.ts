@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { FrugalError } from '../util/errors.js';
+import { softCrossEntropy } from './losses.js';
 
 export interface LogisticOptions {
   /** L2 penalty on the weights (not the bias): loss = mean cross-entropy + l2 / 2 · ‖W‖². */
@@ -35,19 +36,12 @@ export function fitLogistic(features: Float32Array, targets: Float32Array, count
   const b = tf.tidy(() => tf.variable(tf.zeros([classes])));
   const x = tf.tensor2d(features, [count, dim]);
   const y = tf.tensor2d(targets, [count, classes]);
-  const rw = o.rowWeights ? tf.tensor1d(o.rowWeights) : null;
-  const total = o.rowWeights ? o.rowWeights.reduce((a, v) => a + v, 0) : count;
+  const rw = o.rowWeights ? tf.tensor1d(o.rowWeights) : undefined;
   const optimizer = tf.train.adam(o.lr ?? 0.05);
   try {
     for (let s = 0; s < steps; s++) {
       optimizer.minimize(
-        () =>
-          tf.tidy(() => {
-            const logits = tf.add(tf.matMul(x, w), b);
-            let ce = tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(logits)), 1));
-            if (rw) ce = tf.mul(ce, rw);
-            return tf.add(tf.div(tf.sum(ce), total), tf.mul(o.l2 / 2, tf.sum(tf.square(w)))) as tf.Scalar;
-          }),
+        () => tf.tidy(() => tf.add(softCrossEntropy(tf.add(tf.matMul(x, w), b), y, rw), tf.mul(o.l2 / 2, tf.sum(tf.square(w)))) as tf.Scalar),
         false,
         [w, b],
       );
@@ -65,11 +59,4 @@ export function logisticProbs(m: LogisticModel, features: Float32Array, count: n
     const logits = tf.add(tf.matMul(tf.tensor2d(features, [count, m.dim]), tf.tensor2d(m.kernel, [m.dim, m.classes])), tf.tensor1d(m.bias));
     return Float32Array.from(tf.softmax(logits).dataSync());
   });
-}
-
-/** One-hot rows (count × classes), optionally smoothed: the true class gets 1 − ε + ε/classes. */
-export function oneHot(labels: Int32Array, classes: number, smoothing = 0): Float32Array {
-  const out = new Float32Array(labels.length * classes).fill(smoothing / classes);
-  labels.forEach((l, i) => (out[i * classes + l] = 1 - smoothing + smoothing / classes));
-  return out;
 }

@@ -4,6 +4,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { FrugalError } from '../../util/errors.js';
+import { defined } from '../../util/objects.js';
 import { exists } from '../../util/fs.js';
 import { RESIZE_POLICIES, type ResizePolicy } from '../../data/decode.js';
 import { readModelMeta, META_FILE, MODEL_FILE } from '../model-dir.js';
@@ -136,10 +137,6 @@ async function builtinModel(dir: string, sha256?: string): Promise<string> {
     if (digest !== sha256) throw new FrugalError(`${main}: the built-in model was changed (sha256 ${digest}, expected ${sha256}; reinstall frugal)`);
   }
   return main;
-}
-
-function defined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 async function loadLocal(target: string, options: BackboneOptions, source: string): Promise<Backbone> {
