@@ -39,7 +39,8 @@ export function addBackboneOptions(cmd: Command): Command {
       '--cut <layer|list|auto>',
       'layer (or graph node / ONNX output) whose output is the feature vector; for layers backbones also a list a,b:grid2 ' +
         '(one head per layer, probabilities averaged) or auto[:N] (the best N, default 3, of the last blocks by cross-validation ' +
-        'on the training images, one head each); default: the layer before the classifier',
+        'on the training images, one head each); default: the layer before the classifier, and for `train` with a layers ' +
+        'trunk other than the built-in one and at most 50 labeled images per class, auto',
     )
     .option('--pool <pool>', `how a spatial cut output becomes a vector: ${POOL_HELP}`, (v: string) => {
       try {

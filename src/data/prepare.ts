@@ -34,6 +34,8 @@ export interface DataOptions {
   workers?: number;
   cache?: boolean | string;
   seed?: number;
+  /** Hold nothing out (cross-validation scores on the training images instead): `val` is empty. */
+  noValidation?: boolean;
 }
 
 /** Open, decode and split labeled data for training; `onProgress` hears the decoding. */
@@ -52,7 +54,10 @@ export async function prepareData(
   const problems = [...dataset.problems, ...all.problems];
   let train: DecodedBatch;
   let val: DecodedBatch;
-  if (o.valData) {
+  if (o.noValidation) {
+    train = all;
+    val = subset(all, []);
+  } else if (o.valData) {
     const valSet = await openDataset(o.valData, { strict: o.strict });
     const index = new Map(dataset.classes.map((c, i) => [c, i]));
     const samples = valSet.samples.map((s) => {

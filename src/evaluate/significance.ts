@@ -28,14 +28,15 @@ export function signTestP(k: number, n: number): number {
 /**
  * How two classifiers scored on the same images: `onlyA` right only for A, `onlyB` right only for B, and `p`,
  * the sign-test (McNemar) probability of B being right at least `onlyB` times out of the images they disagree on
- * if neither were better. A small `p` says B is better than A beyond chance.
+ * if neither were better. A small `p` says B is better than A beyond chance. Scores may be fractions (how often each
+ * image was right over repeated cross-validation): an image counts for the one that scored it higher.
  */
-export function pairedComparison(a: Uint8Array, b: Uint8Array): { onlyA: number; onlyB: number; p: number } {
+export function pairedComparison(a: ArrayLike<number>, b: ArrayLike<number>): { onlyA: number; onlyB: number; p: number } {
   let onlyA = 0;
   let onlyB = 0;
   for (let i = 0; i < a.length; i++) {
-    if (a[i] && !b[i]) onlyA++;
-    else if (!a[i] && b[i]) onlyB++;
+    if (a[i]! > b[i]!) onlyA++;
+    else if (b[i]! > a[i]!) onlyB++;
   }
   return { onlyA, onlyB, p: signTestP(onlyB, onlyA + onlyB) };
 }

@@ -1,14 +1,16 @@
 import * as path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { readModelMeta } from '../models/model-dir.js';
-import { AUGMENTED_MODEL_DIR, AUTO_STAGE_DIRS, type AblationRow, type AutoState } from '../runs/files.js';
+import { AUGMENTED_MODEL_DIR, AUTO_STAGE_DIRS, type AblationRow, type AutoState, type SkippedStage } from '../runs/files.js';
 import { copyRunModel, writePreviewFiles, writeRunJson } from '../runs/artifacts.js';
 import { hasRunState, openRunState, saveRunState } from '../runs/run-state.js';
 import { loadBackbone, type BackboneOptions } from '../models/backbones/load.js';
 import { DEFAULT_VAL_SPLIT, type DataOptions } from '../data/prepare.js';
 import type { TrainHyper } from '../train/fit-on-data.js';
 import { trainFromScratch } from './scratch.js';
-import { trainTransfer } from './transfer.js';
+import { trainTransfer, type Estimate, type TransferResult } from './transfer.js';
+import { pairedComparison } from '../evaluate/significance.js';
+import { openDataset } from '../data/sources.js';
 import { loadableOptions } from './cut-search.js';
 import type { FeaturePool } from '../models/backbones/pooling.js';
 import { searchAugmentation } from './augment-search.js';
@@ -41,26 +43,60 @@ export interface AutoOptions extends DataOptions {
   callbacks?: readonly Callback[];
 }
 
-export type { AblationRow };
+export type { AblationRow, SkippedStage };
 
 /** auto's stages (`AUTO_STAGE_DIRS` names their folders). */
 type StageId = keyof typeof AUTO_STAGE_DIRS;
 
 export interface AutoResult {
   out: string;
+  /** The kept model's estimate: cross-validated (below `AUTO_CV_BELOW` labeled images with a trunk) or on the validation images. */
   accuracy: number;
+  /** The estimate's spread (cross-validation: sd over folds; validation: standard error). */
+  spread: number;
+  selection: 'validation' | 'cross-validation';
   best: string;
   rows: AblationRow[];
+  skipped: SkippedStage[];
   policy: string;
   seconds: number;
 }
 
 /**
+ * Below this many labeled images (with a trunk, and no `valData`), auto scores every stage by cross-validation on all
+ * labeled images and saves models trained on all of them: a 20% validation split would hold fewer than 200 images,
+ * whose standard error (2.5 points at 85% accuracy, 7 points with 30 images) is larger than the gains the stages
+ * are chosen by (2–5 points, bench/photos), while cross-validating a head on cached features costs seconds.
+ */
+export const AUTO_CV_BELOW = 1000;
+/**
+ * With `budgetMinutes`, each stage after the first is planned from the first stage's measured wall time T and skipped,
+ * with the reason, when it would not fit in what is left: a stage is expected to take these multiples of T (those
+ * marked per pool: × (1 + unlabeled images / labeled images) too). Measured, then rounded up (a skipped stage costs
+ * less than an overrun budget):
+ * - transfer (T: decoding, features and scoring the frozen head; 3–5 s on hymenoptera k = 5–10, 10 s on flowers12
+ *   k = 5, bench/auto-photos): the cut search took 4–5 T, the augmentation search and retraining 5–13 T, Noisy Student
+ *   on features 0.2–0.4 T per pool factor on hymenoptera (2 classes) and 1.1 T on flowers12 (12 classes).
+ *   Distillation trains an image student and is not measured against T: 10 T per pool factor is a guess.
+ * - from scratch (T: training the first model; 49 s in the README's main job): the augmentation search and retraining
+ *   took 1.35 T, a Noisy Student round 1.0 T per pool factor; distillation one training on labeled + pool images.
+ */
+export const STAGE_COST = {
+  transfer: { cut: 6, finetune: 3, augment: 15, noisyStudentPerPool: 1.3, distillPerPool: 10 },
+  scratch: { cut: 0, finetune: 0, augment: 2, noisyStudentPerPool: 1.2, distillPerPool: 1.2 },
+} as const;
+/** A stage that must beat the best so far beyond chance (augmentation policy, fine-tuning) needs the sign test's p below this. */
+export const AUTO_SIGNIFICANCE = 0.05;
+
+/**
  * The whole scarce-data recipe in one run: transfer (frozen, then fine-tuning if it helps) or a model
  * from scratch → augmentation policy search → Noisy Student rounds (with an unlabeled pool) → optional
- * distillation to a small student. Every stage is evaluated on the same held-out split (same seed and
- * validation fraction); the best stage's model is copied into `out`, per-stage artefacts stay in
- * subfolders, and `auto.json` holds the ablation table. Resumable at stage granularity.
+ * distillation to a small student. Each stage builds on the best so far and is kept only when it does better:
+ * with a trunk and fewer than `AUTO_CV_BELOW` labeled images every stage is scored by cross-validation on all
+ * labeled images (the same folds for every stage, so stages are compared image by image) and trained on all of them;
+ * else on the same validation split. The kept model is copied into `out`, per-stage artefacts stay in
+ * subfolders, and `auto.json` holds the ablation table (estimate, spread, kept or not and why). Resumable at stage
+ * granularity.
  */
 export async function auto(source: string, options: AutoOptions): Promise<AutoResult> {
   await ensureBackend();
@@ -72,6 +108,10 @@ export async function auto(source: string, options: AutoOptions): Promise<AutoRe
   const epochs = o.epochs ?? AUTO_DEFAULTS.epochs;
   const rounds = o.rounds ?? AUTO_DEFAULTS.rounds;
   const arch = o.arch ?? AUTO_DEFAULTS.arch;
+  const labeled = (await openDataset(source, { strict: o.strict })).samples.length;
+  const poolImages = o.unlabeled ? (await openDataset(o.unlabeled, { unlabeled: true, strict: o.strict })).samples.length : 0;
+  const selection = o.backbone && !o.valData && labeled < AUTO_CV_BELOW ? 'cross-validation' : 'validation';
+  const cv = selection === 'cross-validation';
   await fsp.mkdir(o.out, { recursive: true });
   const fingerprint = {
     source: path.resolve(source),
@@ -83,8 +123,9 @@ export async function auto(source: string, options: AutoOptions): Promise<AutoRe
     valSplit,
     epochs,
     rounds,
+    selection,
   };
-  const fresh: AutoState = { fingerprint, rows: [], policy: 'none', search: null, searchSeconds: 0, started: Date.now(), spentSeconds: 0 };
+  const fresh: AutoState = { fingerprint, rows: [], skipped: [], policy: 'none', search: null, searchSeconds: 0, started: Date.now(), spentSeconds: 0 };
   const state = await openRunState(o.out, 'autoState', fresh, o.resume, 'an auto run');
   const save = () => saveRunState(o.out, 'autoState', state);
   const data: DataOptions = {
@@ -101,24 +142,85 @@ export async function auto(source: string, options: AutoOptions): Promise<AutoRe
   const t0 = performance.now() - state.spentSeconds * 1000;
   const elapsed = () => (performance.now() - t0) / 1000;
   const left = () => budget - elapsed();
-  const done = (id: StageId) => state.rows.some((r) => r.id === id);
-  const best = () => state.rows.reduce((b, r) => (r.accuracy > b.accuracy ? r : b), state.rows[0]!);
-  const record = async (id: StageId, stage: string, accuracy: number, seconds: number, dir: string, note?: string) => {
-    const prev = state.rows[state.rows.length - 1];
-    state.rows.push({ id, stage, accuracy, delta: prev ? accuracy - prev.accuracy : null, seconds, dir, note });
-    state.spentSeconds = elapsed();
-    await save();
-  };
+  const done = (id: StageId) => state.rows.some((r) => r.id === id) || state.skipped.some((r) => r.stage === id);
+  /** The best stage so far: the last one kept. */
+  const best = () => [...state.rows].reverse().find((r) => r.kept) ?? state.rows[0]!;
   const stageDir = (id: StageId) => path.join(o.out, AUTO_STAGE_DIRS[id]);
-  /** Run a stage unless done (`stage`: its label in the table); its wall time includes `extraSeconds` spent before it (e.g. its search). */
-  const run = async (id: StageId, stage: string, fn: () => Promise<{ accuracy: number; dir: string; note?: string } | null>, extraSeconds = 0) => {
+  // Per-image scores of each stage (same images, same folds), for paired comparisons; lost on resume (then a stage is
+  // compared by its estimate alone).
+  const rights = new Map<string, Float32Array>();
+  /**
+   * Run a stage unless done (`stage`: its label in the table) and decide whether it is kept: `rule` `better` keeps
+   * it when its estimate is higher than the best so far; `significant` also needs the paired sign test on the images
+   * both scored (p < AUTO_SIGNIFICANCE) when both have per-image scores; `first` always keeps it. Its wall time
+   * includes `extraSeconds` spent before it (e.g. its search).
+   */
+  const run = async (id: StageId, stage: string, rule: 'first' | 'better' | 'significant', fn: () => Promise<StageResult | null>, extraSeconds = 0) => {
     if (done(id)) return;
     callbacks.onStage(stage);
     const ts = performance.now();
     const res = await fn();
-    if (res) await record(id, stage, res.accuracy, (performance.now() - ts) / 1000 + extraSeconds, res.dir, res.note);
+    if (!res) return;
+    const prev = state.rows.length ? best() : null;
+    let kept = true;
+    let why = res.why ?? 'the starting point';
+    if (prev && rule !== 'first') {
+      const pct = (a: number) => `${(a * 100).toFixed(1)}%`;
+      const a = rights.get(prev.id);
+      const paired = a && res.right && a.length === res.right.length ? pairedComparison(a, res.right) : null;
+      const higher = res.accuracy > prev.accuracy || (res.accuracy === prev.accuracy && res.tieKeeps === true);
+      kept = higher && !(rule === 'significant' && paired && paired.p >= AUTO_SIGNIFICANCE);
+      const against = `${pct(res.accuracy)} against ${pct(prev.accuracy)} (${prev.stage})`;
+      why =
+        res.why ??
+        (kept && res.accuracy === prev.accuracy
+          ? `equal: ${against}; a tie keeps this stage, whose defaults gained on validation tasks`
+          : kept
+            ? `higher: ${against}${paired ? `, sign test p = ${paired.p.toFixed(3)}` : ''}`
+            : !higher
+              ? `not higher: ${against}`
+              : `higher (${against}) but not beyond chance: sign test p = ${paired!.p.toFixed(3)} (${paired!.onlyB} images better, ${paired!.onlyA} worse)`);
+    }
+    if (res.right) rights.set(id, res.right);
+    state.rows.push({
+      id,
+      stage,
+      accuracy: res.accuracy,
+      delta: prev ? res.accuracy - prev.accuracy : null,
+      seconds: (performance.now() - ts) / 1000 + extraSeconds,
+      dir: res.dir,
+      note: res.note,
+      estimate: res.estimate.kind,
+      spread: res.estimate.spread,
+      kept,
+      why,
+    });
+    state.spentSeconds = elapsed();
+    await save();
   };
+  const skip = async (id: StageId, why: string) => {
+    if (done(id)) return;
+    state.skipped.push({ stage: id, why });
+    await save();
+  };
+  /** Whether a stage expected to take `multiple` × the first stage's wall time fits in the budget; if not, it is skipped. */
+  const fits = async (id: StageId, label: string, multiple: number): Promise<boolean> => {
+    if (done(id)) return true;
+    const seconds = multiple * state.rows[0]!.seconds;
+    if (seconds <= left()) return true;
+    await skip(id, `${label}: would take about ${seconds.toFixed(0)} s, ${Math.max(0, left()).toFixed(0)} s of the budget are left`);
+    return false;
+  };
+  const poolFactor = 1 + poolImages / Math.max(1, labeled);
+  const cost = STAGE_COST[o.backbone ? 'transfer' : 'scratch'];
   const common = { ...data, callbacks: trainingLoopOnly(o.callbacks) };
+  const fromTransfer = (r: TransferResult, note?: string): StageResult => ({ accuracy: r.accuracy, estimate: r.estimate, right: r.right, dir: r.out, note });
+  /** A stage scored on the validation images (its model directory's frugal.json says how many). */
+  const fromModelDir = async (dir: string, accuracy: number, note?: string): Promise<StageResult> => {
+    const images = Number((await readModelMeta(dir)).metrics?.['valImages'] ?? 0);
+    const spread = Math.sqrt((accuracy * (1 - accuracy)) / Math.max(1, images));
+    return { accuracy, estimate: { kind: 'validation', accuracy, spread, images }, dir, note };
+  };
 
   // 1. The starting model: transfer learning when there is a backbone, else from scratch.
   let trainable = false;
@@ -127,46 +229,58 @@ export async function auto(source: string, options: AutoOptions): Promise<AutoRe
     const bb = await loadBackbone(o.backbone, loadableOptions(o.backboneOptions));
     trainable = !!bb.trunk;
     bb.dispose();
-    // Layers backbones are cut where cross-validation on the training images says (unless `cut` is given).
-    const firstOptions = { ...o.backboneOptions, cut: o.backboneOptions?.cut ?? (trainable ? 'auto' : undefined) };
-    await run('frozen', 'transfer: frozen trunk + new head', async () => {
+    const frozen = (id: 'frozen' | 'cut', backboneOptions: BackboneOptions | undefined) => async () => {
       const r = await trainTransfer(source, {
         ...common,
-        out: stageDir('frozen'),
+        out: stageDir(id),
         backbone: o.backbone!,
-        backboneOptions: firstOptions,
+        backboneOptions,
         mode: 'frozen',
+        crossValidation: cv,
         hyper: hyper(),
       });
-      return { accuracy: r.accuracy, dir: r.out, note: r.cutSearch ? describeCut(r.backbone) : undefined };
-    });
-    // Later stages use the cut the first stage chose (read back from its model directory, so resuming works).
-    const chosen = (await readModelMeta(stageDir('frozen'))).backbone;
+      return fromTransfer(r, r.cutSearch ? describeCut(r.backbone) : undefined);
+    };
+    await run('frozen', 'transfer: frozen trunk + new head', 'first', frozen('frozen', o.backboneOptions));
+    // A layers backbone's cut points chosen by cross-validation on the labeled images (unless `cut` is given): kept
+    // only when they beat the backbone's own cut beyond chance.
+    if (trainable && o.backboneOptions?.cut === undefined && (await fits('cut', 'cut points chosen by cross-validation', cost.cut)))
+      await run('cut', 'transfer: cut points chosen by cross-validation', 'significant', frozen('cut', { ...o.backboneOptions, cut: 'auto' }));
+    // Later stages use the kept cut (read back from its model directory, so resuming works).
+    const chosen = (await readModelMeta(best().dir)).backbone;
     backboneOptions = { ...o.backboneOptions, cut: chosen?.cut, pool: chosen?.pool as FeaturePool | undefined };
-    if (trainable) {
-      await run('finetune', 'transfer: fine-tuned trunk', async () => {
+    if (trainable && cv) {
+      await skip(
+        'finetune',
+        `fine-tuning the trunk: not tried below ${AUTO_CV_BELOW} labeled images (${labeled} here), where each fold would fine-tune the trunk at 224 px for minutes ` +
+          'while the head on frozen features is cross-validated in seconds',
+      );
+    } else if (trainable && (await fits('finetune', 'fine-tuning the trunk', cost.finetune))) {
+      await run('finetune', 'transfer: fine-tuned trunk', 'significant', async () => {
         const r = await trainTransfer(source, {
           ...common,
           out: stageDir('finetune'),
           backbone: o.backbone!,
           backboneOptions,
           mode: 'finetune',
+          finetuneMustImprove: false,
           hyper: hyper(),
           finetuneHyper: { epochs: Math.max(2, Math.round(epochs / 2)) },
         });
-        return { accuracy: r.accuracy, dir: r.out, note: r.accuracy > state.rows[0]!.accuracy ? 'helps: kept' : 'does not help on validation' };
+        return fromTransfer(r);
       });
     }
   } else {
-    await run('scratch', `from scratch (${arch})`, async () => {
+    await run('scratch', `from scratch (${arch})`, 'first', async () => {
       const r = await trainFromScratch(source, { ...common, out: stageDir('scratch'), arch, hyper: hyper({ epochs }) });
-      return { accuracy: r.accuracy, dir: r.out };
+      return fromModelDir(r.out, r.accuracy);
     });
   }
 
   // 2. Augmentation: search (N, M) on frozen features of the best model so far, then retrain with the policy.
   const searchDir = stageDir('augment');
-  if (!done('augment') && !state.search) {
+  const augmentFits = await fits('augment', 'augmentation search and retraining', cost.augment);
+  if (augmentFits && !done('augment') && !state.search) {
     callbacks.onStage('augmentation search');
     const ts = performance.now();
     await fsp.mkdir(searchDir, { recursive: true });
@@ -188,65 +302,87 @@ export async function auto(source: string, options: AutoOptions): Promise<AutoRe
     state.spentSeconds = elapsed();
     await save();
   }
-  await run(
-    'augment',
-    'augmentation policy',
-    async () => {
-      const policy = state.policy;
-      if (policy === 'none') {
-        const prev = best();
-        return {
-          accuracy: prev.accuracy,
-          dir: prev.dir,
-          note: 'no augmentation did better than the best setting beyond chance in the search: nothing retrained',
-        };
-      }
-      const dir = path.join(searchDir, AUGMENTED_MODEL_DIR);
-      if (o.backbone) {
-        const finetuneWon = state.rows.length > 1 && state.rows[1]!.accuracy > state.rows[0]!.accuracy;
-        const r = await trainTransfer(source, {
-          ...common,
-          out: dir,
-          backbone: o.backbone,
-          backboneOptions,
-          mode: finetuneWon ? 'finetune' : 'frozen',
-          augment: policy,
-          hyper: hyper(),
-          finetuneHyper: { epochs: Math.max(2, Math.round(epochs / 2)) },
-        });
-        return { accuracy: r.accuracy, dir: r.out, note: policy };
-      }
-      const r = await trainFromScratch(source, { ...common, out: dir, arch, augment: policy, hyper: hyper({ epochs }) });
-      return { accuracy: r.accuracy, dir: r.out, note: policy };
-    },
-    state.searchSeconds,
-  );
+  if (!augmentFits) {
+    // skipped above, with the reason
+  } else if (state.policy === 'none') {
+    await skip('augment', 'augmentation policy: no policy did better than no augmentation in the search; nothing retrained');
+  } else {
+    await run(
+      'augment',
+      'augmentation policy',
+      'significant',
+      async () => {
+        const policy = state.policy;
+        const dir = path.join(searchDir, AUGMENTED_MODEL_DIR);
+        if (o.backbone) {
+          const finetuneWon = best().id === 'finetune';
+          const r = await trainTransfer(source, {
+            ...common,
+            out: dir,
+            backbone: o.backbone,
+            backboneOptions,
+            mode: finetuneWon ? 'finetune' : 'frozen',
+            finetuneMustImprove: finetuneWon ? false : undefined,
+            crossValidation: cv && !finetuneWon,
+            augment: policy,
+            hyper: hyper(),
+            finetuneHyper: { epochs: Math.max(2, Math.round(epochs / 2)) },
+          });
+          return fromTransfer(r, policy);
+        }
+        const r = await trainFromScratch(source, { ...common, out: dir, arch, augment: policy, hyper: hyper({ epochs }) });
+        return fromModelDir(r.out, r.accuracy, policy);
+      },
+      state.searchSeconds,
+    );
+  }
 
   // 3. Noisy Student rounds, when there is an unlabeled pool and time left.
   if (o.unlabeled) {
-    const perRound = Math.max(30, state.rows[0]!.seconds * 1.5);
-    const possible = Number.isFinite(budget) ? Math.floor(left() / perRound) : rounds;
+    const teacher = best();
+    const meta = await readModelMeta(teacher.dir);
+    const training = meta.training as { mode?: string; augment?: string } | undefined;
+    const onFeatures = !!o.backbone && training?.mode === 'frozen';
+    // Image students: a round trains a student on the labeled and pseudo-labeled images, about (1 + pool / labeled)
+    // times the first stage; as many rounds as fit. On features all rounds together are planned as one stage.
+    const perRound = Math.max(30, state.rows[0]!.seconds * cost.noisyStudentPerPool * poolFactor);
+    const possible = Number.isFinite(budget) && !onFeatures ? Math.floor(left() / perRound) : rounds;
     const r = Math.max(0, Math.min(rounds, possible));
-    if (r > 0) {
-      await run('noisyStudent', 'Noisy Student', async () => {
-        const teacher = best();
-        const meta = await readModelMeta(teacher.dir);
-        const training = meta.training as { mode?: string; augment?: string } | undefined;
-        if (o.backbone && training?.mode === 'frozen') {
+    if (r === 0) {
+      await skip(
+        'noisyStudent',
+        rounds === 0
+          ? 'Noisy Student: no rounds asked for'
+          : `Noisy Student: ${Math.max(0, left()).toFixed(0)} s of the budget left, a round takes about ${perRound.toFixed(0)} s`,
+      );
+    } else if (!onFeatures || (await fits('noisyStudent', 'Noisy Student on features', cost.noisyStudentPerPool * poolFactor))) {
+      // On features the rounds are cheap and chosen by the estimate (ties go to the default rounds, chosen on validation
+      // tasks: see CV_MAX_ROUNDS); a tie with the teacher keeps the students.
+      await run('noisyStudent', 'Noisy Student', onFeatures ? 'better' : 'significant', async () => {
+        if (onFeatures) {
           // A frozen-trunk teacher: Noisy Student on the trunk's features (seconds a round), with the teacher's cut and policy.
           const res = await trainTransfer(source, {
             ...common,
             out: stageDir('noisyStudent'),
-            backbone: o.backbone,
+            backbone: o.backbone!,
             backboneOptions,
             mode: 'frozen',
             augment: training.augment && training.augment !== 'none' ? training.augment : undefined,
             unlabeled: o.unlabeled!,
+            crossValidation: cv,
+            // Under cross-validation, the most rounds tried (the estimate chooses).
             selfTrain: { rounds: r },
             hyper: hyper(),
           });
-          const last = res.selfTraining![res.selfTraining!.length - 1]!;
-          return { accuracy: res.accuracy, dir: res.out, note: `on frozen features: ${r} round(s), ${last.pseudoLabeled} pseudo-labels in the last` };
+          const history = res.selfTraining!;
+          const kept = res.selfTrainRounds ?? 0;
+          const perRoundText = history.map((h) => `${(h.valAccuracy * 100).toFixed(1)}%`).join(' → ');
+          // With no round kept the stage's model is its teacher, whose features are standardised with the pool's
+          // statistics too: kept when that scores higher.
+          return {
+            ...fromTransfer(res, `on frozen features: rounds 0…${history.length - 1} scored ${perRoundText}; ${kept} kept`),
+            tieKeeps: kept > 0,
+          };
         }
         const student = meta.arch
           ? { kind: 'arch' as const, arch: meta.arch, dropout: STUDENT_NOISE.dropout, dropPath: STUDENT_NOISE.dropPath }
@@ -266,14 +402,14 @@ export async function auto(source: string, options: AutoOptions): Promise<AutoRe
           hyper: hyper({ epochs }),
           resume: await hasRunState(stageDir('noisyStudent'), 'selfTrainState'),
         });
-        return { accuracy: res.accuracy, dir: res.out, note: `best of ${res.rounds.length - 1} round(s): round ${res.bestRound}` };
+        return { ...(await fromModelDir(res.out, res.accuracy)), note: `best of ${res.rounds.length - 1} round(s): round ${res.bestRound}` };
       });
     }
   }
 
   // 4. Optional distillation into a small student.
-  if (o.distillArch) {
-    await run('distill', `distilled into ${o.distillArch}`, async () => {
+  if (o.distillArch && (await fits('distill', `distillation into ${o.distillArch}`, cost.distillPerPool * poolFactor))) {
+    await run('distill', `distilled into ${o.distillArch}`, 'better', async () => {
       const teacher = best();
       const res = await distill(source, {
         ...common,
@@ -283,14 +419,45 @@ export async function auto(source: string, options: AutoOptions): Promise<AutoRe
         unlabeled: o.unlabeled,
         hyper: hyper({ epochs }),
       });
-      return { accuracy: res.accuracy, dir: res.out, note: `${res.student.params} params vs ${res.teacher.params}` };
+      return { ...(await fromModelDir(res.out, res.accuracy)), note: `${res.student.params} params vs ${res.teacher.params}` };
     });
   }
 
   // Keep the best stage's model in `out`; write the ablation table.
   const top = best();
   await copyRunModel(top.dir, o.out);
-  const result: AutoResult = { out: o.out, accuracy: top.accuracy, best: top.stage, rows: state.rows, policy: state.policy, seconds: elapsed() };
-  await writeRunJson(o.out, 'ablation', { rows: state.rows, best: top.stage, policy: state.policy, seconds: result.seconds });
+  const result: AutoResult = {
+    out: o.out,
+    accuracy: top.accuracy,
+    spread: top.spread,
+    selection,
+    best: top.stage,
+    rows: state.rows,
+    skipped: state.skipped,
+    policy: state.policy,
+    seconds: elapsed(),
+  };
+  await writeRunJson(o.out, 'ablation', {
+    rows: state.rows,
+    skipped: state.skipped,
+    selection,
+    best: top.stage,
+    policy: state.policy,
+    seconds: result.seconds,
+  });
   return result;
+}
+
+/** What a stage gives auto to decide by. */
+interface StageResult {
+  accuracy: number;
+  estimate: Estimate;
+  /** Per-image scores (for a paired comparison with the best so far), when the recipe gives them. */
+  right?: Float32Array;
+  dir: string;
+  note?: string;
+  /** An equal estimate keeps this stage (a default chosen on validation tasks). */
+  tieKeeps?: boolean;
+  /** Why kept or not, when the stage says it itself. */
+  why?: string;
 }

@@ -17,7 +17,7 @@ import { pseudoLabelDir, roundDir, runFile, type RoundReport } from '../runs/fil
 import { copyRunModel, writeRunJson } from '../runs/artifacts.js';
 import { openRunState, saveRunState } from '../runs/run-state.js';
 import { trainFromScratch } from './scratch.js';
-import { trainTransfer, FEATURE_SELF_TRAIN } from './transfer.js';
+import { trainTransfer, FEATURE_SELF_TRAIN, type Estimate } from './transfer.js';
 import { BUILTIN_TRUNK } from '../models/backbones/pretrained.js';
 import { resolveStudent, finishStudent, type StudentSpec } from './student.js';
 import { SELF_TRAIN_DEFAULTS, STUDENT_NOISE } from './defaults.js';
@@ -51,6 +51,12 @@ export interface SelfTrainOptions extends DataOptions {
   poolLabels?: Map<string, string>;
   shardSize?: number;
   resume?: boolean;
+  /**
+   * On features only: score the rounds by cross-validation on all labeled images (`trainTransfer`'s
+   * `crossValidation`), keep the rounds with the highest estimate (`rounds`: the most tried, default `CV_MAX_ROUNDS`)
+   * and train on all labeled images.
+   */
+  crossValidation?: boolean | { folds?: number; repeats?: number };
   callbacks?: readonly Callback[];
   onRound?: (round: RoundReport) => void;
 }
@@ -64,6 +70,8 @@ export interface SelfTrainResult {
   rounds: RoundReport[];
   stoppedEarly: boolean;
   classes: string[];
+  /** On features: how `accuracy` was measured (validation or cross-validation, with its spread). */
+  estimate?: Estimate;
 }
 
 /** Noisy Student on a frozen trunk's features (`trainTransfer` with `unlabeled`), reported as self-training rounds. */
@@ -75,7 +83,8 @@ async function selfTrainOnFeatures(source: string, o: SelfTrainOptions): Promise
     // The students' noise here is the mirror images (`augment` is the image students' input noise).
     augment: undefined,
     unlabeled: o.unlabeled,
-    selfTrain: { rounds: o.rounds ?? FEATURE_SELF_TRAIN.rounds, threshold: o.threshold ?? FEATURE_SELF_TRAIN.threshold },
+    crossValidation: o.crossValidation,
+    selfTrain: { rounds: o.rounds ?? (o.crossValidation ? undefined : FEATURE_SELF_TRAIN.rounds), threshold: o.threshold ?? FEATURE_SELF_TRAIN.threshold },
     hyper: { ...o.teacherHyper, ...o.hyper },
   });
   const rounds: RoundReport[] = (res.selfTraining ?? []).map((r) => ({
@@ -89,8 +98,7 @@ async function selfTrainOnFeatures(source: string, o: SelfTrainOptions): Promise
     seconds: r.seconds,
   }));
   for (const r of rounds) o.onRound?.(r);
-  const last = rounds[rounds.length - 1];
-  return { out: o.out, accuracy: res.accuracy, bestRound: last?.round ?? 0, rounds, stoppedEarly: false, classes: res.classes };
+  return { out: o.out, accuracy: res.accuracy, bestRound: res.selfTrainRounds ?? 0, rounds, stoppedEarly: false, classes: res.classes, estimate: res.estimate };
 }
 
 /**
@@ -102,6 +110,10 @@ async function selfTrainOnFeatures(source: string, o: SelfTrainOptions): Promise
  */
 export async function selfTrain(source: string, o: SelfTrainOptions): Promise<SelfTrainResult> {
   await ensureBackend();
+  if (o.student && o.crossValidation)
+    throw new FrugalError(
+      (n) => `${n('crossValidation')} scores Noisy Student on frozen features; students trained on images (${n('student')}) are scored on a validation split`,
+    );
   if (!o.student) {
     if (o.teacher) throw new FrugalError((n) => `${n('teacher')} needs ${n('student')}: Noisy Student on frozen features trains its own first teacher`);
     return selfTrainOnFeatures(source, o);

@@ -78,16 +78,24 @@ export async function renderReport(a: RunArtifacts): Promise<string> {
     ${figures}
   </dl>`;
   const ablation = a.ablation
-    ? table(
-        ['stage', 'held-out accuracy', 'Δ vs previous', 'wall time (s)', 'kept'],
+    ? `<p>Each stage's estimate: ${
+        a.ablation.selection === 'cross-validation'
+          ? 'cross-validated on all labeled images, ± the standard deviation over folds'
+          : 'on the validation images, ± its standard error'
+      }. A stage builds on the best so far and is kept only when it does better.</p>` +
+      table(
+        ['stage', 'estimate', 'Δ vs best so far', 'kept', 'wall time (s)', 'why'],
         a.ablation.rows.map((r) => [
-          r.stage,
-          pct(r.accuracy),
+          r.stage + (r.stage === a.ablation!.best ? ' (the model)' : ''),
+          `${pct(r.accuracy)} ± ${((r.spread ?? 0) * 100).toFixed(1)}`,
           r.delta === null ? '–' : `${r.delta >= 0 ? '+' : ''}${(r.delta * 100).toFixed(1)} pts`,
+          r.kept ? 'yes' : 'no',
           r.seconds.toFixed(1),
-          r.stage === a.ablation!.best ? '✓ best' : '',
+          r.why + (r.note ? ` (${r.note})` : ''),
         ]),
-      ) + chart(await renderSvg(ablationChart(a.ablation.rows)))
+      ) +
+      (a.ablation.skipped?.length ? `<ul>${a.ablation.skipped.map((s) => `<li>skipped: ${esc(s.why)}</li>`).join('')}</ul>` : '') +
+      chart(await renderSvg(ablationChart(a.ablation.rows)))
     : null;
   // A head fitted in one full-batch solve (the default linear head) has a single log: nothing to plot.
   const curves = (a.history?.length ?? 0) > 1 ? chart(await renderSvg(learningCurves(a.history!))) : null;

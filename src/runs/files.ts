@@ -58,6 +58,7 @@ export const RUN_ARTIFACTS = [RUN_FILES.history, RUN_FILES.metrics, RUN_FILES.pr
 export const AUTO_STAGE_DIRS = {
   scratch: '1-scratch',
   frozen: '1-frozen',
+  cut: '1-cut-search',
   finetune: '2-finetune',
   augment: '3-augment',
   noisyStudent: '4-noisy-student',
@@ -184,17 +185,34 @@ export interface AblationRow {
   /** The stage as the table shows it. */
   stage: string;
   accuracy: number;
-  /** Held-out accuracy change vs the previous stage (null for the first). */
+  /** Estimate change vs the best stage before it (null for the first). */
   delta: number | null;
   seconds: number;
   /** The stage's model directory. */
   dir: string;
   note?: string;
+  /** How `accuracy` was measured: on the validation images (split or set) or by cross-validation on all labeled images. */
+  estimate: 'validation' | 'cross-validation';
+  /** The estimate's spread: validation, its standard error; cross-validation, the standard deviation over folds. */
+  spread: number;
+  /** Whether the stage's model became the best so far (later stages build on the best). */
+  kept: boolean;
+  /** Why it was kept or not. */
+  why: string;
+}
+
+/** A stage of `auto` that did not run, and why. */
+export interface SkippedStage {
+  stage: string;
+  why: string;
 }
 
 /** auto.json: the ablation table. */
 export interface AblationFile {
   rows: AblationRow[];
+  skipped: SkippedStage[];
+  /** How stages were scored: `cross-validation` below `AUTO_CV_BELOW` labeled images with a trunk, else `validation`. */
+  selection: 'validation' | 'cross-validation';
   /** The best stage (its `stage`). */
   best: string;
   policy: string;
@@ -205,6 +223,7 @@ export interface AblationFile {
 export interface AutoState {
   fingerprint: unknown;
   rows: AblationRow[];
+  skipped: SkippedStage[];
   policy: string;
   search: SearchFile | null;
   searchSeconds: number;

@@ -46,6 +46,50 @@ test('frugal train with no model flag transfers from the built-in ImageNet trunk
   assert.ok(report.accuracy >= 0.8, `test accuracy ${report.accuracy}`);
 });
 
+test('train --cv: a cross-validated estimate on all labeled images, a model trained on all of them; with a validation split, fine-tuning or from scratch it is a usage error', async () => {
+  const root = tempDir();
+  const train = await fixtureSubset(path.join(root, 'train'), 'train', CLASSES, 15);
+  const test = await fixtureSubset(path.join(root, 'test'), 'test', CLASSES, 30);
+  const out = path.join(root, 'model');
+  const env = { FRUGAL_CACHE: path.join(root, 'cache') };
+  const res = runCli(['train', train, '--out', out, '--cv', '3', '--seed', '1', '--json'], env);
+  assert.equal(res.status, 0, res.stderr);
+  const summary = JSON.parse(res.stdout);
+  // 45 labeled images: 3 folds, repeated 3 times (cheap), every image scored once per repeat.
+  assert.equal(summary.estimate.kind, 'cross-validation');
+  assert.equal(summary.estimate.folds, 3);
+  assert.equal(summary.estimate.repeats, 3);
+  assert.equal(summary.estimate.images, 135);
+  assert.equal(summary.accuracy, summary.estimate.accuracy);
+  assert.equal(summary.trainImages, 45);
+  assert.equal(summary.valImages, 0);
+  const meta = JSON.parse(await fsp.readFile(path.join(out, 'frugal.json'), 'utf8'));
+  assert.equal(meta.training.head.refitImages, 45);
+  assert.equal(meta.metrics.estimate.kind, 'cross-validation');
+  assert.equal(JSON.parse(await fsp.readFile(path.join(out, 'predictions.json'), 'utf8')).items.length, 45);
+  // On 90 images it never saw, the model does about what the estimate says.
+  const ev = runCli(['evaluate', out, test, '--json'], env);
+  assert.equal(ev.status, 0, ev.stderr);
+  const accuracy = JSON.parse(ev.stdout).accuracy;
+  assert.ok(accuracy >= 0.8, `test accuracy ${accuracy}`);
+  assert.ok(Math.abs(accuracy - summary.accuracy) < 0.15, `estimate ${summary.accuracy} vs test ${accuracy}`);
+  const text = runCli(['train', train, '--out', path.join(root, 'text'), '--cv'], env);
+  assert.equal(text.status, 0, text.stderr);
+  assert.match(text.stdout, /cross-validated accuracy [\d.]+% ± [\d.]+ \(5-fold cross-validation ×3, sd over folds\) on all 45 labeled images/);
+  const cases: Array<[string[], RegExp]> = [
+    [['--cv', '--val-split', '0.3'], /--cv scores on all labeled images; --val-split asks for a validation split/],
+    [['--cv', '--val', test], /--cv scores on all labeled images; --val asks/],
+    [['--cv', '--mode', 'finetune'], /--mode finetune is scored on a validation split/],
+    [['--cv', '--backbone', 'none'], /--cv needs a backbone/],
+    [['--cv', '1'], /--cv must be an integer/],
+  ];
+  for (const [flags, message] of cases) {
+    const bad = runCli(['train', train, '--out', path.join(root, 'bad'), ...flags], env);
+    assert.equal(bad.status, 2, `${flags.join(' ')}: ${bad.stderr}`);
+    assert.match(bad.stderr, message);
+  }
+});
+
 test('--backbone none trains from scratch; flags that need the other kind of run are usage errors', async () => {
   const root = tempDir();
   const train = await fixtureSubset(path.join(root, 'train'), 'train', CLASSES, 10);

@@ -31,13 +31,19 @@ test('frugal auto on the fixture with an unlabeled pool: a row per stage with re
   ]);
   assert.equal(res.status, 0, res.stderr);
   const out = JSON.parse(res.stdout);
+  // 2,000 labeled images, no trunk: stages are scored on the same 400 validation images.
+  assert.equal(out.selection, 'validation');
   const stages = out.rows.map((r: { stage: string }) => r.stage);
-  assert.deepEqual(stages, ['from scratch (cnn-small)', 'augmentation policy', 'Noisy Student', 'distilled into cnn-tiny']);
+  // The augmentation stage retrains only when the search found a policy; else it says why it did not.
+  const augmentRan = stages.includes('augmentation policy');
+  assert.equal(augmentRan, !out.skipped.some((s: { stage: string }) => s.stage === 'augment'));
+  assert.deepEqual(stages, ['from scratch (cnn-small)', ...(augmentRan ? ['augmentation policy'] : []), 'Noisy Student', 'distilled into cnn-tiny']);
   const ablation = JSON.parse(await fsp.readFile(path.join(run, 'auto.json'), 'utf8'));
   assert.deepEqual(
     ablation.rows.map((r: { stage: string }) => r.stage),
     stages,
   );
+  let best = ablation.rows[0];
   for (const [i, row] of ablation.rows.entries()) {
     // Real held-out numbers: each row's accuracy is its stage model's own metrics on the same 400 validation images.
     const meta = JSON.parse(await fsp.readFile(path.join(row.dir, 'frugal.json'), 'utf8'));
@@ -45,10 +51,20 @@ test('frugal auto on the fixture with an unlabeled pool: a row per stage with re
     assert.equal(meta.metrics.valImages, 400, row.stage);
     assert.ok(row.accuracy > 0.3 && row.accuracy <= 1, `${row.stage}: ${row.accuracy}`);
     assert.ok(row.seconds > 0);
-    if (i === 0) assert.equal(row.delta, null);
-    else assert.ok(Math.abs(row.delta - (row.accuracy - ablation.rows[i - 1].accuracy)) < 1e-12);
+    // The spread of an estimate on 400 images is its standard error.
+    assert.equal(row.estimate, 'validation');
+    assert.ok(Math.abs(row.spread - Math.sqrt((row.accuracy * (1 - row.accuracy)) / 400)) < 1e-9, row.stage);
+    assert.ok(row.why.length > 0);
+    if (i === 0) {
+      assert.equal(row.delta, null);
+      assert.equal(row.kept, true);
+      continue;
+    }
+    // Each stage is compared with the best stage before it, and kept only when it scores higher.
+    assert.ok(Math.abs(row.delta - (row.accuracy - best.accuracy)) < 1e-12, row.stage);
+    assert.equal(row.kept, row.accuracy > best.accuracy, `${row.stage}: ${row.why}`);
+    if (row.kept) best = row;
   }
-  const best = ablation.rows.reduce((a: { accuracy: number }, b: { accuracy: number }) => (b.accuracy > a.accuracy ? b : a));
   assert.equal(ablation.best, best.stage);
   assert.equal(out.accuracy, best.accuracy);
   // The run folder is the best model itself.

@@ -228,6 +228,20 @@ test('--cut auto: candidates scored by cross-validation on the training images; 
   });
   assert.deepEqual([one.backbone.cut, one.backbone.pool], [want[0]!.cut, want[0]!.pool]);
   assert.equal(one.cutSearch!.ensembleAccuracy, null);
+  // `frugal train --backbone <a trunk of one's own>` with at most 50 labeled images per class (40 here) and no --cut
+  // searches the same way; --cut <layer> keeps that layer; the library does so only when asked (chooseCutWhenSmall).
+  const byDefault = runCli(['train', data, '--backbone', pretrained, '--out', path.join(root, 'auto-cut-default'), '--epochs', '5', '--seed', '2', '--json'], {
+    FRUGAL_CACHE: process.env.FRUGAL_CACHE!,
+  });
+  assert.equal(byDefault.status, 0, byDefault.stderr);
+  assert.equal(JSON.parse(byDefault.stdout).backbone.cut, cut);
+  const given = runCli(['train', data, '--backbone', pretrained, '--cut', 'features', '--out', path.join(root, 'cut-given'), '--epochs', '5', '--json'], {
+    FRUGAL_CACHE: process.env.FRUGAL_CACHE!,
+  });
+  assert.equal(given.status, 0, given.stderr);
+  assert.equal(JSON.parse(given.stdout).cutSearch, null);
+  const library = await trainTransfer(data, { out: path.join(root, 'cut-library'), backbone: pretrained, hyper: { epochs: 5, seed: 2 } });
+  assert.equal(library.cutSearch, null);
   // Frozen-only backbones cannot be cut elsewhere: a clear error, exit 1.
   const { file } = await makeOnnxModel(path.join(root, 'onnx-auto', 'net.onnx'));
   const bad = runCli(['train', data, '--backbone', file, '--cut', 'auto', '--out', path.join(root, 'bad-auto')]);
@@ -391,16 +405,145 @@ test('Noisy Student on frozen features: the teacher labels the pool, students le
   const bad = runCli(['self-train', labeled, '--unlabeled', pool, '--out', path.join(root, 'ns-bad'), '--augment', 'basic']);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--augment needs --student/);
+  // --cv: the rounds scored by cross-validation; the model has the rounds with the highest estimate.
+  const cv = runCli(
+    ['self-train', labeled, '--unlabeled', pool, '--teacher-backbone', pretrained, '--out', path.join(root, 'ns-cv'), '--seed', '1', '--cv', '--json'],
+    { FRUGAL_CACHE: process.env.FRUGAL_CACHE! },
+  );
+  assert.equal(cv.status, 0, cv.stderr);
+  const c = JSON.parse(cv.stdout);
+  assert.equal(c.estimate.kind, 'cross-validation');
+  const estimates = c.rounds.map((x: { accuracy: number }) => x.accuracy);
+  assert.ok(estimates.length >= 3);
+  assert.equal(estimates[c.bestRound], Math.max(...estimates));
+  assert.equal(c.accuracy, estimates[c.bestRound]);
+  const badCv = runCli(['self-train', labeled, '--unlabeled', pool, '--out', path.join(root, 'ns-bad'), '--student', 'cnn-tiny', '--cv']);
+  assert.equal(badCv.status, 2);
+  assert.match(badCv.stderr, /--cv scores Noisy Student on frozen features/);
 });
 
-test('auto with a frozen-trunk teacher runs Noisy Student on the trunk features', async () => {
+test('cross-validation: every labeled image is scored by heads that never saw it; Noisy Student rounds chosen by the estimate; the saved head learns from all labeled images', async () => {
+  // The labeled images of the Noisy Student test, with one image of each of two classes put under the other's label:
+  // held out, each must be classified as what it shows, so wrong against its label.
+  const labeled = path.join(root, 'cv-labeled');
+  await fsp.cp(path.join(root, 'ns-labeled'), labeled, { recursive: true });
+  const [a, b] = (await fsp.readdir(labeled)).sort();
+  const fa = (await fsp.readdir(path.join(labeled, a!))).sort()[0]!;
+  const fb = (await fsp.readdir(path.join(labeled, b!))).sort()[0]!;
+  await fsp.rename(path.join(labeled, a!, fa), path.join(labeled, b!, `moved-${fa}`));
+  await fsp.rename(path.join(labeled, b!, fb), path.join(labeled, a!, `moved-${fb}`));
+  const pool = path.join(root, 'ns-pool');
+  const heldOut = path.join(root, 'ns-test');
+  const out = path.join(root, 'cv');
+  const res = await trainTransfer(labeled, { out, backbone: pretrained, unlabeled: pool, crossValidation: true, hyper: { seed: 2 } });
+  const n = res.trainImages;
+  assert.equal(n, 15);
+  assert.equal(res.valImages, 0);
+  assert.equal(res.refitImages, n, 'the saved head is trained on every labeled image');
+  // 15 labeled + 120 unlabeled images: cheap, so 5 folds repeated 3 times.
+  assert.deepEqual({ ...res.estimate, accuracy: 0, spread: 0 }, { kind: 'cross-validation', accuracy: 0, spread: 0, images: 3 * n, folds: 5, repeats: 3 });
+  assert.equal(res.accuracy, res.estimate.accuracy);
+  assert.ok(res.estimate.spread > 0 && res.estimate.spread < 0.5, `spread ${res.estimate.spread}`);
+  // Per-image scores: the fraction of the 3 repeats in which the image was right when held out; their mean is the estimate.
+  assert.equal(res.right.length, n);
+  for (const r of res.right)
+    assert.ok(
+      [0, 1, 2, 3].some((k) => Math.abs(r - k / 3) < 1e-6),
+      `per-image score ${r}`,
+    );
+  assert.ok(Math.abs(res.right.reduce((a, b) => a + b, 0) / n - res.accuracy) < 1e-6);
+  // Rounds 0 (the teacher) … at least the default 2 are scored; the saved head has the rounds with the highest estimate.
+  const scores = res.selfTraining!.map((r) => r.valAccuracy);
+  assert.ok(scores.length >= 3, `rounds scored: ${scores.length}`);
+  assert.equal(scores[res.selfTrainRounds!], Math.max(...scores));
+  assert.deepEqual(
+    res.selfTraining!.map((r) => r.round),
+    scores.map((_, i) => i),
+  );
+  // The report's held-out predictions are those of the folds: one per labeled image, in the order of `right`. The two
+  // relabeled images are wrong in every repeat: no head that scored them had seen them.
+  const predictions = JSON.parse(await fsp.readFile(path.join(out, 'predictions.json'), 'utf8'));
+  assert.equal(predictions.items.length, n);
+  const moved = predictions.items.flatMap((item: { path: string }, i: number) => (path.basename(item.path).startsWith('moved-') ? [i] : []));
+  assert.equal(moved.length, 2);
+  for (const i of moved) {
+    assert.equal(res.right[i], 0, predictions.items[i].path);
+    const probs: number[] = predictions.items[i].probs;
+    assert.notEqual(probs.indexOf(Math.max(...probs)), predictions.items[i].label);
+  }
+  assert.ok(res.accuracy <= (n - 2) / n + 1e-9);
+  const meta = JSON.parse(await fsp.readFile(path.join(out, 'frugal.json'), 'utf8'));
+  assert.equal(meta.metrics.accuracy, res.accuracy);
+  assert.equal(meta.metrics.estimate.kind, 'cross-validation');
+  assert.equal(meta.training.selfTraining.rounds, res.selfTrainRounds);
+  // On 90 images the run never saw, the saved model does what the estimate says, within the estimate's noise.
+  const ev = runCli(['evaluate', out, heldOut, '--json'], { FRUGAL_CACHE: process.env.FRUGAL_CACHE! });
+  assert.equal(ev.status, 0, ev.stderr);
+  const test = JSON.parse(ev.stdout).accuracy;
+  assert.ok(test > 0.6, `held-out accuracy ${test}`);
+  assert.ok(Math.abs(test - res.accuracy) < 0.25, `estimate ${res.accuracy} vs held-out ${test}`);
+  // A validation set and cross-validation exclude each other; fine-tuning is scored on a validation split.
+  await assert.rejects(
+    trainTransfer(labeled, { out: path.join(root, 'cv-bad'), backbone: pretrained, crossValidation: true, valData: heldOut }),
+    /one or the other/,
+  );
+  await assert.rejects(
+    trainTransfer(labeled, { out: path.join(root, 'cv-bad'), backbone: pretrained, crossValidation: true, mode: 'finetune' }),
+    /validation split/,
+  );
+});
+
+test('auto below AUTO_CV_BELOW labeled images: every stage cross-validated on the same folds, kept only when it does not lower the estimate; the kept model is the last kept stage', async () => {
   const { file } = await makeOnnxModel(path.join(root, 'onnx-ns', 'net.onnx'));
   const labeled = path.join(root, 'ns-labeled');
   const out = path.join(root, 'auto-ns');
-  const res = await auto(labeled, { out, backbone: file, unlabeled: path.join(root, 'ns-pool'), rounds: 1, seed: 1 });
+  const res = await auto(labeled, { out, backbone: file, unlabeled: path.join(root, 'ns-pool'), seed: 1 });
+  assert.equal(res.selection, 'cross-validation');
+  assert.equal(res.rows[0]!.id, 'frozen');
+  assert.ok(res.rows.every((r) => r.estimate === 'cross-validation'));
+  // An ONNX trunk can't be cut or fine-tuned: no such stages. The augmentation stage runs or says why not.
+  assert.ok(!res.rows.some((r) => r.id === 'cut' || r.id === 'finetune'));
+  assert.ok(res.rows.some((r) => r.id === 'augment') !== res.skipped.some((s) => s.stage === 'augment'));
   const ns = res.rows.find((r) => r.id === 'noisyStudent')!;
-  assert.match(ns.note ?? '', /^on frozen features: 1 round\(s\), \d+ pseudo-labels/);
+  assert.match(ns.note ?? '', /^on frozen features: rounds 0…\d+ scored [\d.]+%( → [\d.]+%)+; \d+ kept$/);
+  let best = res.rows[0]!;
+  for (const r of res.rows.slice(1)) {
+    assert.ok(Math.abs(r.delta! - (r.accuracy - best.accuracy)) < 1e-12, `${r.stage}: Δ is against the best stage before it`);
+    if (r.kept) {
+      assert.ok(r.accuracy >= best.accuracy, `${r.stage} was kept but lowered the estimate`);
+      best = r;
+    } else assert.ok(r.why.length > 0);
+  }
+  assert.equal(res.best, best.stage);
+  assert.equal(res.accuracy, best.accuracy);
+  assert.equal(res.spread, best.spread);
   const meta = JSON.parse(await fsp.readFile(path.join(ns.dir, 'frugal.json'), 'utf8'));
-  assert.equal(meta.training.selfTraining.rounds, 1);
   assert.equal(meta.metrics.accuracy, ns.accuracy);
+  assert.equal(meta.metrics.estimate.kind, 'cross-validation');
+  // The run folder is the kept stage's model, trained on all labeled images.
+  assert.deepEqual(await fsp.readFile(path.join(out, 'weights.bin')), await fsp.readFile(path.join(best.dir, 'weights.bin')));
+  const ablation = JSON.parse(await fsp.readFile(path.join(out, 'auto.json'), 'utf8'));
+  assert.equal(ablation.selection, 'cross-validation');
+  // A budget the first stage already spends: every later stage is skipped, saying what it would have needed.
+  const tight = await auto(labeled, {
+    out: path.join(root, 'auto-budget'),
+    backbone: file,
+    unlabeled: path.join(root, 'ns-pool'),
+    seed: 1,
+    budgetMinutes: 0.001,
+  });
+  assert.deepEqual(
+    tight.rows.map((r) => r.id),
+    ['frozen'],
+  );
+  assert.deepEqual(
+    tight.skipped.map((r) => r.stage),
+    ['augment', 'noisyStudent'],
+  );
+  for (const r of tight.skipped) assert.match(r.why, /would take about \d+ s, 0 s of the budget are left/);
+  assert.equal(tight.best, tight.rows[0]!.stage);
+  assert.deepEqual(
+    ablation.rows.map((r: { kept: boolean }) => r.kept),
+    res.rows.map((r) => r.kept),
+  );
 });

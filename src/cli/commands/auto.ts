@@ -85,15 +85,23 @@ Examples:
     }
     const report = f.report ? (await writeReport(f.out, runFile(f.out, 'report'))).out : null;
     if (f.json) return printJson({ ...res, report });
-    const lines = ['', 'stage                                   held-out   Δ vs previous   wall time'];
+    const how =
+      res.selection === 'cross-validation' ? 'cross-validated on all labeled images (± sd over folds)' : 'on the validation images (± standard error)';
+    const lines = ['', `each stage's estimate: ${how}`, 'stage                                   estimate         Δ vs best   kept   wall time   why'];
     for (const r of res.rows) {
       const stage = (r.stage + (r.stage === res.best ? ' *' : '')).padEnd(40);
-      const accuracy = `${(r.accuracy * 100).toFixed(1)}%`;
+      const estimate = `${(r.accuracy * 100).toFixed(1)}% ± ${(r.spread * 100).toFixed(1)}`;
       const delta = r.delta === null ? '–' : `${r.delta >= 0 ? '+' : ''}${(r.delta * 100).toFixed(1)} pts`;
       const seconds = `${r.seconds.toFixed(0)} s`;
-      lines.push(`${stage}${accuracy.padStart(8)}   ${delta.padStart(13)}   ${seconds.padStart(9)}${r.note ? `   ${r.note}` : ''}`);
+      lines.push(
+        `${stage}${estimate.padEnd(15)}  ${delta.padStart(10)}   ${(r.kept ? 'yes' : 'no').padEnd(4)} ${seconds.padStart(9)}   ${r.why}${r.note ? ` [${r.note}]` : ''}`,
+      );
     }
-    lines.push('', `best: ${res.best} (${(res.accuracy * 100).toFixed(1)}% held-out); model in ${res.out}; ${res.seconds.toFixed(0)} s in all`);
+    for (const s of res.skipped) lines.push(`skipped: ${s.why}`);
+    lines.push(
+      '',
+      `kept: ${res.best} (${(res.accuracy * 100).toFixed(1)}% ± ${(res.spread * 100).toFixed(1)}, ${res.selection === 'cross-validation' ? 'cross-validated' : 'held-out'}); model in ${res.out}; ${res.seconds.toFixed(0)} s in all`,
+    );
     if (report) lines.push(`report: ${report}`);
     process.stdout.write(lines.join('\n') + '\n');
   });

@@ -7,7 +7,7 @@ import { progressBar } from '../progress.js';
 import { policyFromOption } from '../../augment/index.js';
 import { readPoolLabels } from '../pool-labels.js';
 import { SELF_TRAIN_DEFAULTS, STUDENT_NOISE } from '../../recipes/defaults.js';
-import { FEATURE_SELF_TRAIN } from '../../recipes/transfer.js';
+import { FEATURE_SELF_TRAIN, describeEstimate } from '../../recipes/transfer.js';
 import { BUILTIN_TRUNK } from '../../models/backbones/pretrained.js';
 import { UsageError } from '../options.js';
 
@@ -46,7 +46,12 @@ export function selfTrainCommand(): Command {
     .option('--width <m>', 'student width multiplier', float('--width', 0.1, 4))
     .option('--pool-labels <csv>', 'true labels of the pool (path,label), to report pseudo-label accuracy (benchmarks)')
     .option('--shard-size <n>', 'pool images per pseudo-labelling shard (the unit of resumption)', int('--shard-size', 16), 1024)
-    .option('--resume', 'continue an interrupted run in --out');
+    .option('--resume', 'continue an interrupted run in --out')
+    .option(
+      '--cv [folds]',
+      'on features: score the rounds by cross-validation on all labeled images, keep the rounds with the highest estimate, train on all labeled images',
+      int('--cv', 2, 100),
+    );
   addDataOptions(cmd);
   addHyperOptions(cmd);
   addBackendOption(cmd);
@@ -58,7 +63,8 @@ Examples:
   $ frugal self-train ./photos --unlabeled ./unlabeled --out ./run     # Noisy Student on the built-in trunk's features
   $ frugal self-train ./photos --unlabeled ./unlabeled --student cnn-small --out ./run
   $ frugal self-train ./photos --unlabeled ./unlabeled --teacher ./model --rounds 3 --balance --pseudo soft --out ./run
-  $ frugal self-train ./photos --unlabeled ./unlabeled --student cnn-small --out ./run --resume     # after Ctrl-C`,
+  $ frugal self-train ./photos --unlabeled ./unlabeled --student cnn-small --out ./run --resume     # after Ctrl-C
+  $ frugal self-train ./photos --unlabeled ./unlabeled --cv --out ./run     # rounds chosen by cross-validation (few labels)`,
   );
   cmd.action(async (data: string, f: Record<string, unknown> & { out: string; unlabeled: string; json?: boolean }) => {
     const quiet = !!f.json;
@@ -71,6 +77,14 @@ Examples:
       if (imageOnly.length)
         throw new UsageError(
           `${imageOnly.map((n) => '--' + n.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())).join(', ')} ${imageOnly.length > 1 ? 'need' : 'needs'} --student (students trained on images); without it, self-train runs Noisy Student on frozen features`,
+        );
+    }
+    if (f['cv'] !== undefined) {
+      if (!onFeatures) throw new UsageError('--cv scores Noisy Student on frozen features; with --student, rounds are scored on a validation split');
+      const clash = ['val', 'valSplit'].filter((name) => cmd.getOptionValueSource(name) === 'cli');
+      if (clash.length)
+        throw new UsageError(
+          `--cv scores on all labeled images; ${clash.map((n) => (n === 'val' ? '--val' : '--val-split')).join(' and ')} asks for a validation split or set: give one or the other`,
         );
     }
     await startBackend(f['backend'] as string);
@@ -102,6 +116,7 @@ Examples:
       strict: f['strict'] as boolean | undefined,
       workers: f['workers'] as number | undefined,
       resume: f['resume'] as boolean | undefined,
+      crossValidation: f['cv'] === undefined ? undefined : f['cv'] === true ? true : { folds: f['cv'] as number },
       callbacks: [progress, stageLines(bar, quiet)],
       onRound: (r) => quiet || process.stderr.write(roundLine(r) + '\n'),
     }).finally(() => {
@@ -110,9 +125,11 @@ Examples:
       off();
     });
     if (f.json) return printJson(res);
-    process.stdout.write(
-      `held-out accuracy ${(res.accuracy * 100).toFixed(1)}% (${onFeatures ? 'the model of' : 'best:'} round ${res.bestRound})\n\n  round  accuracy  kept  pseudo-label acc  kept per class\n`,
-    );
+    const heading =
+      res.estimate?.kind === 'cross-validation'
+        ? `cross-validated accuracy ${describeEstimate(res.estimate)}; the model of round ${res.bestRound}, trained on all labeled images`
+        : `held-out accuracy ${(res.accuracy * 100).toFixed(1)}% (${onFeatures ? 'the model of' : 'best:'} round ${res.bestRound})`;
+    process.stdout.write(`${heading}\n\n  round  accuracy  kept  pseudo-label acc  kept per class\n`);
     for (const r of res.rounds) {
       const pseudo = r.pseudoAccuracy === null ? '-'.padStart(16) : `${(r.pseudoAccuracy * 100).toFixed(1)}%`.padStart(16);
       const kept = Object.entries(r.kept)

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { trainFromScratch, type TrainResult } from '../../recipes/scratch.js';
-import { AUGMENT_VIEWS, trainTransfer, type TransferResult } from '../../recipes/transfer.js';
+import { AUGMENT_VIEWS, CV_DEFAULTS, describeEstimate, trainTransfer, type TransferResult } from '../../recipes/transfer.js';
 import { BUILTIN_TRUNK, NO_BACKBONE, listPretrained, resolveBackbone } from '../../models/backbones/pretrained.js';
 import { listArchs } from '../../models/zoo/index.js';
 import { printJson, float, int, flagName, UsageError } from '../options.js';
@@ -35,6 +35,7 @@ interface TrainFlags extends HyperFlags, BackboneFlags {
   hidden?: number;
   l2?: number;
   mirror: boolean;
+  cv?: true | number;
   finetuneEpochs?: number;
   finetuneLr?: number;
   noFeatureCache?: boolean;
@@ -94,6 +95,12 @@ export function trainCommand(): Command {
     )
     .option('--l2 <penalty>', "L2 penalty of the linear head's logistic regression", float('--l2', 0, 100), DEFAULT_HEAD_L2)
     .option('--no-mirror', "do not train the head on the images' mirror images too (for classes a left-right flip changes)")
+    .option(
+      '--cv [folds]',
+      `score by stratified k-fold cross-validation on all labeled images instead of a validation split (frozen trunk; default ${CV_DEFAULTS.folds} folds, ` +
+        `repeated ${CV_DEFAULTS.repeats}× when cheap); the model is trained on all of them`,
+      int('--cv', 2, 100),
+    )
     .option('--finetune-epochs <n>', 'epochs of the fine-tuning phase', int('--finetune-epochs', 0, 10000))
     .option('--finetune-lr <rate>', 'head learning rate of the fine-tuning phase (trunk: × --trunk-lr-mult)', float('--finetune-lr', 0, 10))
     .option('--no-feature-cache', 'do not read or write the backbone feature cache');
@@ -108,6 +115,7 @@ export function trainCommand(): Command {
 Examples:
   $ frugal train ./photos --out ./model                  # transfer from the built-in ImageNet trunk (${BUILTIN_TRUNK})
   $ frugal train ./photos --out ./model --backbone none  # from scratch (default architecture for the image size)
+  $ frugal train ./photos --out ./model --cv             # a cross-validated estimate on all labeled images (few labels)
   $ frugal train ./photos --out ./model --arch resnet8 --epochs 30 --lr 0.002 --seed 1
   $ frugal train ./photos --out ./model --augment randaugment:n=2,m=9+mixup=0.2
   $ frugal train ./photos --out ./model --resume          # after Ctrl-C or a crash
@@ -201,6 +209,7 @@ const BACKBONE_ONLY = [
   'hidden',
   'l2',
   'mirror',
+  'cv',
   'finetuneEpochs',
   'finetuneLr',
   'inputName',
@@ -210,6 +219,8 @@ const BACKBONE_ONLY = [
   'sha256',
 ] as const;
 const SCRATCH_ONLY = ['width', 'dropPath'] as const;
+/** Flags of a validation split or set, which `--cv` replaces. */
+const VALIDATION_FLAGS = ['val', 'valSplit'] as const;
 
 /** The backbone this run transfers from (undefined: from scratch), once the flags are checked against that choice. */
 function backboneOfRun(cmd: Command, f: TrainFlags): string | undefined {
@@ -238,6 +249,14 @@ function backboneOfRun(cmd: Command, f: TrainFlags): string | undefined {
 async function transferAction(cmd: Command, data: string, f: TrainFlags, backendName: string): Promise<void> {
   const quiet = !!f.json;
   if (f.mode && f.mode !== 'frozen' && f.mode !== 'finetune') throw new UsageError(`--mode must be frozen or finetune, got "${f.mode}"`);
+  if (f.cv !== undefined) {
+    const clash = VALIDATION_FLAGS.filter((name) => cmd.getOptionValueSource(name) === 'cli');
+    if (clash.length)
+      throw new UsageError(
+        `--cv scores on all labeled images; ${clash.map((c) => flagName(c)).join(' and ')} ${clash.length > 1 ? 'ask' : 'asks'} for a validation split or set: give one or the other`,
+      );
+    if (f.mode === 'finetune') throw new UsageError('--cv cross-validates a head on the frozen trunk; --mode finetune is scored on a validation split');
+  }
   const unfreeze = f.unfreeze === undefined || f.unfreeze === 'all' ? 'all' : Number(f.unfreeze);
   if (unfreeze !== 'all' && !(Number.isInteger(unfreeze) && unfreeze >= 0))
     throw new UsageError(`--unfreeze must be "all" or a number of blocks, got "${f.unfreeze}"`);
@@ -250,9 +269,12 @@ async function transferAction(cmd: Command, data: string, f: TrainFlags, backend
       out: f.out,
       backbone: f.backbone!,
       backboneOptions: backboneOptionsFrom(f),
+      // A trunk of the user's (not the built-in ImageNet one): with few labels, its cut points by cross-validation.
+      chooseCutWhenSmall: f.backbone !== BUILTIN_TRUNK,
       mode: f.mode,
       head: { hidden: f.hidden, dropout: f.dropout, l2: f.l2 },
       mirror: f.mirror,
+      crossValidation: f.cv === undefined ? undefined : f.cv === true ? true : { folds: f.cv },
       unfreeze,
       trunkLrMult: f.trunkLrMult,
       lrDecay: f.lrDecay,
@@ -276,6 +298,7 @@ async function transferAction(cmd: Command, data: string, f: TrainFlags, backend
   }
   const summary = {
     accuracy: res.accuracy,
+    estimate: res.estimate,
     out: res.out,
     mode: res.mode,
     finetuneAccuracy: res.finetuneAccuracy,
@@ -303,7 +326,9 @@ async function transferAction(cmd: Command, data: string, f: TrainFlags, backend
   const pct = (v: number, digits = 1) => `${(v * 100).toFixed(digits)}%`;
   const trials = res.cutSearch?.trials.map((c) => `${c.cut}/${c.pool} ${pct(c.accuracy, 0)}`).join(', ');
   process.stdout.write(
-    `held-out accuracy ${pct(res.accuracy)} on ${res.valImages} validation images (${describeMode(res)})\n` +
+    (res.estimate.kind === 'cross-validation'
+      ? `cross-validated accuracy ${describeEstimate(res.estimate)} on all ${res.trainImages} labeled images; the model is trained on all of them (${describeMode(res)})\n`
+      : `held-out accuracy ${pct(res.accuracy)} on ${res.valImages} validation images (${describeMode(res)})\n`) +
       `backbone ${res.backbone.kind} ${res.backbone.source} ${describeCut(res.backbone)} (${res.backbone.featureDim} features)\n` +
       (res.cutSearch
         ? `cut chosen by ${res.cutSearch.trials.length}-candidate cross-validation: ${trials}` +
@@ -320,6 +345,7 @@ async function transferAction(cmd: Command, data: string, f: TrainFlags, backend
 /** What a transfer run kept, for people: the mode and the validation figures that decided it. */
 function describeMode(res: TransferResult): string {
   const pct = (a: number) => `${(a * 100).toFixed(1)}%`;
+  if (res.estimate.kind === 'cross-validation') return 'frozen trunk';
   if (res.finetuneAccuracy === null) return `frozen trunk${res.refitImages ? `; the head then refit on all ${res.refitImages} labeled images` : ''}`;
   if (res.finetuneKept) return `fine-tuned; frozen head ${pct(res.frozenAccuracy)}`;
   return `frozen head kept: fine-tuning reached ${pct(res.finetuneAccuracy)}, not better beyond chance${res.refitImages ? `; the head then refit on all ${res.refitImages} labeled images` : ''}`;
