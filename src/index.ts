@@ -16,6 +16,8 @@ export {
   FINETUNE_HYPER,
   TRANSFER_HEAD,
   AUGMENT_VIEWS,
+  FEATURE_SELF_TRAIN,
+  CV_MAX_ROUNDS,
   type TransferOptions,
   type TransferResult,
   type TransferMode,
@@ -25,14 +27,15 @@ export { searchAugmentation, gridTable, type AugmentSearchOptions, type SearchRe
 export { distill, type DistillRunOptions, type DistillResult, type ModelSummary } from './recipes/distill.js';
 export { selfTrain, type SelfTrainOptions, type SelfTrainResult, type RoundReport } from './recipes/self-train.js';
 export { parseStudent, type StudentSpec } from './recipes/student.js';
-export { auto, type AutoOptions, type AutoResult, type AblationRow } from './recipes/auto.js';
-export { STUDENT_NOISE, SELF_TRAIN_DEFAULTS, DISTILL_DEFAULTS, AUTO_DEFAULTS, SEARCH_DEFAULTS } from './recipes/defaults.js';
+export { auto, AUTO_CV_BELOW, STAGE_COST, type AutoOptions, type AutoResult, type AblationRow, type SkippedStage } from './recipes/auto.js';
+export { STUDENT_NOISE, SELF_TRAIN_DEFAULTS, DISTILL_DEFAULTS, AUTO_DEFAULTS, SEARCH_DEFAULTS, CV_DEFAULTS } from './recipes/defaults.js';
 
 // Evaluation, prediction, the report
 export { evaluateModel, type EvaluateOptions, type EvaluateResult } from './evaluate/evaluate.js';
 export { loadPredictor, type Predictor } from './evaluate/predictor.js';
 export { predictImages, collectInputs, type Prediction, type PredictOptions } from './evaluate/predict-images.js';
 export type { ClassificationReport, ClassMetrics } from './evaluate/metrics.js';
+export { describeEstimate, type Estimate } from './evaluate/estimate.js';
 export { writeReport } from './report/report.js';
 
 // Training options shared by the recipes

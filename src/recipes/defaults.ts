@@ -28,3 +28,11 @@ export const SEARCH_DEFAULTS: { grid: { n: number[]; m: number[] }; mode: Search
   folds: 3,
   maxImages: 600,
 };
+
+/**
+ * Cross-validation (`crossValidation` of `trainTransfer` and `trainFromScratch`): 5 folds (fewer when a class has fewer images), repeated 3 times with other
+ * folds when there are at most `cheapRows` labeled and unlabeled images together (a logistic head on a few hundred
+ * images and their mirror images fits in about half a second), once above (on 60 labeled and 600 unlabeled photos,
+ * a fit takes about 3 s). From scratch, each fold trains a model: `scratchRepeats` by default.
+ */
+export const CV_DEFAULTS = { folds: 5, repeats: 3, cheapRows: 400, scratchRepeats: 1 } as const;

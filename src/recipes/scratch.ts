@@ -8,7 +8,9 @@ import { getArch, listArchs } from '../models/zoo/index.js';
 import { initWeights, countParams } from '../models/init.js';
 import { fitPreprocessing } from '../models/preprocess.js';
 import type { ClassificationReport } from '../evaluate/metrics.js';
-import { predictProbs, pixelEncoder, type FitResult } from '../train/loop.js';
+import { argmaxRows, predictProbs, pixelEncoder, type FitResult } from '../train/loop.js';
+import { validationEstimate, type Estimate } from '../evaluate/estimate.js';
+import { crossValidateImages } from './cross-validate.js';
 import { fitOnData, DEFAULT_HYPER, type TrainHyper } from '../train/fit-on-data.js';
 import { CallbackList, type Callback } from '../train/callbacks.js';
 import { augmentTransform } from '../train/batch-augmentation.js';
@@ -26,6 +28,13 @@ export interface TrainOptions extends DataOptions {
   dropPath?: number;
   hyper?: Partial<TrainHyper>;
   resume?: boolean;
+  /**
+   * Score by stratified k-fold cross-validation on all labeled images instead of a validation split: each fold's
+   * images are scored by a model trained (its whole schedule) on the other folds, `repeats` times with other folds;
+   * then the saved model is trained on all labeled images. Costs folds × repeats + 1 trainings. Defaults:
+   * `CV_DEFAULTS` (`scratchRepeats`).
+   */
+  crossValidation?: boolean | { folds?: number; repeats?: number };
   callbacks?: readonly Callback[];
 }
 
@@ -39,6 +48,10 @@ export interface TrainResult {
   params: number;
   trainImages: number;
   valImages: number;
+  /** How `accuracy` was measured: on the validation images, or by cross-validation, with its spread. */
+  estimate: Estimate;
+  /** Each held-out image's score (labeled-image order; with cross-validation the fraction of repeats it was right), for paired comparisons. */
+  right: Float32Array;
   fit: FitResult;
   problems: Problem[];
   seconds: number;
@@ -55,7 +68,10 @@ export async function trainFromScratch(source: string, o: TrainOptions): Promise
   const t0 = performance.now();
   const hyper: TrainHyper = { ...DEFAULT_HYPER, ...o.hyper };
   const callbacks = new CallbackList(o.callbacks);
-  const data = await prepareData(source, { ...o, seed: hyper.seed }, callbacks.onProgress);
+  const cv = o.crossValidation ? (o.crossValidation === true ? {} : o.crossValidation) : null;
+  if (cv && o.valData)
+    throw new FrugalError((n) => `${n('crossValidation')} scores on the labeled images and ${n('valData')} on a validation set: give one or the other`);
+  const data = await prepareData(source, { ...o, seed: hyper.seed, noValidation: !!cv }, callbacks.onProgress);
   const archName = o.arch ?? defaultArch(data.spec);
   const arch = getArch(archName);
   if (!arch)
@@ -88,21 +104,49 @@ export async function trainFromScratch(source: string, o: TrainOptions): Promise
   };
   const encoder = pixelEncoder(data.spec, preprocessing);
   const augmentation = o.augment ? augmentTransform(o.augment, data.spec) : null;
-  const result = await fitOnData(trainable, asInputs(data.train), asInputs(data.val), encoder, data.classes.length, {
-    hyper,
-    transform: augmentation?.transform,
-    runDir: o.out,
-    resume: o.resume,
-    fingerprint,
-    callbacks: o.callbacks,
-  }).finally(() => augmentation?.close());
-  const probs = predictProbs(trainable, asInputs(data.val), encoder);
+  const numClasses = data.classes.length;
+  let held: { estimate: Estimate; right: Float32Array; probs: Float32Array } | null = null;
+  let result: FitResult;
+  try {
+    if (cv) {
+      // Each fold: a model of its own, initialised and normalised from its training images only, trained quietly.
+      held = await crossValidateImages(data.train, numClasses, { ...cv, seed: hyper.seed }, async (train, test, fold) => {
+        callbacks.onStage(`cross-validation: training fold ${fold.index + 1} of ${fold.count}`);
+        const m = arch.build(archOptions);
+        try {
+          initWeights(m, hyper.seed + fold.index);
+          const enc = pixelEncoder(data.spec, fitPreprocessing(train.pixels, data.spec.channels));
+          await fitOnData(wholeModel(m), asInputs(train), null, enc, numClasses, { hyper, transform: augmentation?.transform });
+          return predictProbs(wholeModel(m), asInputs(test), enc);
+        } finally {
+          m.dispose();
+        }
+      });
+      callbacks.onStage(`training on all ${data.train.count} labeled images`);
+    }
+    result = await fitOnData(trainable, asInputs(data.train), cv ? null : asInputs(data.val), encoder, numClasses, {
+      hyper,
+      transform: augmentation?.transform,
+      runDir: o.out,
+      resume: o.resume,
+      fingerprint: { ...fingerprint, crossValidation: cv },
+      callbacks: o.callbacks,
+    });
+  } finally {
+    await augmentation?.close();
+  }
+  const probs = held?.probs ?? predictProbs(trainable, asInputs(data.val), encoder);
+  const right = held?.right ?? Float32Array.from(argmaxRows(probs, numClasses), (c, i) => (c === data.val.labels[i] ? 1 : 0));
+  const estimate = held?.estimate ?? validationEstimate(right);
   const seconds = (performance.now() - t0) / 1000;
+  // Under cross-validation the report's held-out predictions are the folds' (the first repeat's), its accuracy the
+  // estimate (every repeat).
   const report = await finishRun(o.out, {
     model,
     classes: data.classes,
-    val: data.val,
+    val: cv ? data.train : data.val,
     probs,
+    metrics: { accuracy: estimate.accuracy, estimate },
     history: result.history,
     meta: {
       input: data.spec,
@@ -123,7 +167,7 @@ export async function trainFromScratch(source: string, o: TrainOptions): Promise
   model.dispose();
   return {
     out: o.out,
-    accuracy: report.accuracy,
+    accuracy: estimate.accuracy,
     report,
     classes: data.classes,
     spec: data.spec,
@@ -131,6 +175,8 @@ export async function trainFromScratch(source: string, o: TrainOptions): Promise
     params: countParams(model),
     trainImages: data.train.count,
     valImages: data.val.count,
+    estimate,
+    right,
     fit: result,
     problems: data.problems,
     seconds,

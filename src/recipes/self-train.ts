@@ -17,7 +17,8 @@ import { pseudoLabelDir, roundDir, runFile, type RoundReport } from '../runs/fil
 import { copyRunModel, writeRunJson } from '../runs/artifacts.js';
 import { openRunState, saveRunState } from '../runs/run-state.js';
 import { trainFromScratch } from './scratch.js';
-import { trainTransfer, FEATURE_SELF_TRAIN, type Estimate } from './transfer.js';
+import { trainTransfer, FEATURE_SELF_TRAIN } from './transfer.js';
+import type { Estimate } from '../evaluate/estimate.js';
 import { BUILTIN_TRUNK } from '../models/backbones/pretrained.js';
 import { resolveStudent, finishStudent, type StudentSpec } from './student.js';
 import { SELF_TRAIN_DEFAULTS, STUDENT_NOISE } from './defaults.js';

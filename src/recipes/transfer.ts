@@ -27,6 +27,8 @@ import { augmentedViews, mirroredImages, policyFromOption } from '../augment/ind
 import { augmentTransform } from '../train/batch-augmentation.js';
 import { featureStats, foldStandardization, standardize } from '../train/standardize.js';
 import { stratifiedFolds } from '../train/head-cv.js';
+import { crossValidatedEstimate, validationEstimate, type Estimate } from '../evaluate/estimate.js';
+import { CV_DEFAULTS } from './defaults.js';
 import { ensureBackend } from '../engine/backend.js';
 
 export type TransferMode = 'frozen' | 'finetune';
@@ -73,13 +75,6 @@ export const TRANSFER_HEAD: HeadOptions = { hidden: 0, dropout: 0, solver: 'full
  */
 export const FEATURE_SELF_TRAIN = { rounds: 2, threshold: 0.8 } as const;
 
-/**
- * Cross-validation (`crossValidation`): 5 folds (fewer when a class has fewer images), repeated 3 times with other
- * folds when there are at most `cheapRows` labeled and unlabeled images together (a logistic head on a few hundred
- * images and their mirror images fits in about half a second), once above (on 60 labeled and 600 unlabeled photos,
- * a fit takes about 3 s).
- */
-export const CV_DEFAULTS = { folds: 5, repeats: 3, cheapRows: 400 } as const;
 /**
  * Noisy Student rounds under cross-validation: the default rounds are scored, and more while the estimate rises, at
  * most this many. The round with the highest estimate is kept; a tie goes to the default. With 10 to 60 labeled
@@ -218,30 +213,6 @@ export interface TransferResult {
   problems: PreparedData['problems'];
 }
 
-/** How a held-out accuracy was measured. */
-export interface Estimate {
-  kind: 'validation' | 'cross-validation';
-  accuracy: number;
-  /**
-   * Validation: the binomial standard error, √(p(1−p)/n). Cross-validation: the standard deviation of the folds'
-   * accuracies (every fold of every repeat).
-   */
-  spread: number;
-  /** Images scored (cross-validation: every labeled image, once per repeat). */
-  images: number;
-  folds?: number;
-  repeats?: number;
-}
-
-/** An estimate in words: "84.0% ± 6.1 (5-fold cross-validation ×3, sd over folds)". */
-export function describeEstimate(e: Estimate): string {
-  const how =
-    e.kind === 'cross-validation'
-      ? `${e.folds}-fold cross-validation${e.repeats! > 1 ? ` ×${e.repeats}` : ''}, sd over folds`
-      : `${e.images} validation images, standard error`;
-  return `${(e.accuracy * 100).toFixed(1)}% ± ${(e.spread * 100).toFixed(1)} (${how})`;
-}
-
 /** One round of Noisy Student on features: how many pool images were pseudo-labeled, and the held-out accuracy (round 0: the teacher). */
 export interface SelfTrainingRound {
   round: number;
@@ -271,13 +242,6 @@ interface RoundScore {
 /** 1 where the row's top class is its label. */
 function rightOf(probs: Float32Array, labels: Int32Array, numClasses: number): Float32Array {
   return Float32Array.from(argmaxRows(probs, numClasses), (c, i) => (c === labels[i] ? 1 : 0));
-}
-
-/** The accuracy on validation images, with its binomial standard error. */
-function validationEstimate(right: Float32Array): Estimate {
-  const n = right.length;
-  const accuracy = n ? right.reduce((a, b) => a + b, 0) / n : 0;
-  return { kind: 'validation', accuracy, spread: n ? Math.sqrt((accuracy * (1 - accuracy)) / n) : 0, images: n };
 }
 
 /** The rows of images `idx` from each source (count × dim each), source by source. */
@@ -413,9 +377,11 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
   await fsp.mkdir(o.out, { recursive: true });
   const tHead = performance.now();
   // One head per feature part (a cut list), each trained apart; an ensemble averages their probabilities.
+  // `quiet`: the callbacks do not hear its fits (cross-validation's many).
   const trainHeads = async (
     set: { inputs: Float32Array; labels: Int32Array; count: number },
     val: { inputs: Float32Array; labels: Int32Array; count: number } | null,
+    quiet = false,
   ) => {
     const heads: tfl.LayersModel[] = [];
     const fits: FitResult[] = [];
@@ -435,7 +401,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
         { ...set, inputs: standardize(trainParts[i]!, stats) },
         val && valParts ? { inputs: standardize(valParts[i]!, stats), labels: val.labels, count: val.count } : null,
         numClasses,
-        { head: headOptions, hyper: headHyper, callbacks: o.callbacks },
+        { head: headOptions, hyper: headHyper, callbacks: quiet ? undefined : o.callbacks },
       );
       foldStandardization(part, stats);
       heads.push(part);
@@ -481,7 +447,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
       if (pool.mirror) set = appendRows(set, { ...pseudo, inputs: rows(pool.mirror) });
       if (announce)
         callbacks.onStage(`Noisy Student round ${r} of ${rounds}: training the student on ${labeled.count} labeled + ${keep.length} pseudo-labeled rows`);
-      ({ heads, fits } = await trainHeads(set, cv ? null : valSet));
+      ({ heads, fits } = await trainHeads(set, cv ? null : valSet, !announce));
       afterRound?.(r, heads, labels, (performance.now() - t0) / 1000);
     }
     return { heads, fits };
@@ -524,7 +490,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
           callbacks.onStage(
             `cross-validation${round > 0 ? `, Noisy Student round ${round}` : ''}: fold ${t + 1} of ${tasks.length}${repeats > 1 ? ` (${folds} folds × ${repeats})` : ''}`,
           );
-          if (round === 0) task.heads = (await trainHeads(task.set, null)).heads;
+          if (round === 0) task.heads = (await trainHeads(task.set, null, true)).heads;
           else task.heads = (await studentHeads(task.set, task.heads, 1, (_r, _h, labels) => pseudo.push(...labels), false)).heads;
           const p = probsOf(task.heads, task.test);
           const predicted = argmaxRows(p, numClasses);
@@ -537,11 +503,10 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
           });
           foldAccuracies.push(hits / task.testIdx.length);
         }
-        const accuracy = right.reduce((a, b) => a + b, 0) / n;
-        const mean = foldAccuracies.reduce((a, b) => a + b, 0) / foldAccuracies.length;
-        const spread = Math.sqrt(foldAccuracies.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, foldAccuracies.length - 1));
+        const estimate = crossValidatedEstimate(right, foldAccuracies, folds, repeats);
+        const accuracy = estimate.accuracy;
         scores.push({
-          estimate: { kind: 'cross-validation', accuracy, spread, images: n * repeats, folds, repeats },
+          estimate,
           right,
           probs,
           pseudoLabeled: Math.round(pseudo.length / tasks.length),

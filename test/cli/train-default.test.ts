@@ -46,7 +46,7 @@ test('frugal train with no model flag transfers from the built-in ImageNet trunk
   assert.ok(report.accuracy >= 0.8, `test accuracy ${report.accuracy}`);
 });
 
-test('train --cv: a cross-validated estimate on all labeled images, a model trained on all of them; with a validation split, fine-tuning or from scratch it is a usage error', async () => {
+test('train --cv: a cross-validated estimate on all labeled images, a model trained on all of them (transfer or from scratch); with a validation split or fine-tuning it is a usage error', async () => {
   const root = tempDir();
   const train = await fixtureSubset(path.join(root, 'train'), 'train', CLASSES, 15);
   const test = await fixtureSubset(path.join(root, 'test'), 'test', CLASSES, 30);
@@ -76,11 +76,22 @@ test('train --cv: a cross-validated estimate on all labeled images, a model trai
   const text = runCli(['train', train, '--out', path.join(root, 'text'), '--cv'], env);
   assert.equal(text.status, 0, text.stderr);
   assert.match(text.stdout, /cross-validated accuracy [\d.]+% ± [\d.]+ \(5-fold cross-validation ×3, sd over folds\) on all 45 labeled images/);
+  // From scratch: one model per fold (each initialised and normalised on its own training images), then one on all.
+  const scratch = runCli(
+    ['train', train, '--out', path.join(root, 'scratch'), '--backbone', 'none', '--cv', '3', '--epochs', '2', '--min-steps', '0', '--json'],
+    env,
+  );
+  assert.equal(scratch.status, 0, scratch.stderr);
+  const s = JSON.parse(scratch.stdout);
+  assert.deepEqual({ ...s.estimate, accuracy: 0, spread: 0 }, { kind: 'cross-validation', accuracy: 0, spread: 0, images: 45, folds: 3, repeats: 1 });
+  assert.equal(s.accuracy, s.estimate.accuracy);
+  assert.ok(s.accuracy > 1 / 3, `from scratch, cross-validated: ${s.accuracy}`);
+  assert.equal(JSON.parse(await fsp.readFile(path.join(root, 'scratch', 'predictions.json'), 'utf8')).items.length, 45);
   const cases: Array<[string[], RegExp]> = [
+    [['--cv', '--backbone', 'none', '--val-split', '0.3'], /--cv scores on all labeled images; --val-split asks/],
     [['--cv', '--val-split', '0.3'], /--cv scores on all labeled images; --val-split asks for a validation split/],
     [['--cv', '--val', test], /--cv scores on all labeled images; --val asks/],
     [['--cv', '--mode', 'finetune'], /--mode finetune is scored on a validation split/],
-    [['--cv', '--backbone', 'none'], /--cv needs a backbone/],
     [['--cv', '1'], /--cv must be an integer/],
   ];
   for (const [flags, message] of cases) {

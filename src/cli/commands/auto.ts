@@ -87,9 +87,10 @@ Examples:
     if (f.json) return printJson({ ...res, report });
     const how =
       res.selection === 'cross-validation' ? 'cross-validated on all labeled images (± sd over folds)' : 'on the validation images (± standard error)';
-    const lines = ['', `each stage's estimate: ${how}`, 'stage                                   estimate         Δ vs best   kept   wall time   why'];
+    const width = Math.max(...res.rows.map((r) => r.stage.length + 2)) + 2;
+    const lines = ['', `each stage's estimate: ${how}`, `${'stage'.padEnd(width)}estimate         Δ vs best   kept   wall time   why`];
     for (const r of res.rows) {
-      const stage = (r.stage + (r.stage === res.best ? ' *' : '')).padEnd(40);
+      const stage = (r.stage + (r.stage === res.best ? ' *' : '')).padEnd(width);
       const estimate = `${(r.accuracy * 100).toFixed(1)}% ± ${(r.spread * 100).toFixed(1)}`;
       const delta = r.delta === null ? '–' : `${r.delta >= 0 ? '+' : ''}${(r.delta * 100).toFixed(1)} pts`;
       const seconds = `${r.seconds.toFixed(0)} s`;

@@ -7,7 +7,8 @@ import { progressBar } from '../progress.js';
 import { policyFromOption } from '../../augment/index.js';
 import { readPoolLabels } from '../pool-labels.js';
 import { SELF_TRAIN_DEFAULTS, STUDENT_NOISE } from '../../recipes/defaults.js';
-import { FEATURE_SELF_TRAIN, describeEstimate } from '../../recipes/transfer.js';
+import { FEATURE_SELF_TRAIN } from '../../recipes/transfer.js';
+import { describeEstimate } from '../../evaluate/estimate.js';
 import { BUILTIN_TRUNK } from '../../models/backbones/pretrained.js';
 import { UsageError } from '../options.js';
 

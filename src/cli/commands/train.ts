@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import { trainFromScratch, type TrainResult } from '../../recipes/scratch.js';
-import { AUGMENT_VIEWS, CV_DEFAULTS, describeEstimate, trainTransfer, type TransferResult } from '../../recipes/transfer.js';
+import { AUGMENT_VIEWS, trainTransfer, type TransferResult } from '../../recipes/transfer.js';
+import { CV_DEFAULTS } from '../../recipes/defaults.js';
+import { describeEstimate } from '../../evaluate/estimate.js';
 import { BUILTIN_TRUNK, NO_BACKBONE, listPretrained, resolveBackbone } from '../../models/backbones/pretrained.js';
 import { listArchs } from '../../models/zoo/index.js';
 import { printJson, float, int, flagName, UsageError } from '../options.js';
@@ -97,8 +99,8 @@ export function trainCommand(): Command {
     .option('--no-mirror', "do not train the head on the images' mirror images too (for classes a left-right flip changes)")
     .option(
       '--cv [folds]',
-      `score by stratified k-fold cross-validation on all labeled images instead of a validation split (frozen trunk; default ${CV_DEFAULTS.folds} folds, ` +
-        `repeated ${CV_DEFAULTS.repeats}× when cheap); the model is trained on all of them`,
+      `score by stratified k-fold cross-validation on all labeled images instead of a validation split (default ${CV_DEFAULTS.folds} folds; ` +
+        `a frozen trunk's head: repeated ${CV_DEFAULTS.repeats}× when cheap; from scratch: one model per fold), then train on all of them`,
       int('--cv', 2, 100),
     )
     .option('--finetune-epochs <n>', 'epochs of the fine-tuning phase', int('--finetune-epochs', 0, 10000))
@@ -136,6 +138,7 @@ Pretrained backbones by name: ${listPretrained()
     const backbone = backboneOfRun(cmd, f);
     const backend = await startBackend(f.backend);
     note(`backend: ${backend.name}${backend.simd ? ' (SIMD)' : ''}`, quiet);
+    checkCv(cmd, f);
     if (backbone) return transferAction(cmd, data, { ...f, backbone }, backend.name);
     const progress = trainingProgress(quiet);
     const off = onInterrupt(f.out);
@@ -157,7 +160,16 @@ Pretrained backbones by name: ${listPretrained()
         resume: f.resume,
         augment: f.augment,
         hyper: hyperFrom(f),
-        callbacks: [progress],
+        crossValidation: cvOption(f),
+        callbacks: [
+          progress,
+          {
+            onStage: (stage) => {
+              progress.bar.stop();
+              if (!quiet) process.stderr.write(`${stage}...\n`);
+            },
+          },
+        ],
       });
     } finally {
       progress.bar.stop();
@@ -165,6 +177,7 @@ Pretrained backbones by name: ${listPretrained()
     }
     const summary = {
       accuracy: res.accuracy,
+      estimate: res.estimate,
       out: res.out,
       arch: res.arch,
       params: res.params,
@@ -186,9 +199,12 @@ Pretrained backbones by name: ${listPretrained()
     };
     if (f.json) printJson(summary);
     else {
+      const model = `${res.arch}, ${res.params.toLocaleString('en-US')} parameters`;
       process.stdout.write(
-        `held-out accuracy ${(res.accuracy * 100).toFixed(1)}% on ${res.valImages} validation images ` +
-          `(${res.arch}, ${res.params.toLocaleString('en-US')} parameters, best epoch ${res.fit.bestEpoch}, ${res.seconds.toFixed(0)} s)\n` +
+        (res.estimate.kind === 'cross-validation'
+          ? `cross-validated accuracy ${describeEstimate(res.estimate)} on all ${res.trainImages} labeled images; the model is trained on all of them ` +
+            `(${model}, ${res.seconds.toFixed(0)} s)\n`
+          : `held-out accuracy ${(res.accuracy * 100).toFixed(1)}% on ${res.valImages} validation images (${model}, best epoch ${res.fit.bestEpoch}, ${res.seconds.toFixed(0)} s)\n`) +
           `model written to ${res.out}\n`,
       );
       if (res.problems.length) process.stdout.write(`${res.problems.length} file(s) skipped: see \`frugal data inspect ${data}\`\n`);
@@ -209,7 +225,6 @@ const BACKBONE_ONLY = [
   'hidden',
   'l2',
   'mirror',
-  'cv',
   'finetuneEpochs',
   'finetuneLr',
   'inputName',
@@ -221,6 +236,21 @@ const BACKBONE_ONLY = [
 const SCRATCH_ONLY = ['width', 'dropPath'] as const;
 /** Flags of a validation split or set, which `--cv` replaces. */
 const VALIDATION_FLAGS = ['val', 'valSplit'] as const;
+
+/** `--cv` replaces a validation split or set: both together are a usage error. */
+function checkCv(cmd: Command, f: TrainFlags): void {
+  if (f.cv === undefined) return;
+  const clash = VALIDATION_FLAGS.filter((name) => cmd.getOptionValueSource(name) === 'cli');
+  if (clash.length)
+    throw new UsageError(
+      `--cv scores on all labeled images; ${clash.map((c) => flagName(c)).join(' and ')} ${clash.length > 1 ? 'ask' : 'asks'} for a validation split or set: give one or the other`,
+    );
+}
+
+/** `--cv [folds]` as the recipes' option. */
+function cvOption(f: TrainFlags): true | { folds: number } | undefined {
+  return f.cv === undefined ? undefined : f.cv === true ? true : { folds: f.cv };
+}
 
 /** The backbone this run transfers from (undefined: from scratch), once the flags are checked against that choice. */
 function backboneOfRun(cmd: Command, f: TrainFlags): string | undefined {
@@ -249,14 +279,8 @@ function backboneOfRun(cmd: Command, f: TrainFlags): string | undefined {
 async function transferAction(cmd: Command, data: string, f: TrainFlags, backendName: string): Promise<void> {
   const quiet = !!f.json;
   if (f.mode && f.mode !== 'frozen' && f.mode !== 'finetune') throw new UsageError(`--mode must be frozen or finetune, got "${f.mode}"`);
-  if (f.cv !== undefined) {
-    const clash = VALIDATION_FLAGS.filter((name) => cmd.getOptionValueSource(name) === 'cli');
-    if (clash.length)
-      throw new UsageError(
-        `--cv scores on all labeled images; ${clash.map((c) => flagName(c)).join(' and ')} ${clash.length > 1 ? 'ask' : 'asks'} for a validation split or set: give one or the other`,
-      );
-    if (f.mode === 'finetune') throw new UsageError('--cv cross-validates a head on the frozen trunk; --mode finetune is scored on a validation split');
-  }
+  if (f.cv !== undefined && f.mode === 'finetune')
+    throw new UsageError('--cv cross-validates a head on the frozen trunk; --mode finetune is scored on a validation split');
   const unfreeze = f.unfreeze === undefined || f.unfreeze === 'all' ? 'all' : Number(f.unfreeze);
   if (unfreeze !== 'all' && !(Number.isInteger(unfreeze) && unfreeze >= 0))
     throw new UsageError(`--unfreeze must be "all" or a number of blocks, got "${f.unfreeze}"`);
@@ -274,7 +298,7 @@ async function transferAction(cmd: Command, data: string, f: TrainFlags, backend
       mode: f.mode,
       head: { hidden: f.hidden, dropout: f.dropout, l2: f.l2 },
       mirror: f.mirror,
-      crossValidation: f.cv === undefined ? undefined : f.cv === true ? true : { folds: f.cv },
+      crossValidation: cvOption(f),
       unfreeze,
       trunkLrMult: f.trunkLrMult,
       lrDecay: f.lrDecay,
