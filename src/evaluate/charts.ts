@@ -153,7 +153,7 @@ export function ablationChart(rows: Array<{ stage: string; accuracy: number }>):
     height: Math.max(120, 30 * rows.length),
     encoding: {
       y: { field: 'stage', type: 'nominal', sort: null, title: null },
-      x: { field: 'accuracy', type: 'quantitative', title: 'held-out accuracy', scale: { domain: [0, 1] } },
+      x: { field: 'accuracy', type: 'quantitative', title: 'estimate', scale: { domain: [0, 1] } },
     },
     layer: [{ mark: 'bar' }, { mark: { type: 'text', align: 'left', dx: 3 }, encoding: { text: { field: 'label' } } }],
   } as TopLevelSpec;

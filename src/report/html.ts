@@ -2,12 +2,13 @@ import { promises as fsp } from 'node:fs';
 import sharp from 'sharp';
 import { renderSvg, learningCurves, confusionMatrix, perClassBars, reliabilityDiagram, searchHeatmap, roundsChart, ablationChart } from '../evaluate/charts.js';
 import type { RunArtifacts } from '../runs/artifacts.js';
+import type { Estimate } from '../evaluate/estimate.js';
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const pct = (v: number | null | undefined) => (v === null || v === undefined || !Number.isFinite(v) ? '–' : `${(v * 100).toFixed(1)}%`);
 
-function table(head: string[], rows: Array<Array<string | number>>): string {
-  return `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
+function table(head: string[], rows: Array<Array<string | number>>, className?: string): string {
+  return `<table${className ? ` class="${className}"` : ''}><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
     .map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`)
     .join('')}</tbody></table>`;
 }
@@ -63,10 +64,20 @@ export async function renderReport(a: RunArtifacts): Promise<string> {
       `${esc((a.meta.params ?? 0).toLocaleString('en-US'))} parameters, input ${a.meta.input.height}×${a.meta.input.width}×${a.meta.input.channels}</dd>`
     : '';
   const refitImages = (a.meta?.training as { head?: { refitImages?: number | null } } | undefined)?.head?.refitImages;
+  // Cross-validated: the headline is the estimate (every repeat); the other figures are those of the first repeat's
+  // held-out predictions, one per labeled image.
+  const estimate = a.meta?.metrics?.['estimate'] as Estimate | undefined;
+  const cv = estimate?.kind === 'cross-validation' ? estimate : null;
   const figures = m
-    ? `<dt>held-out accuracy</dt><dd class="big">${pct(m.accuracy)}</dd><dt>top-3</dt><dd>${pct(m.topK['3'])}</dd>` +
-      `<dt>macro-F1</dt><dd>${m.macroF1.toFixed(3)}</dd><dt>ECE</dt><dd>${m.ece.toFixed(3)}</dd><dt>validation images</dt><dd>${m.count}</dd>` +
-      (refitImages
+    ? (cv
+        ? `<dt>cross-validated accuracy</dt><dd class="big">${pct(cv.accuracy)} ± ${(cv.spread * 100).toFixed(1)}</dd>` +
+          `<dt>estimated by</dt><dd>${cv.folds}-fold cross-validation${cv.repeats! > 1 ? ` repeated ${cv.repeats} times` : ''} on all ${m.count} labeled images ` +
+          '(± the standard deviation over folds); the model was then trained on all of them. The figures below, the confusion matrix ' +
+          "and the mistakes are those of the first repeat's held-out predictions.</dd>"
+        : `<dt>held-out accuracy</dt><dd class="big">${pct(m.accuracy)}</dd>`) +
+      `<dt>top-3</dt><dd>${pct(m.topK['3'])}</dd>` +
+      `<dt>macro-F1</dt><dd>${m.macroF1.toFixed(3)}</dd><dt>ECE</dt><dd>${m.ece.toFixed(3)}</dd><dt>${cv ? 'held-out images' : 'validation images'}</dt><dd>${m.count}</dd>` +
+      (refitImages && !cv
         ? `<dt>refit</dt><dd>after these figures were measured, the head was trained again on all ${refitImages} labeled images, ` +
           'these validation images included: the figures are those of the head that had not seen them</dd>'
         : '')
@@ -93,6 +104,7 @@ export async function renderReport(a: RunArtifacts): Promise<string> {
           r.seconds.toFixed(1),
           r.why + (r.note ? ` (${r.note})` : ''),
         ]),
+        'ablation',
       ) +
       (a.ablation.skipped?.length ? `<ul>${a.ablation.skipped.map((s) => `<li>skipped: ${esc(s.why)}</li>`).join('')}</ul>` : '') +
       chart(await renderSvg(ablationChart(a.ablation.rows)))
@@ -174,7 +186,7 @@ body{font:15px/1.45 Helvetica,Arial,sans-serif;color:#1d1d1f;max-width:1100px;ma
 h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.2em;border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em}dt{color:#666}dd{margin:0}.big{font-size:1.5em;font-weight:bold}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:.25em .6em;text-align:right}th{background:#f5f5f7}
-td:first-child,th:first-child{text-align:left}
+td:first-child,th:first-child{text-align:left}table.ablation td:last-child,table.ablation th:last-child{text-align:left}
 .chart svg{max-width:100%;height:auto}.note{color:#888;font-style:italic}.missing h2{color:#999}
 .mistakes{display:flex;flex-wrap:wrap;gap:12px}.mistake{margin:0;width:130px;font-size:12px}
 .mistake img{width:96px;height:96px;image-rendering:pixelated;border:1px solid #ccc}

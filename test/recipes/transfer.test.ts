@@ -476,6 +476,12 @@ test('cross-validation: every labeled image is scored by heads that never saw it
   assert.equal(meta.metrics.accuracy, res.accuracy);
   assert.equal(meta.metrics.estimate.kind, 'cross-validation');
   assert.equal(meta.training.selfTraining.rounds, res.selfTrainRounds);
+  // The report leads with the estimate and does not call the model a refit of a validated head.
+  const html = runCli(['report', out, '--out', path.join(root, 'cv-report.html')]);
+  assert.equal(html.status, 0, html.stderr);
+  const page = await fsp.readFile(path.join(root, 'cv-report.html'), 'utf8');
+  assert.ok(page.includes(`cross-validated accuracy</dt><dd class="big">${(res.accuracy * 100).toFixed(1)}% ±`), 'the estimate heads the summary');
+  assert.doesNotMatch(page, /trained again on all/);
   // On 90 images the run never saw, the saved model does what the estimate says, within the estimate's noise.
   const ev = runCli(['evaluate', out, heldOut, '--json'], { FRUGAL_CACHE: process.env.FRUGAL_CACHE! });
   assert.equal(ev.status, 0, ev.stderr);
