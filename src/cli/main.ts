@@ -52,6 +52,12 @@ function exitOverrideAll(cmd: Command): void {
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   exitOverrideAll(program);
+  // With --json a failure is one JSON object on stdout too ({ error, exitCode }), so that scripts can read it.
+  const json = argv.includes('--json');
+  const fail = (message: string, exitCode: number) => {
+    if (json) process.stdout.write(JSON.stringify({ error: message, exitCode }) + '\n');
+    return exitCode;
+  };
   try {
     await program.parseAsync(argv);
     return 0;
@@ -59,14 +65,14 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
       if (err.exitCode === 0) return 0;
-      return 2;
+      return fail(err.message.replace(/^error: /, ''), 2);
     }
     if (err instanceof FrugalError) {
       process.stderr.write(`error: ${cliMessage(err)}\n`);
-      return err.exitCode;
+      return fail(cliMessage(err), err.exitCode);
     }
     process.stderr.write(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    return 1;
+    return fail(`internal error: ${err instanceof Error ? err.message : String(err)}`, 1);
   }
 }
 

@@ -1,3 +1,4 @@
+import { getArch, listArchs } from '../models/zoo/index.js';
 import { InvalidArgumentError } from 'commander';
 import { FrugalError, type OptionNamer } from '../util/errors.js';
 
@@ -31,6 +32,19 @@ export function int(name: string, min = -Infinity, max = Infinity) {
       throw new InvalidArgumentError(`${name} must be an integer${rangeText(min, max)}, got "${value}"`);
     }
     return n;
+  };
+}
+
+/** A zoo architecture's name (anything else is a usage error, listing the names). */
+export function archName(name: string) {
+  return (value: string): string => {
+    if (!getArch(value))
+      throw new InvalidArgumentError(
+        `${name} must be an architecture of the zoo (${listArchs()
+          .map((a) => a.name)
+          .join(', ')}), got "${value}"`,
+      );
+    return value;
   };
 }
 

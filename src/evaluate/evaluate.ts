@@ -61,6 +61,14 @@ export async function evaluatePredictor(predictor: Predictor, modelName: string,
   } finally {
     await decoder.close();
   }
+  // No accuracy on data that cannot support one: zero usable images is an error, naming why they were skipped.
+  if (labels.length === 0) {
+    const shown = problems.slice(0, 3).map((q) => `${q.path}: ${q.reason}`);
+    throw new FrugalError(
+      `${source}: no usable images to evaluate on` +
+        (problems.length ? ` (${problems.length} skipped: ${shown.join('; ')}${problems.length > shown.length ? '; …' : ''})` : ''),
+    );
+  }
   const used = probs.subarray(0, labels.length * k);
   const report = classificationReport(used, labels, predictor.classes);
   return {

@@ -96,7 +96,7 @@ export const STAGE_COST = {
  * for the built-in trunk's frozen features, while on photos from scratch lost by 30–80 points (bench/photos).
  */
 export const SCRATCH_CANDIDATE_PX = 64;
-/** A stage that must beat the best so far beyond chance (augmentation policy, fine-tuning) needs the sign test's p below this. */
+/** A stage that must beat the best so far beyond chance (cut points, from scratch, fine-tuning, augmentation policy) needs the sign test's p below this. */
 export const AUTO_SIGNIFICANCE = 0.05;
 
 /**
@@ -175,7 +175,7 @@ export async function auto(source: string, options: AutoOptions): Promise<AutoRe
     if (!res) return;
     const prev = state.rows.length ? best() : null;
     let kept = true;
-    let why = res.why ?? 'the starting point';
+    let why = 'the starting point';
     if (prev && rule !== 'first') {
       const pct = (a: number) => `${(a * 100).toFixed(1)}%`;
       const a = rights.get(prev.id);
@@ -186,14 +186,13 @@ export async function auto(source: string, options: AutoOptions): Promise<AutoRe
       const kinds = prev.estimate !== res.estimate.kind ? `; a ${res.estimate.kind} estimate against a ${prev.estimate} one` : '';
       const against = `${pct(res.accuracy)} against ${pct(prev.accuracy)} (${prev.stage})${kinds}`;
       why =
-        res.why ??
-        (kept && res.accuracy === prev.accuracy
+        kept && res.accuracy === prev.accuracy
           ? `equal: ${against}; a tie keeps this stage, whose defaults gained on validation tasks`
           : kept
             ? `higher: ${against}${paired ? `, sign test p = ${paired.p.toFixed(3)}` : ''}`
             : !higher
               ? `not higher: ${against}`
-              : `higher (${against}) but not beyond chance: sign test p = ${paired!.p.toFixed(3)} (${paired!.onlyB} images better, ${paired!.onlyA} worse)`);
+              : `higher (${against}) but not beyond chance: sign test p = ${paired!.p.toFixed(3)} (${paired!.onlyB} images better, ${paired!.onlyA} worse)`;
     }
     if (res.right) rights.set(id, res.right);
     state.rows.push({
@@ -502,6 +501,4 @@ interface StageResult {
   note?: string;
   /** An equal estimate keeps this stage (a default chosen on validation tasks). */
   tieKeeps?: boolean;
-  /** Why kept or not, when the stage says it itself. */
-  why?: string;
 }

@@ -9,7 +9,7 @@ import { searchAugmentation, gridTable, type Trial } from '../../recipes/augment
 import { SEARCH_DEFAULTS } from '../../recipes/defaults.js';
 import { FrugalError } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/fs.js';
-import { int, intList, printJson, UsageError } from '../options.js';
+import { int, intList, printJson, UsageError, archName } from '../options.js';
 import { addBackendOption, startBackend } from '../common.js';
 import { addBackboneOptions, backboneOptionsFrom, type BackboneFlags } from '../backbone-options.js';
 import { describeCut } from '../../models/backbones/layers.js';
@@ -104,7 +104,7 @@ Examples:
     .option('--budget <b>', 'largest budget: augmented views per image (with --backbone) or epochs (from scratch)', int('--budget', 1, 1000))
     .option('--eta <n>', 'successive halving: keep 1/eta per rung', int('--eta', 2, 10), SEARCH_DEFAULTS.eta)
     .option('--folds <k>', 'cross-validation folds (with --backbone)', int('--folds', 2, 20), SEARCH_DEFAULTS.folds)
-    .option('--arch <name>', 'architecture for from-scratch trials (no --backbone)')
+    .option('--arch <name>', 'architecture for from-scratch trials (no --backbone)', archName('--arch'))
     .option('--out <dir>', 'folder for search.json and the heatmap', 'augment-search')
     .option('--seed <n>', 'random seed', int('--seed'), 0)
     .option('--json', 'print one JSON object');

@@ -4,7 +4,7 @@ import { writeReport } from '../../report/report.js';
 import { runFile } from '../../runs/files.js';
 import { AUTO_DEFAULTS } from '../../recipes/defaults.js';
 import { DEFAULT_HYPER } from '../../train/fit-on-data.js';
-import { printJson, int, float } from '../options.js';
+import { printJson, int, float, archName } from '../options.js';
 import { addBackendOption, addDataOptions, startBackend, trainingProgress, onInterrupt } from '../common.js';
 import { NO_BACKBONE } from '../../models/backbones/pretrained.js';
 import { addBackboneOptions, backboneOptionsFrom, type BackboneFlags } from '../backbone-options.js';
@@ -21,9 +21,10 @@ export function autoCommand(): Command {
     .option(
       '--arch <name>',
       "train from scratch with this architecture (also the Noisy Student students' when there is no backbone); default: transfer from the built-in trunk",
+      archName('--arch'),
       AUTO_DEFAULTS.arch,
     )
-    .option('--distill <arch>', 'finally distil the best model into this small architecture (e.g. cnn-tiny)')
+    .option('--distill <arch>', 'finally distil the best model into this small architecture (e.g. cnn-tiny)', archName('--distill'))
     .option('--budget <minutes>', 'total time budget: shrinks the search and the rounds', float('--budget', 0.1, 100000))
     .option('--rounds <n>', 'most Noisy Student rounds', int('--rounds', 0, 20), AUTO_DEFAULTS.rounds)
     .option('--epochs <n>', 'epochs of each training stage', int('--epochs', 1, 10000), AUTO_DEFAULTS.epochs)

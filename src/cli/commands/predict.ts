@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { loadPredictor } from '../../evaluate/predictor.js';
 import { collectInputs, predictImages } from '../../evaluate/predict-images.js';
 import { printJson, int } from '../options.js';
+import { FrugalError } from '../../util/errors.js';
 import { addBackendOption, startBackend } from '../common.js';
 
 export function predictCommand(): Command {
@@ -26,9 +27,13 @@ Examples:
     const samples = await collectInputs(inputs);
     const all: unknown[] = [];
     let failed = 0;
+    let firstError = '';
     try {
       for await (const p of predictImages(predictor, samples, { top: f.top, workers: f.workers })) {
-        if ('error' in p) failed++;
+        if ('error' in p) {
+          failed++;
+          firstError ||= `${p.path}: ${p.error}`;
+        }
         if (f.json) all.push(p);
         else if ('error' in p) process.stdout.write(`${p.path}\terror: ${p.error}\n`);
         else process.stdout.write(`${p.path}\t${p.top.map((t) => `${t.class} ${(t.probability * 100).toFixed(1)}%`).join('\t')}\n`);
@@ -36,6 +41,9 @@ Examples:
     } finally {
       predictor.dispose();
     }
+    // Nothing classified is a failure (exit 1), not an empty result.
+    if (failed > 0 && failed === samples.length)
+      throw new FrugalError(`no input could be classified: ${failed === 1 ? firstError : `all ${failed} failed, the first: ${firstError}`}`);
     if (f.json) printJson({ model, count: all.length, failed, predictions: all });
   });
   return cmd;

@@ -5,7 +5,7 @@ import { CV_DEFAULTS } from '../../recipes/defaults.js';
 import { describeEstimate } from '../../evaluate/estimate.js';
 import { BUILTIN_TRUNK, NO_BACKBONE, listPretrained, resolveBackbone } from '../../models/backbones/pretrained.js';
 import { listArchs } from '../../models/zoo/index.js';
-import { printJson, float, int, flagName, UsageError } from '../options.js';
+import { printJson, float, int, flagName, UsageError, archName } from '../options.js';
 import {
   addBackendOption,
   addDataOptions,
@@ -69,6 +69,7 @@ export function trainCommand(): Command {
       `train from scratch with this architecture from the zoo (${listArchs()
         .map((a) => a.name)
         .join(', ')}); with --backbone none the default is cnn-small for ≤ 64 px, else mobilenetv2-0.35`,
+      archName('--arch'),
     )
     .option('--width <m>', 'width multiplier of the architecture', float('--width', 0.1, 4))
     .option('--dropout <p>', 'dropout before the classifier (with a backbone: default 0, a linear head)', float('--dropout', 0, 0.95))

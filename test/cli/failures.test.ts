@@ -1,0 +1,77 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { promises as fsp, readdirSync } from 'node:fs';
+import { tempDir, runCli } from '../helpers.js';
+import { writeToyFolder, TOY_CLASSES } from '../synthetic.js';
+
+const root = tempDir();
+let model: string;
+let junk: string;
+
+before(async () => {
+  const data = await writeToyFolder(path.join(root, 'toy'), 10, 16, 3);
+  model = path.join(root, 'model');
+  const res = runCli(['train', data, '--out', model, '--backbone', 'none', '--arch', 'cnn-tiny', '--epochs', '1', '--min-steps', '0']);
+  assert.equal(res.status, 0, res.stderr);
+  // The toy classes, each with a file that is not an image.
+  junk = path.join(root, 'junk');
+  for (const cls of await fsp.readdir(data)) {
+    await fsp.mkdir(path.join(junk, cls), { recursive: true });
+    await fsp.writeFile(path.join(junk, cls, 'broken.png'), 'not a png');
+  }
+});
+
+/** stdout holds exactly one JSON object. */
+function oneJson(stdout: string): Record<string, unknown> {
+  const text = stdout.trim();
+  assert.ok(text.startsWith('{') && text.endsWith('}'), `one JSON object on stdout, got: ${stdout}`);
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+test('an unknown architecture is a usage error (exit 2) naming the choices, for every command that takes one', () => {
+  for (const args of [
+    ['train', path.join(root, 'toy'), '--out', path.join(root, 'x'), '--arch', 'nope'],
+    ['auto', path.join(root, 'toy'), '--out', path.join(root, 'x'), '--arch', 'nope'],
+    ['auto', path.join(root, 'toy'), '--out', path.join(root, 'x'), '--distill', 'nope'],
+  ]) {
+    const res = runCli(args);
+    assert.equal(res.status, 2, `${args.join(' ')}: ${res.stderr}`);
+    assert.match(res.stderr, /must be an architecture of the zoo \(cnn-small, .*\), got "nope"/);
+    assert.doesNotMatch(res.stderr, /\n\s+at /);
+  }
+});
+
+test('with --json a failure is one JSON object on stdout too: error and exit code (1 for failures, 2 for usage errors)', () => {
+  const missing = runCli(['train', path.join(root, 'no-such-folder'), '--out', path.join(root, 'x'), '--json']);
+  assert.equal(missing.status, 1);
+  assert.deepEqual(oneJson(missing.stdout), { error: `${path.join(root, 'no-such-folder')}: no such file or folder`, exitCode: 1 });
+  const usage = runCli(['train', path.join(root, 'toy'), '--out', path.join(root, 'x'), '--epochs', 'many', '--json']);
+  assert.equal(usage.status, 2);
+  const u = oneJson(usage.stdout);
+  assert.equal(u['exitCode'], 2);
+  assert.match(String(u['error']), /--epochs must be an integer/);
+  // Without --json, stdout stays empty on failure.
+  assert.equal(runCli(['train', path.join(root, 'no-such-folder'), '--out', path.join(root, 'x')]).stdout, '');
+});
+
+test('no result on data that cannot support one: evaluate and predict with no usable image fail (exit 1), naming the files', () => {
+  const ev = runCli(['evaluate', model, junk, '--json']);
+  assert.equal(ev.status, 1, ev.stdout);
+  const e = oneJson(ev.stdout);
+  assert.match(String(e['error']), /no usable images to evaluate on \(3 skipped: .*broken\.png: not an image/);
+  const text = runCli(['evaluate', model, junk]);
+  assert.equal(text.status, 1);
+  assert.doesNotMatch(text.stdout, /accuracy/);
+  const pr = runCli(['predict', model, junk, '--json']);
+  assert.equal(pr.status, 1, pr.stdout);
+  assert.match(String(oneJson(pr.stdout)['error']), /no input could be classified: all 3 failed, the first: .*broken\.png: not an image/);
+  // One good image among the broken ones: a result, with the broken ones' errors in it.
+  const dir = path.join(root, 'toy', TOY_CLASSES[0]!);
+  const good = path.join(dir, readdirSync(dir)[0]!);
+  const mixed = runCli(['predict', model, good, path.join(junk), '--json']);
+  assert.equal(mixed.status, 0, mixed.stderr);
+  const m = oneJson(mixed.stdout);
+  assert.equal(m['failed'], 3);
+  assert.equal(m['count'], 4);
+});
