@@ -7,7 +7,7 @@ import { OPTIMIZERS } from '../train/optimizers.js';
 import { SCHEDULES } from '../train/schedule.js';
 import { RESIZE_POLICIES } from '../data/decode.js';
 import { DEFAULT_VAL_SPLIT } from '../data/prepare.js';
-import { int, float, oneOf } from './options.js';
+import { int, float, oneOf, UsageError } from './options.js';
 import { progressBar, type Progress } from './progress.js';
 
 export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -27,8 +27,12 @@ export async function startBackend(name: string | undefined): Promise<BackendInf
   }
 }
 
-/** Data options shared by the training commands. */
+/** Data options shared by the training commands. `--val` with `--val-split` is a usage error: one replaces the other. */
 export function addDataOptions(cmd: Command): Command {
+  cmd.hook('preAction', (command) => {
+    if (command.getOptionValueSource('val') === 'cli' && command.getOptionValueSource('valSplit') === 'cli')
+      throw new UsageError('--val gives validation images and --val-split splits them off <data>: give one or the other');
+  });
   return cmd
     .option('--val <data>', 'validation data (same classes); default: a stratified split of <data>')
     .option('--val-split <f>', 'fraction of each class held out for validation', float('--val-split', 0.01, 0.9), DEFAULT_VAL_SPLIT)

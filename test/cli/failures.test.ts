@@ -42,6 +42,16 @@ test('an unknown architecture is a usage error (exit 2) naming the choices, for 
   }
 });
 
+test('flags that contradict each other are a usage error: --val with --val-split, on every command that takes both', () => {
+  const toy = path.join(root, 'toy');
+  for (const command of ['train', 'auto', 'distill', 'self-train']) {
+    const extra = command === 'distill' ? ['--teacher', model, '--student', 'cnn-tiny'] : command === 'self-train' ? ['--unlabeled', toy] : [];
+    const res = runCli([command, toy, '--out', path.join(root, 'x'), ...extra, '--val', toy, '--val-split', '0.3']);
+    assert.equal(res.status, 2, `${command}: ${res.stderr}`);
+    assert.match(res.stderr, /--val gives validation images and --val-split splits them off <data>: give one or the other/);
+  }
+});
+
 test('with --json a failure is one JSON object on stdout too: error and exit code (1 for failures, 2 for usage errors)', () => {
   const missing = runCli(['train', path.join(root, 'no-such-folder'), '--out', path.join(root, 'x'), '--json']);
   assert.equal(missing.status, 1);
