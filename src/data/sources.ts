@@ -157,20 +157,25 @@ export async function openCsv(file: string): Promise<Dataset> {
   } catch (err) {
     throw new FrugalError(`${file}: cannot read CSV (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
-  let rows: string[][];
+  // Each record with the line it ends on (csv-parse's info), so that messages name the file's own line numbers.
+  let records: Array<{ record: string[]; info: { lines: number } }>;
   try {
-    rows = parseCsv(text, { skip_empty_lines: true, trim: true, relax_column_count: true }) as string[][];
+    records = parseCsv(text, { skip_empty_lines: true, trim: true, relax_column_count: true, info: true }) as unknown as typeof records;
   } catch (err) {
     throw new FrugalError(`${file}: malformed CSV (${(err as Error).message})`);
   }
-  if (rows.length > 0 && rows[0]![0]?.toLowerCase() === 'path') rows = rows.slice(1);
+  if (records.length > 0 && records[0]!.record[0]?.toLowerCase() === 'path') records = records.slice(1);
   const base = path.dirname(file);
   const problems: Problem[] = [];
   const entries: Array<{ path: string; label: string }> = [];
-  for (const [i, row] of rows.entries()) {
+  // One image, one label: a path listed twice with the same label is used once (it would land in training and
+  // validation both); with two labels it is an error naming both lines.
+  const seen = new Map<string, { label: string; line: number }>();
+  for (const { record: row, info } of records) {
     const [p, label] = row;
+    const line = info.lines;
     if (!p || label === undefined || label === '') {
-      problems.push({ path: `${file}:${i + 1}`, reason: 'row needs a path and a label' });
+      problems.push({ path: `${file}:${line}`, reason: 'row needs a path and a label' });
       continue;
     }
     const full = path.resolve(base, p);
@@ -182,6 +187,14 @@ export async function openCsv(file: string): Promise<Dataset> {
       problems.push({ path: full, reason: code === 'ENOENT' ? `listed in ${file} but missing` : `unreadable (${code})` });
       continue;
     }
+    const before = seen.get(full);
+    if (before && before.label !== label)
+      throw new FrugalError(`${file}: ${p} is labeled "${before.label}" on line ${before.line} and "${label}" on line ${line}: an image can have one label`);
+    if (before) {
+      problems.push({ path: `${file}:${line}`, reason: `${p} is listed again (first on line ${before.line}): used once` });
+      continue;
+    }
+    seen.set(full, { label, line });
     entries.push({ path: full, label });
   }
   const classes = [...new Set(entries.map((e) => e.label))].sort();

@@ -55,6 +55,26 @@ test('CSV of path,label; rows naming missing files are reported and skipped', as
   await assert.rejects(openDataset(path.join(dir, 'labels.csv'), { strict: true }), /missing\.png.*missing/);
 });
 
+test("CSV: a path listed twice is used once (no image in training and validation both); under two labels it is an error naming both lines; line numbers are the file's own", async () => {
+  const dir = tempDir();
+  const img = await sharp({ create: { width: 8, height: 8, channels: 3, background: 'blue' } })
+    .png()
+    .toBuffer();
+  for (const f of ['x.png', 'y.png', 'z.png']) await fsp.writeFile(path.join(dir, f), img);
+  await fsp.writeFile(path.join(dir, 'twice.csv'), 'path,label\nx.png,cat\n\ny.png,dog\nx.png,cat\nz.png\n');
+  const ds = await openDataset(path.join(dir, 'twice.csv'));
+  assert.equal(ds.samples.length, 2);
+  assert.deepEqual(
+    ds.problems.map((p) => [p.path, p.reason]),
+    [
+      [`${path.join(dir, 'twice.csv')}:5`, 'x.png is listed again (first on line 2): used once'],
+      [`${path.join(dir, 'twice.csv')}:6`, 'row needs a path and a label'],
+    ],
+  );
+  await fsp.writeFile(path.join(dir, 'two-labels.csv'), 'x.png,cat\ny.png,dog\nx.png,dog\n');
+  await assert.rejects(openDataset(path.join(dir, 'two-labels.csv')), /x\.png is labeled "cat" on line 1 and "dog" on line 3: an image can have one label/);
+});
+
 test('IDX files, gzipped or not; a header that disagrees with the size is a clear error', async () => {
   const ds = await openDataset(path.join(FIXTURE, 'idx', 'images-idx3-ubyte.gz'));
   assert.equal(ds.kind, 'idx');
