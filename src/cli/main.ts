@@ -49,6 +49,34 @@ function exitOverrideAll(cmd: Command): void {
   for (const sub of cmd.commands) exitOverrideAll(sub);
 }
 
+/**
+ * A filesystem error a user can cause (an `--out` that is a file, a path under a file, no permission, a full disk), as
+ * one line naming the path and what to do; null for any other error.
+ */
+function filesystemMessage(err: unknown): string | null {
+  const e = err as NodeJS.ErrnoException & { dest?: string };
+  if (!(err instanceof Error) || typeof e.code !== 'string' || typeof e.path !== 'string') return null;
+  // A rename's destination is the user's path (the source is our temporary file).
+  const target = e.dest ?? e.path;
+  switch (e.code) {
+    case 'EEXIST':
+      return `${e.path}: a file is in the way where a folder is needed: choose another path or move the file`;
+    case 'ENOTDIR':
+      return `${e.path}: part of this path is a file, not a folder: choose another path`;
+    case 'EISDIR':
+      return `${target}: is a folder where a file is needed: give a file name`;
+    case 'EACCES':
+    case 'EPERM':
+      return `${target}: permission denied`;
+    case 'EROFS':
+      return `${target}: the file system is read-only`;
+    case 'ENOSPC':
+      return `${target}: no space left on the device`;
+    default:
+      return null;
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   exitOverrideAll(program);
@@ -70,6 +98,11 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof FrugalError) {
       process.stderr.write(`error: ${cliMessage(err)}\n`);
       return fail(cliMessage(err), err.exitCode);
+    }
+    const fs = filesystemMessage(err);
+    if (fs) {
+      process.stderr.write(`error: ${fs}\n`);
+      return fail(fs, 1);
     }
     process.stderr.write(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     return fail(`internal error: ${err instanceof Error ? err.message : String(err)}`, 1);

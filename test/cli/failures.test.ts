@@ -65,6 +65,27 @@ test('with --json a failure is one JSON object on stdout too: error and exit cod
   assert.equal(runCli(['train', path.join(root, 'no-such-folder'), '--out', path.join(root, 'x')]).stdout, '');
 });
 
+test('a path that cannot be written is one line naming it and what to do, exit 1, no stack trace', async () => {
+  const file = path.join(root, 'a-file');
+  await fsp.writeFile(file, 'not a folder');
+  const toy = path.join(root, 'toy');
+  const cases: Array<[string[], RegExp]> = [
+    [['train', toy, '--out', file, '--backbone', 'none', '--arch', 'cnn-tiny', '--epochs', '1'], /a-file: a file is in the way where a folder is needed/],
+    [
+      ['train', toy, '--out', path.join(file, 'model'), '--backbone', 'none', '--arch', 'cnn-tiny', '--epochs', '1'],
+      /a-file\/model: part of this path is a file, not a folder/,
+    ],
+    [['report', model, '--out', root], /is a folder where a file is needed: give a file name/],
+  ];
+  for (const [args, message] of cases) {
+    const res = runCli(args);
+    assert.equal(res.status, 1, `${args.join(' ')}: ${res.stderr}`);
+    assert.match(res.stderr, message);
+    assert.doesNotMatch(res.stderr, /internal error|\n\s+at /);
+  }
+  assert.equal(await fsp.readFile(file, 'utf8'), 'not a folder', 'the file in the way is untouched');
+});
+
 test('no result on data that cannot support one: evaluate and predict with no usable image fail (exit 1), naming the files', () => {
   const ev = runCli(['evaluate', model, junk, '--json']);
   assert.equal(ev.status, 1, ev.stdout);
