@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
 import { Command, Option } from 'commander';
 import { initBackend, type BackendInfo, type BackendPreference } from '../engine/backend.js';
 import { FrugalError } from '../util/errors.js';
@@ -151,6 +153,21 @@ export function stageLines(bar: Progress, quiet: boolean): Callback {
     },
     onProgress: (_task, done, total) => bar.update(done, total),
   };
+}
+
+/**
+ * `--force`, and the rule it lifts: a training command does not write into a folder that already holds a model
+ * (its frugal.json) unless asked to replace it (`--force`) or to continue its run (`--resume`).
+ */
+export function addOverwriteGuard(cmd: Command): Command {
+  cmd.option('--force', 'replace the model already in --out');
+  cmd.hook('preAction', (command) => {
+    const o = command.opts() as { out?: string; force?: boolean; resume?: boolean };
+    if (!o.out || o.force || o.resume) return;
+    if (existsSync(path.join(o.out, 'frugal.json')))
+      throw new UsageError(`${o.out} already holds a model: add --force to replace it, --resume to continue its run, or choose another --out`);
+  });
+  return cmd;
 }
 
 /** On Ctrl-C during training: say how to resume (checkpoints are written atomically after each epoch). */

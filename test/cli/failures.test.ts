@@ -86,6 +86,45 @@ test('a path that cannot be written is one line naming it and what to do, exit 1
   assert.equal(await fsp.readFile(file, 'utf8'), 'not a folder', 'the file in the way is untouched');
 });
 
+test('a training command does not replace a model silently: exit 2 naming the folder, unless --force (or --resume)', async () => {
+  const toy = path.join(root, 'toy');
+  const before = await fsp.readFile(path.join(model, 'weights.bin'));
+  const again = runCli(['train', toy, '--out', model, '--backbone', 'none', '--arch', 'cnn-tiny', '--epochs', '1', '--seed', '9']);
+  assert.equal(again.status, 2, again.stderr);
+  assert.match(again.stderr, /already holds a model: add --force to replace it, --resume to continue its run, or choose another --out/);
+  assert.deepEqual(await fsp.readFile(path.join(model, 'weights.bin')), before, 'the model is untouched');
+  for (const command of [
+    ['distill', toy, '--teacher', model, '--student', 'cnn-tiny'],
+    ['self-train', toy, '--unlabeled', toy],
+  ]) {
+    const res = runCli([...command, '--out', model]);
+    assert.equal(res.status, 2, `${command[0]}: ${res.stderr}`);
+    assert.match(res.stderr, /already holds a model/);
+  }
+  const forced = runCli(['train', toy, '--out', path.join(root, 'model-2'), '--backbone', 'none', '--arch', 'cnn-tiny', '--epochs', '1', '--min-steps', '0']);
+  assert.equal(forced.status, 0, forced.stderr);
+  const replaced = runCli([
+    'train',
+    toy,
+    '--out',
+    path.join(root, 'model-2'),
+    '--backbone',
+    'none',
+    '--arch',
+    'cnn-tiny',
+    '--epochs',
+    '1',
+    '--min-steps',
+    '0',
+    '--seed',
+    '9',
+    '--force',
+  ]);
+  assert.equal(replaced.status, 0, replaced.stderr);
+  const meta = JSON.parse(await fsp.readFile(path.join(root, 'model-2', 'frugal.json'), 'utf8'));
+  assert.equal(meta.training.hyper.seed, 9);
+});
+
 test('no result on data that cannot support one: evaluate and predict with no usable image fail (exit 1), naming the files', () => {
   const ev = runCli(['evaluate', model, junk, '--json']);
   assert.equal(ev.status, 1, ev.stdout);

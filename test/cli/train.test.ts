@@ -100,9 +100,10 @@ test('training errors are clear: unlabeled folder, unknown architecture, divergi
   const unlabeled = runCli(['train', path.join(FIXTURE, 'unlabeled'), '--out', path.join(dir, 'm')]);
   assert.equal(unlabeled.status, 1);
   assert.match(unlabeled.stderr, /needs labeled images/);
+  // An unknown architecture is a usage error (exit 2; it was 1), checked before any work.
   const arch = runCli(['train', data, '--out', path.join(dir, 'm'), '--arch', 'nope']);
-  assert.equal(arch.status, 1);
-  assert.match(arch.stderr, /unknown architecture "nope"/);
+  assert.equal(arch.status, 2);
+  assert.match(arch.stderr, /--arch must be an architecture of the zoo \(.*\), got "nope"/);
   const nan = runCli([
     'train',
     data,

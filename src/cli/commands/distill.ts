@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { distill } from '../../recipes/distill.js';
 import { parseStudent } from '../../recipes/student.js';
 import { printJson, float } from '../options.js';
-import { addBackendOption, addDataOptions, addHyperOptions, explicitHyper, startBackend, trainingProgress, onInterrupt } from '../common.js';
+import { addBackendOption, addDataOptions, addOverwriteGuard, addHyperOptions, explicitHyper, startBackend, trainingProgress, onInterrupt } from '../common.js';
 import { policyFromOption } from '../../augment/index.js';
 import { DISTILL_DEFAULTS } from '../../recipes/defaults.js';
 
@@ -21,6 +21,7 @@ export function distillCommand(): Command {
     .option('--augment <policy>', 'online augmentation; the teacher sees the same augmented view (e.g. randaugment:n=2,m=9)', 'none')
     .option('--resume', 'continue from the checkpoint in --out');
   addDataOptions(cmd);
+  addOverwriteGuard(cmd);
   addHyperOptions(cmd, { labelSmoothing: 0 });
   addBackendOption(cmd);
   cmd.option('--json', 'print one JSON object');

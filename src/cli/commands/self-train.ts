@@ -2,7 +2,17 @@ import { Command, Option } from 'commander';
 import { selfTrain, type RoundReport } from '../../recipes/self-train.js';
 import { parseStudent } from '../../recipes/student.js';
 import { printJson, float, int } from '../options.js';
-import { addBackendOption, addDataOptions, addHyperOptions, explicitHyper, startBackend, trainingProgress, onInterrupt, stageLines } from '../common.js';
+import {
+  addBackendOption,
+  addDataOptions,
+  addOverwriteGuard,
+  addHyperOptions,
+  explicitHyper,
+  startBackend,
+  trainingProgress,
+  onInterrupt,
+  stageLines,
+} from '../common.js';
 import { progressBar } from '../progress.js';
 import { policyFromOption } from '../../augment/index.js';
 import { readPoolLabels } from '../pool-labels.js';
@@ -54,6 +64,7 @@ export function selfTrainCommand(): Command {
       int('--cv', 2, 100),
     );
   addDataOptions(cmd);
+  addOverwriteGuard(cmd);
   addHyperOptions(cmd);
   addBackendOption(cmd);
   cmd.option('--json', 'print one JSON object');

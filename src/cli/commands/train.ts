@@ -9,6 +9,7 @@ import { printJson, float, int, flagName, UsageError, archName } from '../option
 import {
   addBackendOption,
   addDataOptions,
+  addOverwriteGuard,
   addHyperOptions,
   hyperFrom,
   explicitHyper,
@@ -109,6 +110,7 @@ export function trainCommand(): Command {
     .option('--no-feature-cache', 'do not read or write the backbone feature cache');
   addBackboneOptions(cmd);
   addDataOptions(cmd);
+  addOverwriteGuard(cmd);
   addHyperOptions(cmd);
   addBackendOption(cmd);
   cmd.option('--json', 'print one JSON object (no progress output)');
