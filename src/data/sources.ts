@@ -101,8 +101,9 @@ export async function openImageFolder(root: string): Promise<Dataset> {
   const samples: Sample[] = [];
   const classes: string[] = [];
   for (const entry of await readDir(root)) {
-    if (!entry.isDirectory()) continue;
     const classDir = path.join(root, entry.name);
+    // A class folder may be a link to a folder (a broken link is a problem, not silence).
+    if (!(await isFolder(entry, classDir, problems))) continue;
     const files = (await listImages(classDir, false, problems)).sort();
     if (files.length === 0) {
       problems.push({ path: classDir, reason: 'empty class folder (no images): class skipped' });
@@ -127,12 +128,30 @@ export async function openUnlabeledFolder(root: string): Promise<Dataset> {
   return { kind: 'unlabeled', source: root, classes: [], samples: files.map((p) => ({ path: p, label: null })), problems };
 }
 
-async function listImages(dir: string, recursive: boolean, problems: Problem[]): Promise<string[]> {
+/** Whether an entry is a folder, or a link to one; a broken link is recorded as a problem. */
+async function isFolder(entry: Dirent, full: string, problems: Problem[]): Promise<boolean> {
+  if (entry.isDirectory()) return true;
+  if (!entry.isSymbolicLink()) return false;
+  try {
+    return (await fsp.stat(full)).isDirectory();
+  } catch (err) {
+    problems.push({ path: full, reason: `broken link (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})` });
+    return false;
+  }
+}
+
+/** Image files in `dir` (and, `recursive`, below it, following links to folders once each: no loops). */
+async function listImages(dir: string, recursive: boolean, problems: Problem[], visited = new Set<string>()): Promise<string[]> {
   const out: string[] = [];
+  if (recursive) {
+    const real = await fsp.realpath(dir).catch(() => dir);
+    if (visited.has(real)) return out;
+    visited.add(real);
+  }
   for (const entry of await readDir(dir)) {
     const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) {
-      if (recursive) out.push(...(await listImages(full, true, problems)));
+    if (entry.isDirectory() || (entry.isSymbolicLink() && !isImageFile(entry.name) && (await isFolder(entry, full, problems)))) {
+      if (recursive) out.push(...(await listImages(full, true, problems, visited)));
       continue;
     }
     if (!isImageFile(entry.name)) continue;

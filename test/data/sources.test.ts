@@ -75,6 +75,36 @@ test("CSV: a path listed twice is used once (no image in training and validation
   await assert.rejects(openDataset(path.join(dir, 'two-labels.csv')), /x\.png is labeled "cat" on line 1 and "dog" on line 3: an image can have one label/);
 });
 
+test('links to folders: a linked class folder is a class; a broken one is a problem, not silence; a pool follows linked folders once (no loop)', async () => {
+  const dir = tempDir();
+  const img = await sharp({ create: { width: 8, height: 8, channels: 3, background: 'red' } })
+    .png()
+    .toBuffer();
+  const elsewhere = path.join(dir, 'elsewhere', 'dogs');
+  await fsp.mkdir(elsewhere, { recursive: true });
+  await fsp.writeFile(path.join(elsewhere, 'd.png'), img);
+  const root = path.join(dir, 'data');
+  await fsp.mkdir(path.join(root, 'cats'), { recursive: true });
+  await fsp.writeFile(path.join(root, 'cats', 'c.png'), img);
+  await fsp.symlink(elsewhere, path.join(root, 'dogs'));
+  await fsp.symlink(path.join(dir, 'nowhere'), path.join(root, 'birds'));
+  const ds = await openDataset(root);
+  assert.deepEqual(ds.classes, ['cats', 'dogs']);
+  assert.equal(ds.samples.length, 2);
+  assert.deepEqual(
+    ds.problems.map((p) => [p.path, p.reason]),
+    [[path.join(root, 'birds'), 'broken link (ENOENT)']],
+  );
+  // The pool: the linked folder's image is found, a link back to the pool's root is not followed twice.
+  const pool = path.join(dir, 'pool');
+  await fsp.mkdir(pool);
+  await fsp.writeFile(path.join(pool, 'p.png'), img);
+  await fsp.symlink(elsewhere, path.join(pool, 'more'));
+  await fsp.symlink(pool, path.join(pool, 'loop'));
+  const unlabeled = await openDataset(pool, { unlabeled: true });
+  assert.deepEqual(unlabeled.samples.map((s) => path.relative(pool, s.path)).sort(), ['more/d.png', 'p.png']);
+});
+
 test('IDX files, gzipped or not; a header that disagrees with the size is a clear error', async () => {
   const ds = await openDataset(path.join(FIXTURE, 'idx', 'images-idx3-ubyte.gz'));
   assert.equal(ds.kind, 'idx');
