@@ -15,7 +15,7 @@ import { initBackend } from '../../src/engine/backend.js';
 import { auto } from '../../src/recipes/auto.js';
 import { evaluateModel } from '../../src/evaluate/evaluate.js';
 import { arg } from '../lib/scarce-fmnist.js';
-import { photoTask } from '../lib/photos.js';
+import { photoTask, readJsonLines } from '../lib/photos.js';
 
 interface StageRow {
   id: string;
@@ -39,17 +39,6 @@ interface TaskResult {
   seconds: number;
 }
 
-async function readResults(file: string): Promise<TaskResult[]> {
-  try {
-    return (await fsp.readFile(file, 'utf8'))
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as TaskResult);
-  } catch {
-    return [];
-  }
-}
-
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const pct = (x: number) => (x * 100).toFixed(1);
 const pts = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}`;
@@ -68,7 +57,7 @@ async function main(): Promise<void> {
     for (const set of sets) {
       for (const k of ks) {
         for (const seed of seeds) {
-          if ((await readResults(file)).some((r) => r.set === set && r.k === k && r.seed === seed)) continue;
+          if ((await readJsonLines<TaskResult>(file)).some((r) => r.set === set && r.k === k && r.seed === seed)) continue;
           const task = await photoTask(work, set, k, seed);
           const out = path.join(work, 'auto-runs', `${set}-k${k}-s${seed}`);
           await fsp.rm(out, { recursive: true, force: true });
@@ -98,7 +87,7 @@ async function main(): Promise<void> {
       }
     }
   }
-  const all = await readResults(file);
+  const all = await readJsonLines<TaskResult>(file);
   console.log(`frugal auto on real photos: built-in trunk, defaults, pool = rest of the training split; backend ${info.name}, 2-core machine`);
   for (const set of sets) {
     console.log(`\n${set}: per stage (means over seeds; estimate = auto's own, test = the published split)`);

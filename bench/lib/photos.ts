@@ -111,3 +111,15 @@ export async function photoTask(work: string, set: string, k: number | null, see
   await fsp.writeFile(marker, new Date().toISOString());
   return task;
 }
+
+/** The records of a results file of JSON lines (a benchmark's finished runs); none when it does not exist yet. */
+export async function readJsonLines<T>(file: string): Promise<T[]> {
+  try {
+    return (await fsp.readFile(file, 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as T);
+  } catch {
+    return [];
+  }
+}

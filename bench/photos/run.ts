@@ -15,7 +15,7 @@ import { promises as fsp } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { arg, fmt, median } from '../lib/scarce-fmnist.js';
-import { PHOTO_SETS, METHODS, METHOD_LABELS, type Method } from '../lib/photos.js';
+import { PHOTO_SETS, METHODS, METHOD_LABELS, readJsonLines, type Method } from '../lib/photos.js';
 
 interface Result {
   set: string;
@@ -30,17 +30,6 @@ interface Result {
 }
 
 const HEAVY: Method[] = ['augment', 'noisy-student-images'];
-
-async function readResults(file: string): Promise<Result[]> {
-  try {
-    return (await fsp.readFile(file, 'utf8'))
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as Result);
-  } catch {
-    return [];
-  }
-}
 
 async function main(): Promise<void> {
   const work = arg('work', '/tmp/frugal-photos');
@@ -59,7 +48,7 @@ async function main(): Promise<void> {
         for (const method of methods) {
           if (k === 'all' && method.startsWith('noisy-student')) continue; // no pool left
           for (const seed of HEAVY.includes(method) ? heavySeeds : seeds) {
-            const done = await readResults(file);
+            const done = await readJsonLines<Result>(file);
             if (done.some((r) => r.set === set && r.k === k && r.seed === seed && r.method === method)) continue;
             process.stderr.write(`${set} k=${k} seed ${seed} ${method}... `);
             const res = spawnSync(process.execPath, [row, '--work', work, '--set', set, '--k', k, '--seed', String(seed), '--method', method], {
@@ -79,7 +68,7 @@ async function main(): Promise<void> {
       }
     }
   }
-  const results = await readResults(file);
+  const results = await readJsonLines<Result>(file);
   for (const set of sets) {
     const rows = results.filter((r) => r.set === set);
     if (rows.length === 0) continue;

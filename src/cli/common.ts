@@ -9,7 +9,7 @@ import { OPTIMIZERS } from '../train/optimizers.js';
 import { SCHEDULES } from '../train/schedule.js';
 import { RESIZE_POLICIES } from '../data/decode.js';
 import { DEFAULT_VAL_SPLIT } from '../data/prepare.js';
-import { int, float, oneOf, UsageError } from './options.js';
+import { int, float, oneOf, flagName, UsageError } from './options.js';
 import { progressBar, type Progress } from './progress.js';
 
 export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -168,6 +168,21 @@ export function addOverwriteGuard(cmd: Command): Command {
       throw new UsageError(`${o.out} already holds a model: add --force to replace it, --resume to continue its run, or choose another --out`);
   });
   return cmd;
+}
+
+/** `--cv` replaces a validation split or set: `--cv` with `--val` or `--val-split` is a usage error. */
+export function checkCrossValidationFlags(cmd: Command, cv: true | number | undefined): void {
+  if (cv === undefined) return;
+  const clash = (['val', 'valSplit'] as const).filter((name) => cmd.getOptionValueSource(name) === 'cli');
+  if (clash.length)
+    throw new UsageError(
+      `--cv scores on all labeled images; ${clash.map((c) => flagName(c)).join(' and ')} ${clash.length > 1 ? 'ask' : 'asks'} for a validation split or set: give one or the other`,
+    );
+}
+
+/** `--cv [folds]` as the recipes' `crossValidation` option. */
+export function crossValidationOption(cv: true | number | undefined): true | { folds: number } | undefined {
+  return cv === undefined ? undefined : cv === true ? true : { folds: cv };
 }
 
 /** On Ctrl-C during training: say how to resume (checkpoints are written atomically after each epoch). */

@@ -20,8 +20,12 @@ export function validationEstimate(right: ArrayLike<number>): Estimate {
   const n = right.length;
   let sum = 0;
   for (let i = 0; i < n; i++) sum += right[i]!;
-  const accuracy = n ? sum / n : 0;
-  return { kind: 'validation', accuracy, spread: n ? Math.sqrt((accuracy * (1 - accuracy)) / n) : 0, images: n };
+  return accuracyOnValidation(n ? sum / n : 0, n);
+}
+
+/** An accuracy measured on `images` validation images, with its binomial standard error √(p(1−p)/n). */
+export function accuracyOnValidation(accuracy: number, images: number): Estimate {
+  return { kind: 'validation', accuracy, spread: images ? Math.sqrt((accuracy * (1 - accuracy)) / images) : 0, images };
 }
 
 /**

@@ -10,7 +10,7 @@ import type { TrainHyper } from '../train/fit-on-data.js';
 import { trainFromScratch, type TrainResult } from './scratch.js';
 import { inferImageSpec } from '../data/spec.js';
 import { trainTransfer, type TransferResult } from './transfer.js';
-import type { Estimate } from '../evaluate/estimate.js';
+import { accuracyOnValidation, type Estimate } from '../evaluate/estimate.js';
 import { pairedComparison } from '../evaluate/significance.js';
 import { openDataset } from '../data/sources.js';
 import { loadableOptions } from './cut-search.js';
@@ -243,8 +243,7 @@ export async function auto(source: string, options: AutoOptions): Promise<AutoRe
   /** A stage scored on the validation images (its model directory's frugal.json says how many). */
   const fromModelDir = async (dir: string, accuracy: number, note?: string): Promise<StageResult> => {
     const images = Number((await readModelMeta(dir)).metrics?.['valImages'] ?? 0);
-    const spread = Math.sqrt((accuracy * (1 - accuracy)) / Math.max(1, images));
-    return { accuracy, estimate: { kind: 'validation', accuracy, spread, images }, dir, note };
+    return { accuracy, estimate: accuracyOnValidation(accuracy, images), dir, note };
   };
 
   // 1. The starting model: transfer learning when there is a backbone, else from scratch.

@@ -8,9 +8,9 @@ import { getArch, listArchs } from '../models/zoo/index.js';
 import { initWeights, countParams } from '../models/init.js';
 import { fitPreprocessing } from '../models/preprocess.js';
 import type { ClassificationReport } from '../evaluate/metrics.js';
-import { argmaxRows, predictProbs, pixelEncoder, type FitResult } from '../train/loop.js';
+import { predictProbs, pixelEncoder, type FitResult } from '../train/loop.js';
 import { validationEstimate, type Estimate } from '../evaluate/estimate.js';
-import { crossValidateImages } from './cross-validate.js';
+import { crossValidateImages, crossValidationOf, rightOf } from './cross-validate.js';
 import { fitOnData, DEFAULT_HYPER, type TrainHyper } from '../train/fit-on-data.js';
 import { CallbackList, type Callback } from '../train/callbacks.js';
 import { augmentTransform } from '../train/batch-augmentation.js';
@@ -68,9 +68,7 @@ export async function trainFromScratch(source: string, o: TrainOptions): Promise
   const t0 = performance.now();
   const hyper: TrainHyper = { ...DEFAULT_HYPER, ...o.hyper };
   const callbacks = new CallbackList(o.callbacks);
-  const cv = o.crossValidation ? (o.crossValidation === true ? {} : o.crossValidation) : null;
-  if (cv && o.valData)
-    throw new FrugalError((n) => `${n('crossValidation')} scores on the labeled images and ${n('valData')} on a validation set: give one or the other`);
+  const cv = crossValidationOf(o);
   const data = await prepareData(source, { ...o, seed: hyper.seed, noValidation: !!cv }, callbacks.onProgress);
   const archName = o.arch ?? defaultArch(data.spec);
   const arch = getArch(archName);
@@ -110,7 +108,7 @@ export async function trainFromScratch(source: string, o: TrainOptions): Promise
   try {
     if (cv) {
       // Each fold: a model of its own, initialised and normalised from its training images only, trained quietly.
-      held = await crossValidateImages(data.train, numClasses, { ...cv, seed: hyper.seed }, async (train, test, fold) => {
+      held = await crossValidateImages(data.train, numClasses, { ...cv, seed: hyper.seed, source }, async (train, test, fold) => {
         callbacks.onStage(`cross-validation: training fold ${fold.index + 1} of ${fold.count}`);
         const m = arch.build(archOptions);
         try {
@@ -136,7 +134,7 @@ export async function trainFromScratch(source: string, o: TrainOptions): Promise
     await augmentation?.close();
   }
   const probs = held?.probs ?? predictProbs(trainable, asInputs(data.val), encoder);
-  const right = held?.right ?? Float32Array.from(argmaxRows(probs, numClasses), (c, i) => (c === data.val.labels[i] ? 1 : 0));
+  const right = held?.right ?? rightOf(probs, data.val.labels, numClasses);
   const estimate = held?.estimate ?? validationEstimate(right);
   const seconds = (performance.now() - t0) / 1000;
   // Under cross-validation the report's held-out predictions are the folds' (the first repeat's), its accuracy the

@@ -13,7 +13,7 @@ import { buildHead, buildPartHead, ensembleHeads, stackHead, type HeadOptions } 
 import { initWeights, countParams } from '../models/init.js';
 import { classificationReport, type ClassificationReport } from '../evaluate/metrics.js';
 import { extractFeatures, splitParts } from '../train/features.js';
-import { argmaxRows, featureEncoder, pixelEncoder, predictProbs, type FitResult } from '../train/loop.js';
+import { featureEncoder, pixelEncoder, predictProbs, type FitResult } from '../train/loop.js';
 import { pairedComparison } from '../evaluate/significance.js';
 import { CallbackList, type Callback } from '../train/callbacks.js';
 import { prepareData, asInputs, type DataOptions, type PreparedData } from '../data/prepare.js';
@@ -26,8 +26,9 @@ import { fineTunable, headTrainable, DEFAULT_TRUNK_LR_MULT } from '../train/trai
 import { augmentedViews, mirroredImages, policyFromOption } from '../augment/index.js';
 import { augmentTransform } from '../train/batch-augmentation.js';
 import { featureStats, foldStandardization, standardize } from '../train/standardize.js';
-import { stratifiedFolds } from '../train/head-cv.js';
-import { crossValidatedEstimate, validationEstimate, type Estimate } from '../evaluate/estimate.js';
+import { splitFold, stratifiedFolds } from '../train/head-cv.js';
+import { validationEstimate, type Estimate } from '../evaluate/estimate.js';
+import { crossValidationOf, foldCount, HeldOutScores, rightOf } from './cross-validate.js';
 import { CV_DEFAULTS } from './defaults.js';
 import { ensureBackend } from '../engine/backend.js';
 
@@ -239,23 +240,11 @@ interface RoundScore {
   seconds: number;
 }
 
-/** 1 where the row's top class is its label. */
-function rightOf(probs: Float32Array, labels: Int32Array, numClasses: number): Float32Array {
-  return Float32Array.from(argmaxRows(probs, numClasses), (c, i) => (c === labels[i] ? 1 : 0));
-}
-
 /** The rows of images `idx` from each source (count × dim each), source by source. */
 function gatherRows(sources: Float32Array[], idx: number[], dim: number): Float32Array {
   const out = new Float32Array(sources.length * idx.length * dim);
   sources.forEach((src, s) => idx.forEach((i, j) => out.set(src.subarray(i * dim, (i + 1) * dim), (s * idx.length + j) * dim)));
   return out;
-}
-
-/** Images per class. */
-function classCounts(labels: Int32Array, numClasses: number): number[] {
-  const counts = new Array<number>(numClasses).fill(0);
-  for (const l of labels) counts[l]!++;
-  return counts;
 }
 
 /** Rows of `b` after those of `a` (features of equal width). */
@@ -283,9 +272,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
   const headHyper: TrainHyper = { ...DEFAULT_HYPER, ...HEAD_HYPER, ...o.hyper };
   const headOptions: HeadOptions = { ...TRANSFER_HEAD, ...defined(o.head ?? {}) };
   const ftHyper: TrainHyper = { ...DEFAULT_HYPER, ...FINETUNE_HYPER, seed: headHyper.seed, ...o.finetuneHyper };
-  const cv = o.crossValidation ? (o.crossValidation === true ? {} : o.crossValidation) : null;
-  if (cv && o.valData)
-    throw new FrugalError((n) => `${n('crossValidation')} scores on the labeled images and ${n('valData')} on a validation set: give one or the other`);
+  const cv = crossValidationOf(o);
   if (cv && o.mode === 'finetune')
     throw new FrugalError((n) => `${n('crossValidation')} scores frozen-trunk heads; ${n('mode', 'finetune')} is scored on a validation split`);
   callbacks.onStage('decoding');
@@ -459,17 +446,13 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
   const crossValidate = async (o: { folds?: number; repeats?: number }, maxRounds: number): Promise<{ scores: RoundScore[]; chosen: number }> => {
     const n = data.train.count;
     const dim = backbone.featureDim;
-    const smallest = Math.min(...classCounts(data.train.labels, numClasses));
-    const folds = Math.min(o.folds ?? CV_DEFAULTS.folds, smallest);
-    if (folds < 2) throw new FrugalError(`${source}: cross-validation needs at least 2 images in every class; the smallest class has ${smallest}`);
+    const folds = foldCount(data.train.labels, numClasses, o.folds, source);
     const repeats = o.repeats ?? (n + (pool?.count ?? 0) <= CV_DEFAULTS.cheapRows ? CV_DEFAULTS.repeats : 1);
     // Every fold of every repeat, with its current heads (the teacher, then the latest student).
     const tasks = Array.from({ length: repeats }, (_, rep) => {
       const fold = stratifiedFolds(data.train.labels, folds, headHyper.seed + rep);
       return Array.from({ length: folds }, (_, f) => {
-        const trainIdx: number[] = [];
-        const testIdx: number[] = [];
-        for (let i = 0; i < n; i++) (fold[i] === f ? testIdx : trainIdx).push(i);
+        const { train: trainIdx, test: testIdx } = splitFold(fold, f);
         const set: FeatureSet = {
           inputs: gatherRows(imageRows, trainIdx, dim),
           labels: Int32Array.from(imageRows.flatMap(() => trainIdx.map((i) => data.train.labels[i]!))),
@@ -482,9 +465,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
     try {
       for (let round = 0; round <= maxRounds; round++) {
         const t0 = performance.now();
-        const right = new Float32Array(n);
-        const probs = new Float32Array(n * numClasses);
-        const foldAccuracies: number[] = [];
+        const held = new HeldOutScores(data.train.labels, numClasses, repeats);
         const pseudo: number[] = [];
         for (const [t, task] of tasks.entries()) {
           callbacks.onStage(
@@ -492,23 +473,14 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
           );
           if (round === 0) task.heads = (await trainHeads(task.set, null, true)).heads;
           else task.heads = (await studentHeads(task.set, task.heads, 1, (_r, _h, labels) => pseudo.push(...labels), false)).heads;
-          const p = probsOf(task.heads, task.test);
-          const predicted = argmaxRows(p, numClasses);
-          let hits = 0;
-          task.testIdx.forEach((i, j) => {
-            const hit = predicted[j] === data.train.labels[i] ? 1 : 0;
-            hits += hit;
-            right[i]! += hit / repeats;
-            if (task.rep === 0) probs.set(p.subarray(j * numClasses, (j + 1) * numClasses), i * numClasses);
-          });
-          foldAccuracies.push(hits / task.testIdx.length);
+          held.add(task.testIdx, probsOf(task.heads, task.test), task.rep);
         }
-        const estimate = crossValidatedEstimate(right, foldAccuracies, folds, repeats);
+        const estimate = held.estimate(folds);
         const accuracy = estimate.accuracy;
         scores.push({
           estimate,
-          right,
-          probs,
+          right: held.right,
+          probs: held.probs,
           pseudoLabeled: Math.round(pseudo.length / tasks.length),
           kept: Object.fromEntries(Object.entries(pseudoPerClass(pseudo)).map(([c, k]) => [c, Math.round(k / tasks.length)])),
           seconds: (performance.now() - t0) / 1000,

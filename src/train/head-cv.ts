@@ -16,6 +16,14 @@ export function stratifiedFolds(labels: Int32Array, folds: number, seed: number)
   return fold;
 }
 
+/** The images of fold `f` (`test`) and of every other fold (`train`), in input order. */
+export function splitFold(folds: Int32Array, f: number): { train: number[]; test: number[] } {
+  const train: number[] = [];
+  const test: number[] = [];
+  for (let i = 0; i < folds.length; i++) (folds[i] === f ? test : train).push(i);
+  return { train, test };
+}
+
 export interface HeadCvData {
   /** count × dim features of the images. */
   features: Float32Array;
@@ -45,9 +53,7 @@ export async function crossValidateHead(d: HeadCvData, hyper: TrainHyper): Promi
   const right = new Uint8Array(count);
   let nll = 0;
   for (let f = 0; f < folds; f++) {
-    const trainIdx: number[] = [];
-    const testIdx: number[] = [];
-    for (let i = 0; i < count; i++) (d.folds[i] === f ? testIdx : trainIdx).push(i);
+    const { train: trainIdx, test: testIdx } = splitFold(d.folds, f);
     if (testIdx.length === 0 || trainIdx.length === 0) continue;
     const rows = trainIdx.length * sources.length;
     const inputs = new Float32Array(rows * dim);

@@ -6,6 +6,8 @@ import {
   addBackendOption,
   addDataOptions,
   addOverwriteGuard,
+  checkCrossValidationFlags,
+  crossValidationOption,
   addHyperOptions,
   explicitHyper,
   startBackend,
@@ -93,11 +95,7 @@ Examples:
     }
     if (f['cv'] !== undefined) {
       if (!onFeatures) throw new UsageError('--cv scores Noisy Student on frozen features; with --student, rounds are scored on a validation split');
-      const clash = ['val', 'valSplit'].filter((name) => cmd.getOptionValueSource(name) === 'cli');
-      if (clash.length)
-        throw new UsageError(
-          `--cv scores on all labeled images; ${clash.map((n) => (n === 'val' ? '--val' : '--val-split')).join(' and ')} asks for a validation split or set: give one or the other`,
-        );
+      checkCrossValidationFlags(cmd, f['cv'] as true | number);
     }
     await startBackend(f['backend'] as string);
     const progress = trainingProgress(quiet);
@@ -128,7 +126,7 @@ Examples:
       strict: f['strict'] as boolean | undefined,
       workers: f['workers'] as number | undefined,
       resume: f['resume'] as boolean | undefined,
-      crossValidation: f['cv'] === undefined ? undefined : f['cv'] === true ? true : { folds: f['cv'] as number },
+      crossValidation: crossValidationOption(f['cv'] as true | number | undefined),
       callbacks: [progress, stageLines(bar, quiet)],
       onRound: (r) => quiet || process.stderr.write(roundLine(r) + '\n'),
     }).finally(() => {

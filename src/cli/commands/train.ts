@@ -10,6 +10,8 @@ import {
   addBackendOption,
   addDataOptions,
   addOverwriteGuard,
+  checkCrossValidationFlags,
+  crossValidationOption,
   addHyperOptions,
   hyperFrom,
   explicitHyper,
@@ -141,7 +143,7 @@ Pretrained backbones by name: ${listPretrained()
     const backbone = backboneOfRun(cmd, f);
     const backend = await startBackend(f.backend);
     note(`backend: ${backend.name}${backend.simd ? ' (SIMD)' : ''}`, quiet);
-    checkCv(cmd, f);
+    checkCrossValidationFlags(cmd, f.cv);
     if (backbone) return transferAction(cmd, data, { ...f, backbone }, backend.name);
     const progress = trainingProgress(quiet);
     const off = onInterrupt(f.out);
@@ -163,7 +165,7 @@ Pretrained backbones by name: ${listPretrained()
         resume: f.resume,
         augment: f.augment,
         hyper: hyperFrom(f),
-        crossValidation: cvOption(f),
+        crossValidation: crossValidationOption(f.cv),
         callbacks: [
           progress,
           {
@@ -237,24 +239,6 @@ const BACKBONE_ONLY = [
   'sha256',
 ] as const;
 const SCRATCH_ONLY = ['width', 'dropPath'] as const;
-/** Flags of a validation split or set, which `--cv` replaces. */
-const VALIDATION_FLAGS = ['val', 'valSplit'] as const;
-
-/** `--cv` replaces a validation split or set: both together are a usage error. */
-function checkCv(cmd: Command, f: TrainFlags): void {
-  if (f.cv === undefined) return;
-  const clash = VALIDATION_FLAGS.filter((name) => cmd.getOptionValueSource(name) === 'cli');
-  if (clash.length)
-    throw new UsageError(
-      `--cv scores on all labeled images; ${clash.map((c) => flagName(c)).join(' and ')} ${clash.length > 1 ? 'ask' : 'asks'} for a validation split or set: give one or the other`,
-    );
-}
-
-/** `--cv [folds]` as the recipes' option. */
-function cvOption(f: TrainFlags): true | { folds: number } | undefined {
-  return f.cv === undefined ? undefined : f.cv === true ? true : { folds: f.cv };
-}
-
 /** The backbone this run transfers from (undefined: from scratch), once the flags are checked against that choice. */
 function backboneOfRun(cmd: Command, f: TrainFlags): string | undefined {
   const given = (name: string) => cmd.getOptionValueSource(name) === 'cli';
@@ -301,7 +285,7 @@ async function transferAction(cmd: Command, data: string, f: TrainFlags, backend
       mode: f.mode,
       head: { hidden: f.hidden, dropout: f.dropout, l2: f.l2 },
       mirror: f.mirror,
-      crossValidation: cvOption(f),
+      crossValidation: crossValidationOption(f.cv),
       unfreeze,
       trunkLrMult: f.trunkLrMult,
       lrDecay: f.lrDecay,
