@@ -32,7 +32,7 @@ export async function exportSite(modelDir: string, out: string): Promise<{ out: 
     const why = `this model runs a ${meta.backbone?.kind} backbone outside TF.js and cannot run in the browser`;
     throw new FrugalError(`${modelDir}: ${why}; train with a TF.js layers backbone or from scratch`);
   }
-  await readArtifacts(modelDir); // validates model.json against the weights
+  await readArtifacts(modelDir, meta); // validates model.json against the weights and frugal.json's file list
   await fsp.mkdir(path.join(out, 'vendor'), { recursive: true });
   await fsp.mkdir(path.join(out, 'model'), { recursive: true });
   const files: string[] = [];

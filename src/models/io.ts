@@ -16,6 +16,19 @@ export interface LayersArtifacts {
 
 export const WEIGHTS_FILE = 'weights.bin';
 
+/**
+ * The bytes a TF.js weights manifest declares: the sum over its entries of their element count times the stored
+ * dtype's size (the quantized dtype when the weights are quantized). A weights file of another size is truncated
+ * or belongs to another model.
+ */
+export function manifestBytes(weights: ReadonlyArray<{ shape: number[]; dtype: string; quantization?: { dtype: string } }>): number {
+  return weights.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1) * dtypeBytes(w.quantization?.dtype ?? w.dtype), 0);
+}
+
+function dtypeBytes(dtype: string): number {
+  return dtype === 'uint8' || dtype === 'bool' ? 1 : dtype === 'uint16' || dtype === 'float16' ? 2 : 4;
+}
+
 /** Serialise a LayersModel to TF.js's `model.json` + one weights file, in memory. */
 export async function serializeModel(model: tfl.LayersModel, options: { stripNoise?: boolean } = {}): Promise<LayersArtifacts> {
   let captured: tf.io.ModelArtifacts | null = null;

@@ -3,9 +3,10 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { FrugalError } from '../util/errors.js';
-import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
+import { createHash } from 'node:crypto';
+import { writeFolderAsWhole, interruptedWriteOf } from '../util/fs.js';
 import { RESIZE_POLICIES, type ImageSpec } from '../data/decode.js';
-import { serializeModel, deserializeModel, WEIGHTS_FILE, type LayersArtifacts } from './io.js';
+import { serializeModel, deserializeModel, manifestBytes, WEIGHTS_FILE, type LayersArtifacts } from './io.js';
 import type { Preprocessing } from './preprocess.js';
 import type { BackboneRef } from './backbones/types.js';
 import { POOL_PATTERN } from './backbones/pooling.js';
@@ -49,6 +50,8 @@ const metaSchema = z.object({
   headOnly: z.boolean().optional(),
   archOptions: z.record(z.string(), z.unknown()).optional(),
   params: z.number().int().nonnegative().optional(),
+  /** The size and sha256 of each file of the model (model.json, weights.bin) as written with this frugal.json. */
+  files: z.record(z.string(), z.object({ bytes: z.number().int().nonnegative(), sha256: z.string().regex(/^[0-9a-f]{64}$/) })).optional(),
   /** Held-out metrics measured when the model was written. */
   metrics: z.record(z.string(), z.unknown()).optional(),
   /** How it was trained: command, options, seed, history summary. */
@@ -74,34 +77,45 @@ export interface LoadedModel {
 
 /**
  * Write a model directory: TF.js `model.json` + `weights.bin` (noise layers stripped, loadable by
- * any TF.js runtime) and `frugal.json` (classes, input spec, preprocessing, metrics, training).
- * Each file is written atomically; `frugal.json` goes last, so a directory with it is complete.
+ * any TF.js runtime) and `frugal.json` (classes, input spec, preprocessing, metrics, training, and the
+ * size and sha256 of the other two files). The folder is written as a whole: a folder that already
+ * holds a model is rebuilt beside it and swapped in, so a crash leaves the old model or the new one.
  */
 export async function saveModelDir(dir: string, model: tfl.LayersModel, meta: ModelMeta): Promise<void> {
   metaSchema.parse(meta);
   const art = await serializeModel(model);
-  await fsp.mkdir(dir, { recursive: true });
-  await writeFileAtomic(path.join(dir, WEIGHTS_FILE), art.weights);
-  await writeJsonAtomic(path.join(dir, MODEL_FILE), art.modelJson);
-  await writeJsonAtomic(path.join(dir, META_FILE), meta);
+  const modelJson = jsonBytes(art.modelJson);
+  const weights = Buffer.from(art.weights.buffer, art.weights.byteOffset, art.weights.byteLength);
+  const files = { [MODEL_FILE]: fileRecord(modelJson), [WEIGHTS_FILE]: fileRecord(weights) };
+  await writeFolderAsWhole(dir, [
+    [WEIGHTS_FILE, weights],
+    [MODEL_FILE, modelJson],
+    [META_FILE, jsonBytes({ ...meta, files })],
+  ]);
 }
 
 /**
- * Copy a model from one directory into another, each file atomically, with `alsoFiles` where they exist (a run's
- * artefacts). frugal.json goes last: it completes a directory.
+ * Copy a model from one directory into another, with `alsoFiles` where they exist (a run's artefacts), as a whole
+ * (see `saveModelDir`). frugal.json goes last: it completes a directory.
  */
 export async function copyModelDir(from: string, to: string, alsoFiles: readonly string[] = []): Promise<void> {
-  await fsp.mkdir(to, { recursive: true });
+  const files: Array<[string, Buffer]> = [];
   for (const f of [MODEL_FILE, WEIGHTS_FILE, ...alsoFiles, META_FILE]) {
-    let bytes: Buffer;
     try {
-      bytes = await fsp.readFile(path.join(from, f));
+      files.push([f, await fsp.readFile(path.join(from, f))]);
     } catch {
       if (f === MODEL_FILE || f === WEIGHTS_FILE || f === META_FILE) throw new FrugalError(`${from}: missing ${f}`);
-      continue;
     }
-    await writeFileAtomic(path.join(to, f), bytes);
   }
+  await writeFolderAsWhole(to, files);
+}
+
+function jsonBytes(value: unknown): Buffer {
+  return Buffer.from(JSON.stringify(value, null, 2) + '\n');
+}
+
+function fileRecord(bytes: Uint8Array): { bytes: number; sha256: string } {
+  return { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
 /** Read and validate a model directory's `frugal.json`, with clear errors. */
@@ -110,6 +124,12 @@ export async function readModelMeta(dir: string): Promise<ModelMeta> {
   try {
     stat = await fsp.stat(dir);
   } catch {
+    const previous = await interruptedWriteOf(dir);
+    if (previous) {
+      throw new FrugalError(
+        `${dir}: missing; writing a new model into it was interrupted, and the previous model is in ${previous} (rename it back, or write the model again)`,
+      );
+    }
     throw new FrugalError(`${dir}: no such model directory`);
   }
   if (!stat.isDirectory()) throw new FrugalError(`${dir}: not a model directory (expected a folder with ${META_FILE} and ${MODEL_FILE})`);
@@ -134,15 +154,25 @@ export async function readModelMeta(dir: string): Promise<ModelMeta> {
   return parsed.data as ModelMeta;
 }
 
-/** Read `model.json` + weights, checking that the weights file matches the manifest. */
-export async function readArtifacts(dir: string): Promise<LayersArtifacts> {
+/**
+ * Read `model.json` + weights, checking that the weights file matches the manifest and, when `meta` lists the files
+ * it was written with, that both are those files (a folder whose files disagree is refused).
+ */
+export async function readArtifacts(dir: string, meta?: Pick<ModelMeta, 'files'>): Promise<LayersArtifacts> {
   const modelFile = path.join(dir, MODEL_FILE);
   let modelJson: LayersArtifacts['modelJson'];
+  let modelBytes: Buffer;
   try {
-    modelJson = JSON.parse(await fsp.readFile(modelFile, 'utf8'));
+    modelBytes = await fsp.readFile(modelFile);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new FrugalError(code === 'ENOENT' ? `${dir}: missing ${MODEL_FILE}` : `${modelFile}: corrupt JSON (${(err as Error).message})`);
+    throw new FrugalError(code === 'ENOENT' ? `${dir}: missing ${MODEL_FILE}` : `${modelFile}: cannot read (${(err as Error).message})`);
+  }
+  checkRecorded(dir, MODEL_FILE, modelBytes, meta);
+  try {
+    modelJson = JSON.parse(modelBytes.toString('utf8'));
+  } catch (err) {
+    throw new FrugalError(`${modelFile}: corrupt JSON (${(err as Error).message})`);
   }
   if (!modelJson?.modelTopology || !Array.isArray(modelJson.weightsManifest)) {
     throw new FrugalError(`${modelFile}: not a TF.js layers model (no modelTopology / weightsManifest)`);
@@ -159,21 +189,33 @@ export async function readArtifacts(dir: string): Promise<LayersArtifacts> {
     }
   }
   const weights = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-  const expected = modelJson.weightsManifest.flatMap((g) => g.weights).reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1) * bytesPer(w.dtype), 0);
+  if (modelJson.weightsManifest.length === 1 && modelJson.weightsManifest[0]!.paths.length === 1) {
+    checkRecorded(dir, modelJson.weightsManifest[0]!.paths[0]!, weights, meta);
+  }
+  const expected = manifestBytes(modelJson.weightsManifest.flatMap((g) => g.weights));
   if (weights.length !== expected) {
     throw new FrugalError(`${dir}: weights are corrupt or truncated (${weights.length} bytes, ${MODEL_FILE} expects ${expected})`);
   }
   return { modelJson: { ...modelJson, weightsManifest: [{ paths: [WEIGHTS_FILE], weights: modelJson.weightsManifest.flatMap((g) => g.weights) }] }, weights };
 }
 
-function bytesPer(dtype: string): number {
-  return dtype === 'float32' || dtype === 'int32' ? 4 : dtype === 'bool' || dtype === 'uint8' ? 1 : dtype === 'float16' || dtype === 'uint16' ? 2 : 4;
+/** A file must be the one frugal.json was written with, when it records it. */
+function checkRecorded(dir: string, file: string, bytes: Uint8Array, meta: Pick<ModelMeta, 'files'> | undefined): void {
+  const recorded = meta?.files?.[file];
+  if (!recorded) return;
+  const actual = fileRecord(bytes);
+  if (actual.bytes !== recorded.bytes || actual.sha256 !== recorded.sha256) {
+    throw new FrugalError(
+      `${path.join(dir, file)}: not the file ${META_FILE} was written with (${actual.bytes} bytes, sha256 ${actual.sha256.slice(0, 12)}…; ` +
+        `recorded ${recorded.bytes} bytes, ${recorded.sha256.slice(0, 12)}…): the folder mixes two models; train or copy the model again`,
+    );
+  }
 }
 
 /** Load a model directory written by Frugal; fails clearly on a wrong or corrupt directory. */
 export async function loadModelDir(dir: string): Promise<LoadedModel> {
   const meta = await readModelMeta(dir);
-  const art = await readArtifacts(dir);
+  const art = await readArtifacts(dir, meta);
   let model: tfl.LayersModel;
   try {
     model = await deserializeModel(art);

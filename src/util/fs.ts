@@ -61,3 +61,101 @@ export function cacheRoot(): string {
   const base = process.env.XDG_CACHE_HOME || path.join(process.env.HOME || process.cwd(), '.cache');
   return path.join(base, 'frugal');
 }
+
+const NEW_FOLDER = '.frugal-new-';
+const OLD_FOLDER = '.frugal-old-';
+
+/**
+ * Write `files` (name, bytes; the last one completes the folder, e.g. a model's frugal.json) into `dir` as a whole.
+ * A folder that does not hold the last file yet gets them one by one, each atomically, the last one last. A folder
+ * that does is rebuilt beside itself (`.<name>.frugal-new-…`: links to everything else it holds, then the new
+ * files) and swapped in; the previous folder is kept until the swap succeeded. A crash leaves the old folder or the
+ * new one; the next write (or `interruptedWriteOf`) finds the previous one when the crash fell between the renames.
+ */
+export async function writeFolderAsWhole(dir: string, files: ReadonlyArray<readonly [string, Uint8Array]>): Promise<void> {
+  await restoreInterruptedWrite(dir);
+  const last = files[files.length - 1]![0];
+  if (!(await exists(path.join(dir, last)))) {
+    for (const [name, bytes] of files) await writeFileAtomic(path.join(dir, name), bytes);
+    return;
+  }
+  const target = await fsp.realpath(dir);
+  const parent = path.dirname(target);
+  const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  const fresh = path.join(parent, `.${path.basename(target)}${NEW_FOLDER}${tag}`);
+  try {
+    await fsp.mkdir(fresh);
+  } catch {
+    // No room beside the folder (e.g. its parent is read-only to us): write in place; frugal.json's file list
+    // still tells a folder whose files disagree.
+    for (const [name, bytes] of files) await writeFileAtomic(path.join(target, name), bytes);
+    return;
+  }
+  const previous = path.join(parent, `.${path.basename(target)}${OLD_FOLDER}${tag}`);
+  try {
+    await linkTree(target, fresh, new Set(files.map(([name]) => name)));
+    for (const [name, bytes] of files) await writeFileAtomic(path.join(fresh, name), bytes);
+    await fsp.rename(target, previous);
+  } catch (err) {
+    await fsp.rm(fresh, { recursive: true, force: true });
+    throw err;
+  }
+  try {
+    await fsp.rename(fresh, target);
+  } catch (err) {
+    await fsp.rename(previous, target);
+    await fsp.rm(fresh, { recursive: true, force: true });
+    throw err;
+  }
+  await syncDir(parent);
+  await fsp.rm(previous, { recursive: true, force: true });
+}
+
+/** Hard-link (or copy, where links are refused) everything under `from` into `to`, except the top-level `skip` names. */
+async function linkTree(from: string, to: string, skip: ReadonlySet<string> = new Set()): Promise<void> {
+  for (const entry of await fsp.readdir(from, { withFileTypes: true })) {
+    if (skip.has(entry.name)) continue;
+    const src = path.join(from, entry.name);
+    const dst = path.join(to, entry.name);
+    if (entry.isDirectory()) {
+      await fsp.mkdir(dst);
+      await linkTree(src, dst);
+    } else if (entry.isSymbolicLink()) {
+      await fsp.symlink(await fsp.readlink(src), dst);
+    } else {
+      await fsp.link(src, dst).catch(() => fsp.copyFile(src, dst));
+    }
+  }
+}
+
+/** The folder `dir` was in before an interrupted `writeFolderAsWhole` (crashed between its two renames), if any. */
+export async function interruptedWriteOf(dir: string): Promise<string | null> {
+  if (await exists(dir)) return null;
+  const parent = path.dirname(path.resolve(dir));
+  const prefix = `.${path.basename(path.resolve(dir))}${OLD_FOLDER}`;
+  const names = await fsp.readdir(parent).catch(() => [] as string[]);
+  const found = names.filter((n) => n.startsWith(prefix)).sort();
+  return found.length ? path.join(parent, found[found.length - 1]!) : null;
+}
+
+/** Put back the previous folder of an interrupted write, and remove half-built folders of writers that are gone. */
+async function restoreInterruptedWrite(dir: string): Promise<void> {
+  const previous = await interruptedWriteOf(dir);
+  if (previous) await fsp.rename(previous, dir);
+  const parent = path.dirname(path.resolve(dir));
+  const prefix = `.${path.basename(path.resolve(dir))}${NEW_FOLDER}`;
+  for (const name of await fsp.readdir(parent).catch(() => [] as string[])) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length).split('-')[0]);
+    if (Number.isInteger(pid) && !processAlive(pid)) await fsp.rm(path.join(parent, name), { recursive: true, force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -11,6 +11,7 @@ import { loadModelDir } from '../../src/models/model-dir.js';
 import { toInputTensor } from '../../src/models/preprocess.js';
 import { trainTransfer } from '../../src/recipes/transfer.js';
 import { Rng } from '../../src/util/rng.js';
+import { FrugalError } from '../../src/util/errors.js';
 import { assertClose as close, tempDir } from '../helpers.js';
 import { writeToyFolder } from '../synthetic.js';
 import { headlessTrunk, makeGraphModel, randomizeWeights, writeKerasConverted } from './fixtures.js';
@@ -246,4 +247,21 @@ test('layers vs graph: format decides when present, else the topology; unknown l
   await fsp.writeFile(path.join(neither, 'model.json'), JSON.stringify({ modelTopology: { config: {} }, weightsManifest: [] }));
   await assert.rejects(loadBackbone(neither), /neither a TF\.js layers model .* nor a graph model/);
   model.dispose();
+});
+
+test('a weights file shorter (or longer) than model.json declares is a clear error naming the file, not a stack trace', async () => {
+  const model = headlessTrunk(7);
+  const dir = await writeKerasConverted(path.join(root, 'short-weights'), model);
+  model.dispose();
+  const manifest = JSON.parse(await fsp.readFile(path.join(dir, 'model.json'), 'utf8'));
+  const weights = path.join(dir, manifest.weightsManifest[0].paths[0]);
+  const bytes = await fsp.readFile(weights);
+  await fsp.writeFile(weights, bytes.subarray(0, bytes.length - 64));
+  await assert.rejects(loadBackbone(dir), (e: Error) => {
+    assert.ok(e instanceof FrugalError, `${e.constructor.name}: ${e.message}`);
+    assert.match(e.message, /model\.json: its weight files hold \d+ bytes, but it declares \d+ \(truncated\?\)/);
+    return true;
+  });
+  await fsp.writeFile(weights, Buffer.concat([bytes, Buffer.alloc(8)]));
+  await assert.rejects(loadBackbone(dir), /declares \d+ \(from another model\?\)/);
 });

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
 import { FrugalError } from '../../util/errors.js';
+import { manifestBytes } from '../io.js';
 
 export interface TfjsFiles {
   json: {
@@ -48,6 +49,14 @@ export async function readTfjsModel(modelJson: string): Promise<TfjsFiles> {
     }
   }
   const weights = Buffer.concat(parts);
+  const specs = json.weightsManifest.flatMap((g) => g.weights);
+  const expected = manifestBytes(specs);
+  // String tensors (graph models only) have no fixed size; every other dtype does.
+  if (!specs.some((w) => w.dtype === 'string') && weights.length !== expected) {
+    throw new FrugalError(
+      `${modelJson}: its weight files hold ${weights.length} bytes, but it declares ${expected} (${weights.length < expected ? 'truncated' : 'from another model'}?)`,
+    );
+  }
   return {
     json,
     digest: hash.digest('hex'),

@@ -7,7 +7,7 @@ import { FrugalError } from '../../util/errors.js';
 import { defined } from '../../util/objects.js';
 import { exists } from '../../util/fs.js';
 import { RESIZE_POLICIES, type ResizePolicy } from '../../data/decode.js';
-import { readModelMeta, META_FILE, MODEL_FILE } from '../model-dir.js';
+import { readModelMeta, readArtifacts, META_FILE, MODEL_FILE } from '../model-dir.js';
 import type { Preprocessing } from '../preprocess.js';
 import { downloadModel } from './download.js';
 import { readTfjsModel, fileDigest } from './files.js';
@@ -160,6 +160,7 @@ async function loadLocal(target: string, options: BackboneOptions, source: strin
   if (stat.isDirectory() && (await exists(path.join(dir, META_FILE)))) {
     // A model directory written by Frugal: its input spec and preprocessing come along.
     const meta = await readModelMeta(dir);
+    await readArtifacts(dir, meta); // its files must be the ones its frugal.json was written with
     const files = await readTfjsModel(modelJson);
     const model = await tfl.loadLayersModel(tf.io.fromMemory(files.artifacts));
     const o = { ...defined(options) };
