@@ -152,6 +152,11 @@ export function stageLines(bar: Progress, quiet: boolean): Callback {
       if (!quiet) process.stderr.write(`${stage}...\n`);
     },
     onProgress: (_task, done, total) => bar.update(done, total),
+    // A notice is printed with --json too (on stderr): it says the run did something other than asked.
+    onNotice: (message) => {
+      bar.stop();
+      process.stderr.write(`note: ${message}\n`);
+    },
   };
 }
 

@@ -1,4 +1,5 @@
 import { openDataset, type OpenOptions, type Problem, type DatasetKind } from './sources.js';
+import { dropDuplicateFiles } from './duplicates.js';
 import { Decoder } from './loader.js';
 import { classBalance } from './split.js';
 
@@ -42,9 +43,11 @@ export async function inspectData(source: string, options: InspectOptions = {}):
   const widths: number[] = [];
   const heights: number[] = [];
   const labels: number[] = [];
-  const problems = [...dataset.problems];
+  // What training will use: files with the same bytes once (and an error for one image under two labels).
+  const unique = dataset.kind === 'idx' ? null : await dropDuplicateFiles(dataset.samples, dataset.classes, source);
+  const problems = [...dataset.problems, ...(unique?.problems ?? [])];
   try {
-    for await (const batch of decoder.batches(dataset.samples, 256)) {
+    for await (const batch of decoder.batches(unique?.samples ?? dataset.samples, 256)) {
       for (const s of batch.originalSizes) {
         widths.push(s.width);
         heights.push(s.height);

@@ -1,8 +1,9 @@
 import { FrugalError } from '../util/errors.js';
-import { openDataset, type Dataset, type Problem } from './sources.js';
+import { openDataset, type Dataset, type Problem, type Sample } from './sources.js';
 import { decodeAll, subset, type DecodedBatch } from './loader.js';
 import { stratifiedSplit, classBalance } from './split.js';
 import { inferImageSpec } from './spec.js';
+import { dropDuplicateFiles, dropTrainingCopies } from './duplicates.js';
 import type { ImageSpec, ResizePolicy } from './decode.js';
 
 /** The fraction of each class held out for validation when no validation data is given. */
@@ -50,8 +51,10 @@ export async function prepareData(
   if (dataset.classes.length < 2) throw new FrugalError(`${source}: only one class (${dataset.classes[0]}); a classifier needs at least two`);
   const spec = o.spec ?? (await inferImageSpec(dataset, { size: o.size, channels: o.channels, resize: o.resize }));
   const decodeOpts = { spec, strict: o.strict, workers: o.workers, cache: o.cache };
-  const all = await decodeAll(dataset.samples, { ...decodeOpts, onProgress: (d, t) => onProgress?.('decoding', d, t) });
-  const problems = [...dataset.problems, ...all.problems];
+  // Files with the same bytes are one image (IDX records are a published set's own split, taken as they are).
+  const unique = dataset.kind === 'idx' ? null : await dropDuplicateFiles(dataset.samples, dataset.classes, source);
+  const all = await decodeAll(unique?.samples ?? dataset.samples, { ...decodeOpts, onProgress: (d, t) => onProgress?.('decoding', d, t) });
+  const problems = [...dataset.problems, ...(unique?.problems ?? []), ...all.problems];
   let train: DecodedBatch;
   let val: DecodedBatch;
   if (o.noValidation) {
@@ -60,11 +63,16 @@ export async function prepareData(
   } else if (o.valData) {
     const valSet = await openDataset(o.valData, { strict: o.strict });
     const index = new Map(dataset.classes.map((c, i) => [c, i]));
-    const samples = valSet.samples.map((s) => {
+    let samples: Sample[] = valSet.samples.map((s) => {
       const name = valSet.classes[s.label!]!;
       if (!index.has(name)) throw new FrugalError(`${o.valData}: class "${name}" is not in the training data (${dataset.classes.join(', ')})`);
       return { ...s, label: index.get(name)! };
     });
+    if (unique && valSet.kind !== 'idx') {
+      const held = await dropTrainingCopies(samples, unique.digests, unique.samples);
+      samples = held.samples;
+      problems.push(...held.problems);
+    }
     train = all;
     val = await decodeAll(samples, { ...decodeOpts, onProgress: (d, t) => onProgress?.('decoding validation', d, t) });
     problems.push(...valSet.problems, ...val.problems);

@@ -183,6 +183,14 @@ export async function openCsv(file: string): Promise<Dataset> {
   } catch (err) {
     throw new FrugalError(`${file}: malformed CSV (${(err as Error).message})`);
   }
+  // Two columns, path and label: a column more would be ignored without a word, so it is an error naming the line.
+  const wide = records.find(({ record }) => record.length > 2 && record.slice(2).some((cell) => cell !== ''));
+  if (wide) {
+    throw new FrugalError(
+      `${file}: line ${wide.info.lines} has ${wide.record.length} columns (${wide.record.map((c) => JSON.stringify(c)).join(', ')}); ` +
+        `a labels CSV has two, path and label: remove the others`,
+    );
+  }
   if (records.length > 0 && records[0]!.record[0]?.toLowerCase() === 'path') records = records.slice(1);
   const base = path.dirname(file);
   const problems: Problem[] = [];

@@ -118,6 +118,13 @@ function fileRecord(bytes: Uint8Array): { bytes: number; sha256: string } {
   return { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
+/** sha256 of a model directory's files (model.json, weights, frugal.json): identifies the model, e.g. a teacher. */
+export async function modelDigest(dir: string): Promise<string> {
+  const hash = createHash('sha256');
+  for (const f of [MODEL_FILE, WEIGHTS_FILE, META_FILE]) hash.update(await fsp.readFile(path.join(dir, f)).catch(() => Buffer.alloc(0)));
+  return hash.digest('hex');
+}
+
 /** Read and validate a model directory's `frugal.json`, with clear errors. */
 export async function readModelMeta(dir: string): Promise<ModelMeta> {
   let stat;

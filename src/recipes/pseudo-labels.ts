@@ -1,18 +1,24 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic, exists } from '../util/fs.js';
+import { createHash } from 'node:crypto';
+import { writeFileAtomic } from '../util/fs.js';
 import { Decoder } from '../data/loader.js';
 import type { Sample } from '../data/sources.js';
 import type { Predictor } from '../evaluate/predictor.js';
 import { shardFile } from '../runs/files.js';
+import { FrugalError } from '../util/errors.js';
 
 export interface PseudoLabelOptions {
   /** Folder for the shards (one file per shard of the pool, written atomically). */
   dir: string;
   shardSize?: number;
+  /** Identifies the teacher (e.g. a digest of its files): a shard made by another teacher is redone. */
+  teacherId?: string;
   workers?: number;
   cache?: boolean | string;
   onProgress?: (done: number, total: number) => void;
+  /** Called once when shards of an earlier run did not match this one and were redone, saying why. */
+  onRedone?: (message: string) => void;
 }
 
 /** One pool image's prediction. */
@@ -29,6 +35,8 @@ export interface PseudoLabels {
   /** Shards computed now (the others came from an earlier, interrupted run). */
   computedShards: number;
   reusedShards: number;
+  /** Shards an earlier run left that did not match this run (teacher, shard size, pool images or checksum), redone. */
+  redoneShards: number;
   failed: number;
 }
 
@@ -36,7 +44,9 @@ export interface PseudoLabels {
  * Predict the unlabeled pool with the teacher (inference mode: no noise), streaming it in shards:
  * memory stays bounded by one shard whatever the pool's size, and each finished shard is on disk,
  * so a killed run continues from the last finished shard. A shard file holds, per pool image, the
- * class probabilities (NaN for an image that failed to decode).
+ * class probabilities (NaN for an image that failed to decode), after a header that identifies it
+ * by content: the teacher, the shard size and position, a digest of its images' paths and bytes, and a
+ * checksum of the probabilities. A shard whose header does not match this run is redone, and said so.
  */
 export async function pseudoLabelPool(predictor: Predictor, pool: Sample[], o: PseudoLabelOptions): Promise<PseudoLabels> {
   const shardSize = o.shardSize ?? 1024;
@@ -45,12 +55,23 @@ export async function pseudoLabelPool(predictor: Predictor, pool: Sample[], o: P
   await fsp.mkdir(o.dir, { recursive: true });
   let computed = 0;
   let reused = 0;
+  const redone = new Map<string, number>();
   for (let s = 0; s < shards; s++) {
     const file = path.join(o.dir, shardFile(s));
     const samples = pool.slice(s * shardSize, (s + 1) * shardSize);
-    if (await exists(file)) {
+    const identity: ShardIdentity = {
+      teacher: o.teacherId ?? null,
+      classes: predictor.classes,
+      shardSize,
+      shard: s,
+      count: samples.length,
+      inputs: await inputsDigest(samples),
+    };
+    const earlier = await readShard(file, identity);
+    if (earlier.probs) {
       reused++;
     } else {
+      if (earlier.mismatch) redone.set(earlier.mismatch, (redone.get(earlier.mismatch) ?? 0) + 1);
       const probs = new Float32Array(samples.length * k).fill(NaN);
       const index = new Map(samples.map((x, i) => [x.path, i]));
       const decoder = new Decoder({ spec: predictor.spec, workers: o.workers, cache: o.cache });
@@ -62,17 +83,22 @@ export async function pseudoLabelPool(predictor: Predictor, pool: Sample[], o: P
       } finally {
         await decoder.close();
       }
-      await writeFileAtomic(file, new Uint8Array(probs.buffer));
+      await writeFileAtomic(file, encodeShard(identity, probs));
       computed++;
     }
     o.onProgress?.(Math.min((s + 1) * shardSize, pool.length), pool.length);
+  }
+  const total = [...redone.values()].reduce((a, b) => a + b, 0);
+  if (total) {
+    o.onRedone?.(
+      `${total} pseudo-label shard${total > 1 ? 's' : ''} in ${o.dir} did not match this run (${[...redone].map(([why, n]) => `${n}: ${why}`).join('; ')}) and ${total > 1 ? 'were' : 'was'} redone`,
+    );
   }
   // Read back every shard (small: K floats per image) into candidates.
   const candidates: Candidate[] = [];
   let failed = 0;
   for (let s = 0; s < shards; s++) {
-    const buf = await fsp.readFile(path.join(o.dir, shardFile(s)));
-    const probs = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
+    const probs = await readShardProbs(path.join(o.dir, shardFile(s)));
     const n = probs.length / k;
     for (let i = 0; i < n; i++) {
       if (Number.isNaN(probs[i * k]!)) {
@@ -84,7 +110,84 @@ export async function pseudoLabelPool(predictor: Predictor, pool: Sample[], o: P
       candidates.push({ index: s * shardSize + i, label: best, confidence: probs[i * k + best]! });
     }
   }
-  return { candidates, computedShards: computed, reusedShards: reused, failed };
+  return { candidates, computedShards: computed, reusedShards: reused, redoneShards: total, failed };
+}
+
+/** What makes a shard this run's: who predicted, how the pool was cut, and what the images were. */
+interface ShardIdentity {
+  teacher: string | null;
+  classes: string[];
+  shardSize: number;
+  shard: number;
+  count: number;
+  /** sha256 over the shard's images: each one's path and the sha1 of its bytes (or pixels). */
+  inputs: string;
+}
+
+const SHARD_MAGIC = 'FRPL2';
+
+async function inputsDigest(samples: readonly Sample[]): Promise<string> {
+  const hash = createHash('sha256');
+  for (const x of samples) {
+    const bytes = x.pixels ? x.pixels.data : await fsp.readFile(x.path).catch(() => null);
+    hash.update(`${x.path}\0${bytes ? createHash('sha1').update(bytes).digest('hex') : 'unreadable'}\n`);
+  }
+  return hash.digest('hex');
+}
+
+/** A shard file: magic, header length, header JSON (identity + sha256 of the payload), padding, float32 payload. */
+function encodeShard(identity: ShardIdentity, probs: Float32Array): Uint8Array {
+  const payload = Buffer.from(probs.buffer, probs.byteOffset, probs.byteLength);
+  const json = Buffer.from(JSON.stringify({ ...identity, checksum: createHash('sha256').update(payload).digest('hex') }), 'utf8');
+  const pad = (4 - ((SHARD_MAGIC.length + 4 + json.length) % 4)) % 4;
+  const head = Buffer.alloc(SHARD_MAGIC.length + 4);
+  head.write(SHARD_MAGIC, 0, 'ascii');
+  head.writeUInt32LE(json.length + pad, SHARD_MAGIC.length);
+  return Buffer.concat([head, json, Buffer.alloc(pad, 0x20), payload]);
+}
+
+/** A shard's header and payload, or why it cannot be read as one (not a shard, truncated, checksum mismatch). */
+function decodeShard(buf: Buffer): { header: ShardIdentity & { checksum: string }; probs: Float32Array } | string {
+  if (buf.length < SHARD_MAGIC.length + 4 || buf.subarray(0, SHARD_MAGIC.length).toString('ascii') !== SHARD_MAGIC) return 'not a shard of this version';
+  const length = buf.readUInt32LE(SHARD_MAGIC.length);
+  const start = SHARD_MAGIC.length + 4 + length;
+  if (start > buf.length || (buf.length - start) % 4) return 'truncated';
+  let header: ShardIdentity & { checksum: string };
+  try {
+    header = JSON.parse(buf.subarray(SHARD_MAGIC.length + 4, start).toString('utf8'));
+  } catch {
+    return 'corrupt header';
+  }
+  const payload = buf.subarray(start);
+  if (createHash('sha256').update(payload).digest('hex') !== header.checksum) return 'checksum mismatch';
+  const probs = new Float32Array(payload.length / 4);
+  Buffer.from(probs.buffer).set(payload);
+  return { header, probs };
+}
+
+/** An earlier run's shard when it is this run's (same identity, intact), else why not (null when there is none). */
+async function readShard(file: string, identity: ShardIdentity): Promise<{ probs: Float32Array | null; mismatch: string | null }> {
+  let buf: Buffer;
+  try {
+    buf = await fsp.readFile(file);
+  } catch {
+    return { probs: null, mismatch: null };
+  }
+  const shard = decodeShard(buf);
+  if (typeof shard === 'string') return { probs: null, mismatch: `shard file ${shard}` };
+  const h = shard.header;
+  if (h.teacher !== identity.teacher || JSON.stringify(h.classes) !== JSON.stringify(identity.classes)) return { probs: null, mismatch: 'another teacher' };
+  if (h.shardSize !== identity.shardSize || h.shard !== identity.shard) return { probs: null, mismatch: 'another shard size' };
+  if (h.count !== identity.count || h.inputs !== identity.inputs) return { probs: null, mismatch: 'the pool images changed' };
+  if (shard.probs.length !== identity.count * identity.classes.length) return { probs: null, mismatch: 'shard file truncated' };
+  return { probs: shard.probs, mismatch: null };
+}
+
+/** The probabilities of a shard this run wrote (or checked). */
+async function readShardProbs(file: string): Promise<Float32Array> {
+  const shard = decodeShard(await fsp.readFile(file));
+  if (typeof shard === 'string') throw new FrugalError(`${file}: ${shard} (changed while the run was using it?)`);
+  return shard.probs;
 }
 
 /** The probability rows of some pool images, read back from the shards. */
@@ -97,8 +200,7 @@ export async function readPseudoProbs(dir: string, indices: number[], k: number,
     byShard.get(s)!.push(j);
   });
   for (const [s, js] of byShard) {
-    const buf = await fsp.readFile(path.join(dir, shardFile(s)));
-    const probs = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
+    const probs = await readShardProbs(path.join(dir, shardFile(s)));
     for (const j of js) {
       const i = indices[j]! - s * shardSize;
       out.set(probs.subarray(i * k, (i + 1) * k), j * k);

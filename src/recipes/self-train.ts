@@ -5,7 +5,7 @@ import { exists } from '../util/fs.js';
 import { openDataset } from '../data/sources.js';
 import { decodeAll } from '../data/loader.js';
 import { prepareData, DEFAULT_VAL_SPLIT, type DataOptions } from '../data/prepare.js';
-import { readModelMeta } from '../models/model-dir.js';
+import { readModelMeta, modelDigest } from '../models/model-dir.js';
 import { fitOnData, DEFAULT_HYPER, type TrainHyper } from '../train/fit-on-data.js';
 import { pixelEncoder } from '../train/loop.js';
 import { CallbackList, type Callback } from '../train/callbacks.js';
@@ -190,6 +190,8 @@ export async function selfTrain(source: string, o: SelfTrainOptions): Promise<Se
     const labelsOut = await pseudoLabelPool(teacher, pool.samples, {
       dir: pseudoDir,
       shardSize: o.shardSize,
+      teacherId: await modelDigest(teacherDir),
+      onRedone: callbacks.onNotice,
       workers: o.workers,
       cache: o.cache,
       onProgress: (d, t) => callbacks.onProgress('pseudo-labels', d, t),

@@ -1,10 +1,6 @@
-import * as path from 'node:path';
-import { createHash } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
 import { loadPredictor, type Predictor } from '../evaluate/predictor.js';
 import { conformImage, type ImageSpec } from '../data/decode.js';
-import { META_FILE, MODEL_FILE } from '../models/model-dir.js';
-import { WEIGHTS_FILE } from '../models/io.js';
+import { modelDigest } from '../models/model-dir.js';
 
 /** A trained model used as a teacher: logits for images given at the student's input spec. */
 export interface Teacher {
@@ -23,11 +19,10 @@ export interface Teacher {
  */
 export async function loadTeacher(dir: string): Promise<Teacher> {
   const predictor = await loadPredictor(dir);
-  const hash = createHash('sha256');
-  for (const f of [MODEL_FILE, WEIGHTS_FILE, META_FILE]) hash.update(await fsp.readFile(path.join(dir, f)).catch(() => Buffer.alloc(0)));
+  const digest = await modelDigest(dir);
   const t = predictor.spec;
   return {
-    id: `teacher-${hash.digest('hex').slice(0, 16)}`,
+    id: `teacher-${digest.slice(0, 16)}`,
     dir,
     predictor,
     classes: predictor.classes,

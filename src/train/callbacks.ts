@@ -36,6 +36,8 @@ export interface Callback {
   onStage?(stage: string): void;
   /** Progress of a step that is not training: decoding, feature extraction, pseudo-labelling. */
   onProgress?(task: string, done: number, total: number): void;
+  /** Something the user should know that is not an error, e.g. work an earlier run left that did not match and was redone. */
+  onNotice?(message: string): void;
 }
 
 /** Calls a hook of every callback, in list order (Keras's CallbackList). Its hooks can be passed on as plain functions. */
@@ -57,10 +59,14 @@ export class CallbackList implements Required<Callback> {
   readonly onProgress = (task: string, done: number, total: number): void => {
     for (const c of this.callbacks) c.onProgress?.(task, done, total);
   };
+
+  readonly onNotice = (message: string): void => {
+    for (const c of this.callbacks) c.onNotice?.(message);
+  };
 }
 
 /** For a run inside another (auto's stages): callbacks that hear the inner run's training loop, not its stages. */
 export function trainingLoopOnly(callbacks: readonly Callback[] = []): Callback[] {
   const list = new CallbackList(callbacks);
-  return [{ onBatchEnd: list.onBatchEnd, onEpochEnd: list.onEpochEnd }];
+  return [{ onBatchEnd: list.onBatchEnd, onEpochEnd: list.onEpochEnd, onNotice: list.onNotice }];
 }

@@ -1,4 +1,5 @@
 import { promises as fsp } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { writeFileAtomic } from '../util/fs.js';
 import { FrugalError } from '../util/errors.js';
 
@@ -27,7 +28,10 @@ export async function writeCheckpoint(file: string, state: CheckpointState): Pro
     ['slots', state.optimizer.slots],
     ['best', state.best?.weights ?? []],
   ];
+  const checksum = createHash('sha256');
+  for (const [, arrays] of groups) for (const a of arrays) checksum.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
   const header = {
+    checksum: checksum.digest('hex'),
     epoch: state.epoch,
     t: state.optimizer.t,
     best: state.best ? { epoch: state.best.epoch, score: state.best.score, loss: state.best.loss } : null,
@@ -67,6 +71,7 @@ export async function readCheckpoint(file: string): Promise<CheckpointState> {
     best: { epoch: number; score: number; loss?: number } | null;
     info: Record<string, unknown>;
     lengths: Record<string, number[]>;
+    checksum?: string;
   };
   try {
     header = JSON.parse(buf.subarray(MAGIC.length + 4, MAGIC.length + 4 + jsonLength).toString('utf8'));
@@ -74,6 +79,9 @@ export async function readCheckpoint(file: string): Promise<CheckpointState> {
     throw new FrugalError(`${file}: checkpoint header is corrupt`);
   }
   let o = MAGIC.length + 4 + jsonLength;
+  if (header.checksum && createHash('sha256').update(buf.subarray(o)).digest('hex') !== header.checksum) {
+    throw new FrugalError(`${file}: checkpoint is corrupt (its checksum does not match)`);
+  }
   const take = (name: string): Float32Array[] =>
     (header.lengths[name] ?? []).map((len) => {
       if (o + len * 4 > buf.length) throw new FrugalError(`${file}: checkpoint is truncated`);

@@ -1,10 +1,11 @@
 import * as path from 'node:path';
+import { createHash } from 'node:crypto';
 import { FrugalError } from '../util/errors.js';
 import { exists } from '../util/fs.js';
 import { classBalance } from '../data/split.js';
 import { ArraySource, type BatchTransform } from './batches.js';
 import { fit, type FitResult, type InputEncoder, type LossFn } from './loop.js';
-import type { Callback } from './callbacks.js';
+import { CallbackList, type Callback } from './callbacks.js';
 import { oneHot, smoothTargets, balancedClassWeights } from './losses.js';
 import { readCheckpoint, CHECKPOINT_FILE } from './checkpoint.js';
 import { batchSizeForMemory } from './memory.js';
@@ -91,13 +92,29 @@ export async function fitOnData(
     transform: o.transform,
   });
   const checkpointFile = o.runDir ? path.join(o.runDir, CHECKPOINT_FILE) : undefined;
+  // The checkpoint records the settings and a digest of what it was trained on; a resume continues only the same run.
+  const inputs = checkpointFile ? inputsDigest(train, val, targets, weights, o.teacher, o.labeled) : null;
   let resume;
   if (o.resume && checkpointFile) {
     if (!(await exists(checkpointFile))) throw new FrugalError(`${o.runDir}: no checkpoint to resume from (${CHECKPOINT_FILE} is missing)`);
-    resume = await readCheckpoint(checkpointFile);
-    const saved = JSON.stringify(resume.info['fingerprint'] ?? null);
-    if (o.fingerprint && saved !== JSON.stringify(o.fingerprint)) {
-      throw new FrugalError(`${checkpointFile}: the checkpoint was made with other settings; resume with the same options (saved: ${saved})`);
+    let redo: string | null = null;
+    try {
+      resume = await readCheckpoint(checkpointFile);
+    } catch (err) {
+      if (!(err instanceof FrugalError)) throw err;
+      redo = err.message;
+    }
+    if (resume) {
+      const saved = JSON.stringify(resume.info['fingerprint'] ?? null);
+      if (o.fingerprint && saved !== JSON.stringify(o.fingerprint)) {
+        throw new FrugalError(`${checkpointFile}: the checkpoint was made with other settings; resume with the same options (saved: ${saved})`);
+      }
+      const savedInputs = resume.info['inputs'];
+      if (savedInputs !== undefined && savedInputs !== inputs) redo = `${checkpointFile}: the checkpoint was trained on other images or labels`;
+    }
+    if (redo) {
+      new CallbackList(o.callbacks).onNotice(`${redo}; training starts again from the first epoch`);
+      resume = undefined;
     }
   }
   return fit(trainable, source, val, encoder, numClasses, {
@@ -112,7 +129,22 @@ export async function fitOnData(
     clipNorm: h.clipNorm,
     checkpointFile,
     resume,
-    checkpointInfo: { fingerprint: o.fingerprint ?? null },
+    checkpointInfo: { fingerprint: o.fingerprint ?? null, inputs },
     callbacks: o.callbacks,
   });
+}
+
+/** sha256 over everything a fit learns from: inputs, labels, targets, sample weights, teacher logits, validation images. */
+function inputsDigest(
+  train: { inputs: Uint8Array | Float32Array; labels: Int32Array; count: number },
+  val: { inputs: Uint8Array | Float32Array; labels: Int32Array; count: number } | null,
+  ...extra: Array<Float32Array | Uint8Array | undefined>
+): string {
+  const hash = createHash('sha256');
+  const bytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  for (const part of [train.inputs, train.labels, ...extra, val?.inputs, val?.labels]) {
+    hash.update(part ? `${part.constructor.name}:${part.byteLength};` : 'none;');
+    if (part) hash.update(bytes(part));
+  }
+  return hash.digest('hex');
 }

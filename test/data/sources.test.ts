@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { openDataset } from '../../src/data/sources.js';
 import { encodeIdx, readIdx } from '../../src/data/idx.js';
 import { inspectData } from '../../src/data/inspect.js';
+import { prepareData } from '../../src/data/prepare.js';
 import { tempDir, FIXTURE } from '../helpers.js';
 import { makeBadFolder } from './bad-inputs.js';
 
@@ -155,4 +156,61 @@ test('a single-class data set is reported', async () => {
   const ds = await openDataset(dir);
   assert.match(ds.problems[0]!.reason, /only one class/);
   await assert.rejects(openDataset(dir, { strict: true }), /only one class/);
+});
+
+test('files with the same bytes are one image: used once before the split (no copy in training and validation both), an error under two labels, and a --val copy of a training image is not held out', async () => {
+  const root = tempDir();
+  const dir = path.join(root, 'data');
+  const image = (seed: number) =>
+    sharp(Buffer.from(Array.from({ length: 8 * 8 * 3 }, (_, i) => (i * 37 + seed * 101) % 256)), { raw: { width: 8, height: 8, channels: 3 } })
+      .png()
+      .toBuffer();
+  for (const cls of ['cat', 'dog']) await fsp.mkdir(path.join(dir, cls), { recursive: true });
+  for (let i = 0; i < 6; i++) {
+    await fsp.writeFile(path.join(dir, 'cat', `c${i}.png`), await image(i));
+    await fsp.writeFile(path.join(dir, 'dog', `d${i}.png`), await image(100 + i));
+  }
+  // Three copies of one cat photo under other names: with a 50% split they landed in both parts before.
+  for (const copy of ['copy-a.png', 'copy-b.png', 'copy-c.png']) await fsp.copyFile(path.join(dir, 'cat', 'c0.png'), path.join(dir, 'cat', copy));
+  const data = await prepareData(dir, { size: 8, channels: 3, valSplit: 0.5, seed: 1 });
+  assert.equal(data.train.count + data.val.count, 12);
+  const paths = [...data.train.paths, ...data.val.paths];
+  assert.deepEqual(
+    ['c0.png', 'copy-a.png', 'copy-b.png', 'copy-c.png'].filter((f) => paths.includes(path.join(dir, 'cat', f))),
+    ['c0.png'],
+  );
+  assert.deepEqual(
+    data.problems.map((p) => [path.basename(p.path), p.reason]),
+    ['copy-a.png', 'copy-b.png', 'copy-c.png'].map((f) => [f, `the same image as ${path.join(dir, 'cat', 'c0.png')} (identical bytes): used once`]),
+  );
+  // A separate validation folder holding a copy of a training image: that copy is not held out.
+  const val = path.join(root, 'val');
+  for (const cls of ['cat', 'dog']) await fsp.mkdir(path.join(val, cls), { recursive: true });
+  await fsp.copyFile(path.join(dir, 'dog', 'd3.png'), path.join(val, 'dog', 'leak.png'));
+  await fsp.writeFile(path.join(val, 'dog', 'new.png'), await image(200));
+  await fsp.writeFile(path.join(val, 'cat', 'new.png'), await image(201));
+  const withVal = await prepareData(dir, { size: 8, channels: 3, valData: val });
+  assert.deepEqual(withVal.val.paths.map((p) => path.relative(val, p)).sort(), ['cat/new.png', 'dog/new.png']);
+  assert.ok(withVal.problems.some((p) => p.path === path.join(val, 'dog', 'leak.png') && /same image as training file .*d3\.png/.test(p.reason)));
+  // The same bytes under two labels.
+  await fsp.copyFile(path.join(dir, 'cat', 'c1.png'), path.join(dir, 'dog', 'also-c1.png'));
+  await assert.rejects(prepareData(dir, { size: 8, channels: 3 }), (e: Error) => {
+    assert.match(e.message, /c1\.png \("cat"\) and .*also-c1\.png \("dog"\) are the same image \(identical bytes\) under two labels/);
+    return true;
+  });
+});
+
+test('a labels CSV with more than two columns is an error naming the line (the extra columns were ignored without a word)', async () => {
+  const dir = tempDir();
+  const img = await sharp({ create: { width: 8, height: 8, channels: 3, background: 'blue' } })
+    .png()
+    .toBuffer();
+  for (const f of ['x.png', 'y.png']) await fsp.writeFile(path.join(dir, f), img);
+  await fsp.writeFile(path.join(dir, 'wide.csv'), 'path,label\nx.png,cat\ny.png,dog,0.9\n');
+  await assert.rejects(openDataset(path.join(dir, 'wide.csv')), /wide\.csv: line 3 has 3 columns \("y\.png", "dog", "0\.9"\); a labels CSV has two, path and label/);
+  await fsp.writeFile(path.join(dir, 'header.csv'), 'path,label,split\nx.png,cat,train\ny.png,dog,train\n');
+  await assert.rejects(openDataset(path.join(dir, 'header.csv')), /header\.csv: line 1 has 3 columns/);
+  // A trailing comma (an empty third cell) is still two columns.
+  await fsp.writeFile(path.join(dir, 'trailing.csv'), 'x.png,cat,\ny.png,dog,\n');
+  assert.equal((await openDataset(path.join(dir, 'trailing.csv'))).samples.length, 2);
 });

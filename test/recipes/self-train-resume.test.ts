@@ -57,12 +57,18 @@ test('self-train killed mid-round resumes: finished shards are reused, the run c
   for (const f of (await fsp.readdir(shardsDir)).filter((x) => x.endsWith('.bin'))) before.set(f, (await fsp.stat(path.join(shardsDir, f))).mtimeMs);
   assert.ok(before.size >= 2);
   assert.ok(!(await fsp.readdir(out)).includes('rounds.json'), 'the run must not have finished');
+  // One finished shard damaged while the run was down: the resume must redo it (it was used as probabilities), and say so.
+  const damaged = [...before.keys()].sort()[0]!;
+  const size = (await fsp.stat(path.join(shardsDir, damaged))).size;
+  await fsp.writeFile(path.join(shardsDir, damaged), Buffer.alloc(size, 7));
+  before.delete(damaged);
   // Without --resume the folder is protected.
   const refused = runCli(args, { FRUGAL_CACHE: path.join(root, 'cache') });
   assert.equal(refused.status, 1);
   assert.match(refused.stderr, /add --resume/);
   const resumed = runCli([...args, '--resume'], { FRUGAL_CACHE: path.join(root, 'cache') });
   assert.equal(resumed.status, 0, resumed.stderr);
+  assert.match(resumed.stderr, /note: 1 pseudo-label shard in .* did not match this run \(1: shard file not a shard of this version\) and was redone/);
   const r = JSON.parse(resumed.stdout);
   assert.equal(r.rounds[0].round, 0);
   assert.ok(r.rounds.length >= 2);

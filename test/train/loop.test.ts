@@ -1,5 +1,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/backend.js';
 import { getArch } from '../../src/models/zoo/index.js';
@@ -12,6 +14,7 @@ import { classificationReport } from '../../src/evaluate/metrics.js';
 import { FrugalError } from '../../src/util/errors.js';
 import { flagName } from '../../src/cli/options.js';
 import { toyImages, TOY_CLASSES } from '../synthetic.js';
+import { tempDir } from '../helpers.js';
 
 const SIZE = 16;
 const spec = { height: SIZE, width: SIZE, channels: 1 as const, resize: 'squash' as const };
@@ -90,4 +93,39 @@ test('a NaN or exploding loss stops training with advice, naming library options
   assert.match(err.message, /training diverged at epoch \d+, step \d+: the loss is .*Lower the learning rate \(`lr`, now 1000000\).*\(`clipNorm: 1`\)/);
   assert.match(err.messageFor(flagName), /Lower the learning rate \(--lr, now 1000000\), add warm-up \(--warmup-epochs\), or clip gradients \(--clip-norm 1\)/);
   model.dispose();
+});
+
+test('a resume continues only the same run: a checkpoint trained on other images, or damaged, is redone from the first epoch and said so', async () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'checkpoint.bin');
+  const fitTo = async (epochs: number, set: typeof trainSet, resume: boolean) => {
+    const notices: string[] = [];
+    const model = setup(4);
+    const res = await fitOnData(wholeModel(model), set, valSet, enc, 3, {
+      hyper: hyper({ epochs }),
+      runDir: dir,
+      resume,
+      callbacks: [{ onNotice: (m) => void notices.push(m) }],
+    });
+    model.dispose();
+    return { res, notices };
+  };
+  await fitTo(2, trainSet, false);
+  // The same images: the run continues after epoch 2.
+  const same = await fitTo(3, trainSet, true);
+  assert.equal(same.res.resumedFrom, 2);
+  assert.deepEqual(same.notices, []);
+  // Other images (one label changed): the checkpoint is not this run's.
+  const relabeled = { ...trainSet, labels: Int32Array.from(trainSet.labels, (y, i) => (i === 0 ? (y + 1) % 3 : y)) };
+  const other = await fitTo(3, relabeled, true);
+  assert.equal(other.res.resumedFrom, 0);
+  assert.equal(other.res.history.length, 3);
+  assert.match(other.notices.join('\n'), /checkpoint\.bin: the checkpoint was trained on other images or labels; training starts again from the first epoch/);
+  // A damaged checkpoint (bytes flipped in its weights): redone, not trusted.
+  const bytes = await fsp.readFile(file);
+  bytes[bytes.length - 10] ^= 0xff;
+  await fsp.writeFile(file, bytes);
+  const damaged = await fitTo(3, relabeled, true);
+  assert.equal(damaged.res.resumedFrom, 0);
+  assert.match(damaged.notices.join('\n'), /checkpoint is corrupt \(its checksum does not match\); training starts again/);
 });

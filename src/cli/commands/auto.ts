@@ -76,6 +76,10 @@ Examples:
               progress.bar.stop();
               if (!quiet) process.stderr.write(`\n== ${s}\n`);
             },
+            onNotice: (m) => {
+              progress.bar.stop();
+              process.stderr.write(`note: ${m}\n`);
+            },
           },
           progress,
         ],

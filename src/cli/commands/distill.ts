@@ -52,7 +52,7 @@ Examples:
       strict: f['strict'] as boolean | undefined,
       workers: f['workers'] as number | undefined,
       resume: f['resume'] as boolean | undefined,
-      callbacks: [progress, { onStage: (s) => quiet || process.stderr.write(`${s}...\n`) }],
+      callbacks: [progress, { onStage: (s) => quiet || process.stderr.write(`${s}...\n`), onNotice: (m) => process.stderr.write(`note: ${m}\n`) }],
     }).finally(() => {
       progress.bar.stop();
       off();
