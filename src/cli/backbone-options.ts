@@ -18,11 +18,12 @@ export interface BackboneFlags {
   resize?: 'squash' | 'center-crop' | 'pad';
 }
 
-function numbers(name: string) {
+function numbers(name: string, positive = false) {
   return (v: string) =>
     stringList(v).map((x) => {
       const n = Number(x);
-      if (!Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be comma-separated numbers, got "${v}"`);
+      if (!Number.isFinite(n) || (positive && n <= 0))
+        throw new InvalidArgumentError(`${name} must be comma-separated ${positive ? 'positive ' : ''}numbers, got "${v}"`);
       return n;
     });
 }
@@ -55,7 +56,7 @@ export function addBackboneOptions(cmd: Command): Command {
       return v;
     })
     .option('--mean <m>', 'per-channel mean on the 0..1 scale, e.g. 0.485,0.456,0.406', numbers('--mean'))
-    .option('--std <s>', 'per-channel std on the 0..1 scale, e.g. 0.229,0.224,0.225', numbers('--std'))
+    .option('--std <s>', 'per-channel std on the 0..1 scale, e.g. 0.229,0.224,0.225', numbers('--std', true))
     .option('--sha256 <hex>', 'expected sha256 of the backbone file (downloads are checked, then cached)');
 }
 

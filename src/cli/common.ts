@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { initBackend, type BackendInfo, type BackendPreference } from '../engine/backend.js';
 import { FrugalError } from '../util/errors.js';
 import { DEFAULT_HYPER, type TrainHyper } from '../train/fit-on-data.js';
@@ -39,7 +39,7 @@ export function addDataOptions(cmd: Command): Command {
     .option('--val <data>', 'validation data (same classes); default: a stratified split of <data>')
     .option('--val-split <f>', 'fraction of each class held out for validation', float('--val-split', 0.01, 0.9), DEFAULT_VAL_SPLIT)
     .option('--size <px>', "input size (square); default: the images' own size when all share one ≤ 64 px, else 96", int('--size', 8, 1024))
-    .option('--channels <n>', 'input channels, 1 or 3; default: 1 when all images are grayscale', int('--channels', 1, 3))
+    .option('--channels <n>', 'input channels, 1 or 3; default: 1 when all images are grayscale', channelCount)
     .addOption(new Option('--resize <policy>', 'how images reach the input size').choices(RESIZE_POLICIES as string[]).default('squash'))
     .option('--strict', 'fail on the first bad file instead of skipping it')
     .option('--workers <n>', 'decoding threads (default: number of cores)', int('--workers', 0, 64));
@@ -123,6 +123,12 @@ export function hyperFrom(f: HyperFlags): TrainHyper {
     minSteps: f.minSteps,
     seed: f.seed,
   };
+}
+
+/** `--channels`: 1 (grey) or 3 (colour); 2 passed the range check and failed when the model was written. */
+function channelCount(value: string): 1 | 3 {
+  if (value !== '1' && value !== '3') throw new InvalidArgumentError(`--channels must be 1 (grey) or 3 (colour), got "${value}"`);
+  return Number(value) as 1 | 3;
 }
 
 /** A callback for a training run: a bar per epoch with loss, accuracy and images/s, and a line after each epoch. */

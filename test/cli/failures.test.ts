@@ -52,6 +52,26 @@ test('flags that contradict each other are a usage error: --val with --val-split
   }
 });
 
+test('option values are checked before any work: values a later schema refused (a stack trace after training) are usage errors', () => {
+  const toy = path.join(root, 'toy');
+  for (const [args, message] of [
+    [['--channels', '2'], /--channels must be 1 \(grey\) or 3 \(colour\), got "2"/],
+    [['--std', '0,0,0'], /--std must be comma-separated positive numbers, got "0,0,0"/],
+    [['--std', '-0.2'], /--std must be comma-separated positive numbers/],
+  ] as Array<[string[], RegExp]>) {
+    const out = path.join(root, 'never');
+    const res = runCli(['train', toy, '--out', out, ...args]);
+    assert.equal(res.status, 2, `${args.join(' ')}: ${res.stderr}`);
+    assert.match(res.stderr, message);
+    assert.doesNotMatch(res.stderr, /internal error|ZodError|\n\s+at /);
+    assert.deepEqual(readdirSync(root).includes('never'), false, 'no work was done');
+  }
+  // A mean or std with a count that fits no channel count names the flag (it said "mean/std").
+  const res = runCli(['train', toy, '--out', path.join(root, 'never'), '--std', '0.2,0.3']);
+  assert.equal(res.status, 1, res.stderr);
+  assert.match(res.stderr, /--std has 2 values for the backbone's 3 input channels/);
+});
+
 test('with --json a failure is one JSON object on stdout too: error and exit code (1 for failures, 2 for usage errors)', () => {
   const missing = runCli(['train', path.join(root, 'no-such-folder'), '--out', path.join(root, 'x'), '--json']);
   assert.equal(missing.status, 1);

@@ -207,7 +207,10 @@ test('a labels CSV with more than two columns is an error naming the line (the e
     .toBuffer();
   for (const f of ['x.png', 'y.png']) await fsp.writeFile(path.join(dir, f), img);
   await fsp.writeFile(path.join(dir, 'wide.csv'), 'path,label\nx.png,cat\ny.png,dog,0.9\n');
-  await assert.rejects(openDataset(path.join(dir, 'wide.csv')), /wide\.csv: line 3 has 3 columns \("y\.png", "dog", "0\.9"\); a labels CSV has two, path and label/);
+  await assert.rejects(
+    openDataset(path.join(dir, 'wide.csv')),
+    /wide\.csv: line 3 has 3 columns \("y\.png", "dog", "0\.9"\); a labels CSV has two, path and label/,
+  );
   await fsp.writeFile(path.join(dir, 'header.csv'), 'path,label,split\nx.png,cat,train\ny.png,dog,train\n');
   await assert.rejects(openDataset(path.join(dir, 'header.csv')), /header\.csv: line 1 has 3 columns/);
   // A trailing comma (an empty third cell) is still two columns.

@@ -51,7 +51,14 @@ test('pseudo-label shards are identified by content: a shard of another teacher,
   const dir = path.join(root, 'pseudo');
   const run = async (over: Partial<PseudoLabelOptions> = {}) => {
     const notices: string[] = [];
-    const res = await pseudoLabelPool(teacher, pool, { dir, shardSize: 8, teacherId: 'teacher-a', cache: false, onRedone: (m) => void notices.push(m), ...over });
+    const res = await pseudoLabelPool(teacher, pool, {
+      dir,
+      shardSize: 8,
+      teacherId: 'teacher-a',
+      cache: false,
+      onRedone: (m) => void notices.push(m),
+      ...over,
+    });
     return { ...res, notices };
   };
   const fresh = await run();

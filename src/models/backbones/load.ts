@@ -75,14 +75,16 @@ function inputOf(o: BackboneOptions, fallback?: { height?: number | null; width?
 }
 
 function preprocessingOf(o: BackboneOptions, channels: number, fallback: Preprocessing): Preprocessing {
-  const fix = (v: number[] | undefined, d: number[]) => {
+  const fix = (v: number[] | undefined, d: number[], name: 'mean' | 'std') => {
     const x = v ?? d;
     if (x.length === channels) return x;
     if (x.length === 1) return new Array(channels).fill(x[0]);
     if (channels === 1) return [x.reduce((a, b) => a + b, 0) / x.length];
-    throw new FrugalError(`mean/std have ${x.length} values for ${channels} channels`);
+    throw new FrugalError((n) => `${n(name)} has ${x.length} values for the backbone's ${channels} input channels: give ${channels} (or one for all)`);
   };
-  return { mean: fix(o.mean, fallback.mean), std: fix(o.std, fallback.std) };
+  const std = fix(o.std, fallback.std, 'std');
+  if (!std.every((v) => Number.isFinite(v) && v > 0)) throw new FrugalError((n) => `${n('std')} must be positive numbers, got ${std.join(', ')}`);
+  return { mean: fix(o.mean, fallback.mean, 'mean'), std };
 }
 
 const DEFAULT_PRE: Preprocessing = { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
