@@ -48,6 +48,23 @@ export type { BackboneOptions } from './models/backbones/load.js';
 export { listArchs } from './models/zoo/index.js';
 export { listPretrained, BUILTIN_TRUNK, NO_BACKBONE } from './models/backbones/pretrained.js';
 
+// The cache folder ($FRUGAL_CACHE): its size per kind, clearing it, its size limit ($FRUGAL_CACHE_LIMIT)
+export {
+  cacheInfo,
+  clearCache,
+  pruneCache,
+  cacheLimit,
+  parseByteSize,
+  CACHE_KINDS,
+  CACHE_LIMIT_VARIABLE,
+  DEFAULT_CACHE_LIMIT,
+  type CacheKind,
+  type CacheInfo,
+  type CacheKindInfo,
+  type ClearResult,
+  type PruneResult,
+} from './util/cache-dir.js';
+
 // Backends and errors
 export { initBackend, type BackendInfo, type BackendPreference } from './engine/backend.js';
 export { FrugalError, OptionError, type OptionNamer } from './util/errors.js';

@@ -9,6 +9,7 @@ import { OPTIMIZERS } from '../train/optimizers.js';
 import { SCHEDULES } from '../train/schedule.js';
 import { RESIZE_POLICIES } from '../data/decode.js';
 import { DEFAULT_VAL_SPLIT } from '../data/prepare.js';
+import { cacheLimit } from '../util/cache-dir.js';
 import { int, float, oneOf, flagName, UsageError } from './options.js';
 import { progressBar, type Progress } from './progress.js';
 
@@ -29,12 +30,27 @@ export async function startBackend(name: string | undefined): Promise<BackendInf
   }
 }
 
-/** Data options shared by the training commands. `--val` with `--val-split` is a usage error: one replaces the other. */
+/**
+ * `--no-cache`, shared by every command that decodes images: read and write neither the decoded-image cache nor,
+ * where the command has one, the feature cache. A bad $FRUGAL_CACHE_LIMIT fails here, before any work (exit 2).
+ */
+export function addCacheOption(cmd: Command, o: { features: boolean }): Command {
+  cmd.hook('preAction', () => {
+    cacheLimit();
+  });
+  return cmd.option(
+    '--no-cache',
+    `read and write neither the decoded-image cache${o.features ? ' nor the feature cache' : ''} ($FRUGAL_CACHE; see \`frugal cache info\`)`,
+  );
+}
+
+/** Data options shared by the training commands (`--no-cache` included). `--val` with `--val-split` is a usage error: one replaces the other. */
 export function addDataOptions(cmd: Command): Command {
   cmd.hook('preAction', (command) => {
     if (command.getOptionValueSource('val') === 'cli' && command.getOptionValueSource('valSplit') === 'cli')
       throw new UsageError('--val gives validation images and --val-split splits them off <data>: give one or the other');
   });
+  addCacheOption(cmd, { features: true });
   return cmd
     .option('--val <data>', 'validation data (same classes); default: a stratified split of <data>')
     .option('--val-split <f>', 'fraction of each class held out for validation', float('--val-split', 0.01, 0.9), DEFAULT_VAL_SPLIT)

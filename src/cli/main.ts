@@ -12,6 +12,7 @@ import { augmentCommand } from './commands/augment.js';
 import { serveCommand } from './commands/serve.js';
 import { distillCommand } from './commands/distill.js';
 import { selfTrainCommand } from './commands/self-train.js';
+import { cacheCommand } from './commands/cache.js';
 
 function buildProgram(): Command {
   const program = new Command('frugal')
@@ -27,7 +28,8 @@ Examples:
   $ frugal evaluate ./model ./test-photos
   $ frugal predict ./model cat.jpg
   $ frugal data inspect ./photos
-  $ frugal data from-idx images.idx.gz labels.idx.gz --out ./data`,
+  $ frugal data from-idx images.idx.gz labels.idx.gz --out ./data
+  $ frugal cache info`,
     );
   program.addCommand(dataCommand());
   program.addCommand(autoCommand());
@@ -40,6 +42,7 @@ Examples:
   program.addCommand(reportCommand());
   program.addCommand(serveCommand());
   program.addCommand(doctorCommand());
+  program.addCommand(cacheCommand());
   return program;
 }
 

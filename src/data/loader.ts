@@ -2,7 +2,8 @@ import { availableParallelism } from 'node:os';
 import { FrugalError } from '../util/errors.js';
 import { WorkerPool } from '../util/worker-pool.js';
 import { conformImage, type ImageSpec } from './decode.js';
-import { defaultDecodedCacheDir } from './cache.js';
+import { cacheBudget, cacheLimit, type CacheBudget } from '../util/cache-dir.js';
+import { decodedEntryBytes, defaultDecodedCacheDir } from './cache.js';
 import { loadImageFile, type LoadResult } from './load-image.js';
 import type { DecodeRequest } from './decode-worker.js';
 import type { Problem, Sample } from './sources.js';
@@ -11,7 +12,11 @@ export interface DecodeOptions {
   spec: ImageSpec;
   /** Decoding threads; 0 decodes on the calling thread. Default: the number of cores. */
   workers?: number;
-  /** Decoded-image cache: a folder, `true` for the default folder, `false` for none. Default true. */
+  /**
+   * Decoded-image cache: a folder, `true` for the default folder, `false` for none. Default true. The default folder
+   * ($FRUGAL_CACHE/decoded) is held to the cache's size limit ($FRUGAL_CACHE_LIMIT; 0: no caching); a folder given
+   * here is the caller's, not pruned.
+   */
   cache?: boolean | string;
   /** Throw on the first bad file instead of skipping and reporting it. */
   strict?: boolean;
@@ -36,21 +41,26 @@ export interface DecodedBatch {
   cacheHits: number;
 }
 
-function cacheDirOf(option: boolean | string | undefined): string | null {
-  if (option === false) return null;
-  if (typeof option === 'string') return option;
-  return defaultDecodedCacheDir();
+/** The decoded-image cache of a `cache` option: its folder, and the budget that prunes it (the default folder's). */
+function cacheOf(option: boolean | string | undefined): { dir: string | null; budget: CacheBudget | null } {
+  if (option === false) return { dir: null, budget: null };
+  if (typeof option === 'string') return { dir: option, budget: null };
+  if (cacheLimit() === 0) return { dir: null, budget: null };
+  return { dir: defaultDecodedCacheDir(), budget: cacheBudget() };
 }
 
 /** A decoder that owns a worker pool; close it when done (or use `decodeAll`/`decodeBatches`). */
 export class Decoder {
   private pool: WorkerPool<DecodeRequest, LoadResult> | null;
   private cacheDir: string | null;
+  private cacheBudget: CacheBudget | null;
 
   constructor(private options: DecodeOptions) {
+    const cache = cacheOf(options.cache);
+    this.cacheDir = cache.dir;
+    this.cacheBudget = cache.budget;
     const workers = options.workers ?? availableParallelism();
     this.pool = workers > 0 ? new WorkerPool(new URL('./decode-worker.js', import.meta.url), workers) : null;
-    this.cacheDir = cacheDirOf(options.cache);
   }
 
   /** Load one sample (a file, or pixels already in memory). */
@@ -60,8 +70,10 @@ export class Decoder {
       const image = await conformImage(sample.pixels, spec);
       return { ok: true, image, originalWidth: sample.pixels.width, originalHeight: sample.pixels.height, cached: false };
     }
-    if (this.pool) return this.pool.run({ file: sample.path, spec, cacheDir: this.cacheDir });
-    return loadImageFile(sample.path, spec, this.cacheDir);
+    const res = this.pool ? await this.pool.run({ file: sample.path, spec, cacheDir: this.cacheDir }) : await loadImageFile(sample.path, spec, this.cacheDir);
+    // Decoded, not read from the cache: written into it.
+    if (res.ok && !res.cached) this.cacheBudget?.record(decodedEntryBytes(spec));
+    return res;
   }
 
   /**
@@ -108,8 +120,13 @@ export class Decoder {
     if (batch.count > 0 || batch.problems.length > 0) yield trimBatch(batch);
   }
 
+  /** Stop the workers, then hold the cache to its size limit when this decoder wrote into it. */
   async close(): Promise<void> {
-    await this.pool?.close();
+    try {
+      await this.pool?.close();
+    } finally {
+      await this.cacheBudget?.settle();
+    }
   }
 }
 

@@ -33,6 +33,10 @@ export interface DataOptions {
   classNames?: string[];
   strict?: boolean;
   workers?: number;
+  /**
+   * Decoded-image cache (see `DecodeOptions.cache`): default on; `false` reads and writes no cache, and turns the
+   * feature cache off too unless the recipe's `featureCache` says otherwise.
+   */
   cache?: boolean | string;
   seed?: number;
   /** Hold nothing out (cross-validation scores on the training images instead): `val` is empty. */

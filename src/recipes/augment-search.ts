@@ -8,7 +8,7 @@ import type { Backbone } from '../models/backbones/types.js';
 import { initWeights } from '../models/init.js';
 import { getArch } from '../models/zoo/index.js';
 import { fitPreprocessing } from '../models/preprocess.js';
-import { extractFeatures } from '../train/features.js';
+import { extractFeatures, featureCacheOf } from '../train/features.js';
 import { argmaxRows, compareScores, pixelEncoder, predictProbs } from '../train/loop.js';
 import { fitOnData, DEFAULT_HYPER, type TrainHyper } from '../train/fit-on-data.js';
 import { crossValidateHead, stratifiedFolds } from '../train/head-cv.js';
@@ -37,6 +37,7 @@ export interface AugmentSearchOptions extends DataOptions {
   /** Cross-validation folds over the labeled images (frozen mode). */
   folds?: number;
   hyper?: Partial<TrainHyper>;
+  /** Feature cache (see `FeatureOptions.cache`); default: on, off with `cache: false`. */
   featureCache?: boolean | string;
   /** Use at most this many labeled images (a stratified sample) to score settings (default 600). */
   maxImages?: number;
@@ -144,9 +145,10 @@ export async function searchAugmentation(source: string, o: AugmentSearchOptions
     let all = concatBatches(data.spec, [data.train, data.val]);
     const cap = o.maxImages ?? SEARCH_DEFAULTS.maxImages;
     if (all.count > cap) all = subset(all, samplePerClass(all.labels, Math.max(2, Math.floor(cap / numClasses)), hyper.seed));
-    const resolved = await resolveCut(loaded, o.backboneOptions, all, numClasses, { hyper, cache: o.featureCache });
+    const featureCache = featureCacheOf(o);
+    const resolved = await resolveCut(loaded, o.backboneOptions, all, numClasses, { hyper, cache: featureCache });
     cutSearch = resolved.cutSearch;
-    scorer = await frozenScorer(resolved.backbone, all, numClasses, o.folds ?? SEARCH_DEFAULTS.folds, hyper, maxBudget, o.featureCache);
+    scorer = await frozenScorer(resolved.backbone, all, numClasses, o.folds ?? SEARCH_DEFAULTS.folds, hyper, maxBudget, featureCache);
   } else {
     scorer = scratchScorer(o.arch ?? defaultArch(data.spec), data.train, data.val, numClasses, hyper);
   }

@@ -12,7 +12,7 @@ import { autoCutPoints, loadableOptions, resolveCut, type CutChoice, type CutTri
 import { buildHead, buildPartHead, ensembleHeads, stackHead, type HeadOptions } from '../models/head.js';
 import { initWeights, countParams } from '../models/init.js';
 import { classificationReport, type ClassificationReport } from '../evaluate/metrics.js';
-import { extractFeatures, splitParts } from '../train/features.js';
+import { extractFeatures, featureCacheOf, splitParts } from '../train/features.js';
 import { featureEncoder, pixelEncoder, predictProbs, type FitResult } from '../train/loop.js';
 import { pairedComparison } from '../evaluate/significance.js';
 import { CallbackList, type Callback } from '../train/callbacks.js';
@@ -129,6 +129,7 @@ export interface TransferOptions extends DataOptions {
   trainBn?: boolean;
   hyper?: Partial<TrainHyper>;
   finetuneHyper?: Partial<TrainHyper>;
+  /** Feature cache (see `FeatureOptions.cache`); default: on, off with `cache: false`. */
   featureCache?: boolean | string;
   /** Augmentation policy: K augmented views per training image for the frozen head (features cached per view), online while fine-tuning. */
   augment?: string;
@@ -295,16 +296,17 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
         ? `choosing the cut points by cross-validation (at most ${CHOOSE_CUT_PER_CLASS} labeled images per class; give a cut to use the trunk's own)`
         : 'choosing the cut point',
     );
+  const featureCache = featureCacheOf(o);
   const { backbone, cutSearch } = await resolveCut(loaded, backboneOptions, data.train, numClasses, {
     hyper: headHyper,
-    cache: o.featureCache,
+    cache: featureCache,
     onTrial: o.onCutTrial,
   });
 
   callbacks.onStage('extracting features');
   // Features of any images (cached per image), with `task` as the progress label; of their mirror images too.
   const features = (pixels: Uint8Array, count: number, task: string) =>
-    extractFeatures(backbone, pixels, count, { cache: o.featureCache, onProgress: (d, t) => callbacks.onProgress(task, d, t) });
+    extractFeatures(backbone, pixels, count, { cache: featureCache, onProgress: (d, t) => callbacks.onProgress(task, d, t) });
   const mirror = o.mirror ?? true;
   const mirrorFeatures = async (b: { pixels: Uint8Array; count: number }, task: string) =>
     (await features(mirroredImages(b.pixels, b.count, backbone.spec), b.count, task)).features;

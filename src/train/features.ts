@@ -1,11 +1,15 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { cacheRoot, writeFileAtomic } from '../util/fs.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { cacheBudget, cacheKindDir, cacheLimit, touchCacheEntry, type CacheBudget } from '../util/cache-dir.js';
 import type { Backbone } from '../models/backbones/types.js';
 
 export interface FeatureOptions {
-  /** Feature cache: a folder, `true` for the default ($FRUGAL_CACHE/features), `false` for none. */
+  /**
+   * Feature cache: a folder, `true` for the default ($FRUGAL_CACHE/features), `false` for none. The default folder is
+   * held to the cache's size limit ($FRUGAL_CACHE_LIMIT; 0: no caching); a folder given here is the caller's, not pruned.
+   */
   cache?: boolean | string;
   onProgress?: (done: number, total: number) => void;
 }
@@ -20,10 +24,20 @@ export interface Features {
   extractSeconds: number;
 }
 
-function cacheDir(option: boolean | string | undefined, id: string): string | null {
-  if (option === false) return null;
-  const root = typeof option === 'string' ? option : path.join(cacheRoot(), 'features');
-  return path.join(root, id);
+/** The feature cache of a `cache` option for one id: its folder, and the budget that prunes it (the default folder's). */
+function cacheOf(option: boolean | string | undefined, id: string): { dir: string | null; budget: CacheBudget | null } {
+  if (option === false) return { dir: null, budget: null };
+  if (typeof option === 'string') return { dir: path.join(option, id), budget: null };
+  if (cacheLimit() === 0) return { dir: null, budget: null };
+  return { dir: path.join(cacheKindDir('features'), id), budget: cacheBudget() };
+}
+
+/**
+ * A recipe's feature cache: `featureCache` when given, else none when the decoded-image cache is off (`cache:
+ * false`: a run that asks for no cache gets none), else the default.
+ */
+export function featureCacheOf(o: { cache?: boolean | string; featureCache?: boolean | string }): boolean | string | undefined {
+  return o.featureCache ?? (o.cache === false ? false : undefined);
 }
 
 /**
@@ -48,7 +62,7 @@ export async function cachedPerImage(
   o: FeatureOptions = {},
 ): Promise<Features> {
   const size = pixels.length / Math.max(1, count);
-  const dir = cacheDir(o.cache ?? true, id);
+  const { dir, budget } = cacheOf(o.cache, id);
   const out = new Float32Array(count * dim);
   const keys: string[] = [];
   const missing: number[] = [];
@@ -62,9 +76,11 @@ export async function cachedPerImage(
       continue;
     }
     try {
-      const buf = await fsp.readFile(path.join(dir, key.slice(0, 2), `${key}.f32`));
+      const file = path.join(dir, key.slice(0, 2), `${key}.f32`);
+      const buf = await fsp.readFile(file);
       if (buf.length !== dim * 4) throw new Error('size');
       out.set(new Float32Array(buf.buffer, buf.byteOffset, dim), i * dim);
+      await touchCacheEntry(file);
     } catch {
       missing.push(i);
     }
@@ -83,12 +99,21 @@ export async function cachedPerImage(
       out.set(row, idx[j]! * dim);
       if (dir) {
         const key = keys[idx[j]!]!;
-        await writeFileAtomic(path.join(dir, key.slice(0, 2), `${key}.f32`), new Uint8Array(row.buffer.slice(row.byteOffset, row.byteOffset + row.byteLength)));
+        // Best effort, like any cache: a failed write (a full disk, a concurrent `frugal cache clear`) is a miss next time.
+        const written = await writeFileAtomic(
+          path.join(dir, key.slice(0, 2), `${key}.f32`),
+          new Uint8Array(row.buffer.slice(row.byteOffset, row.byteOffset + row.byteLength)),
+        ).then(
+          () => true,
+          () => false,
+        );
+        if (written) budget?.record(row.byteLength);
       }
     }
     o.onProgress?.(count - missing.length + Math.min(s + batch, missing.length), count);
   }
   if (missing.length === 0) o.onProgress?.(count, count);
+  await budget?.settle();
   return { features: out, dim, count, hits: count - missing.length, extractSeconds };
 }
 

@@ -10,7 +10,7 @@ import { SEARCH_DEFAULTS } from '../../recipes/defaults.js';
 import { FrugalError } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { int, intList, printJson, UsageError, archName } from '../options.js';
-import { addBackendOption, startBackend } from '../common.js';
+import { addBackendOption, addCacheOption, startBackend } from '../common.js';
 import { addBackboneOptions, backboneOptionsFrom, type BackboneFlags } from '../backbone-options.js';
 import { describeCut } from '../../models/backbones/layers.js';
 
@@ -109,6 +109,7 @@ Examples:
     .option('--seed <n>', 'random seed', int('--seed'), 0)
     .option('--json', 'print one JSON object');
   addBackboneOptions(search);
+  addCacheOption(search, { features: true });
   addBackendOption(search);
   search.addHelpText(
     'after',
@@ -116,7 +117,8 @@ Examples:
 Examples:
   $ frugal augment search ./photos --backbone ./pretrained --json
   $ frugal augment search ./photos --backbone ./pretrained --mode halving
-  $ frugal augment search ./photos --grid n=1,2 m=5,9,15 --budget 5   # from-scratch trials`,
+  $ frugal augment search ./photos --grid n=1,2 m=5,9,15 --budget 5   # from-scratch trials
+  $ frugal augment search ./photos --backbone ./pretrained --no-cache  # no decoded-image or feature cache`,
   );
   search.action(
     async (
@@ -132,6 +134,7 @@ Examples:
         seed: number;
         json?: boolean;
         backend?: string;
+        cache: boolean;
       },
     ) => {
       const quiet = !!f.json;
@@ -148,6 +151,7 @@ Examples:
         folds: f.folds,
         hyper: { seed: f.seed },
         out: f.out,
+        cache: f.cache,
         onTrial: (t: Trial) =>
           quiet ||
           process.stderr.write(`  n=${t.n} m=${String(t.m).padEnd(2)} budget ${t.budget}: ${(t.accuracy * 100).toFixed(1)}% (${t.seconds.toFixed(1)} s)\n`),

@@ -42,7 +42,8 @@ Examples:
   $ frugal auto ./photos --out ./run                    # transfer from the built-in ImageNet trunk
   $ frugal auto ./digits --backbone none --out ./run    # from scratch (cnn-small)
   $ frugal auto ./photos --unlabeled ./more-photos --backbone ./pretrained --budget 15 --out ./run
-  $ frugal auto ./photos --unlabeled ./more-photos --distill cnn-tiny --out ./run --json`,
+  $ frugal auto ./photos --unlabeled ./more-photos --distill cnn-tiny --out ./run --json
+  $ frugal auto ./photos --out ./run --no-cache         # read and write no decoded-image or feature cache`,
   );
   cmd.action(async (data: string, f: BackboneFlags & Record<string, unknown> & { out: string; json?: boolean; report: boolean }) => {
     const quiet = !!f.json;
@@ -69,6 +70,7 @@ Examples:
         channels: f.channels as 1 | 3 | undefined,
         strict: f['strict'] as boolean | undefined,
         workers: f['workers'] as number | undefined,
+        cache: f['cache'] as boolean,
         resume: f['resume'] as boolean | undefined,
         callbacks: [
           {

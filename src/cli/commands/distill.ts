@@ -30,7 +30,8 @@ export function distillCommand(): Command {
     `
 Examples:
   $ frugal distill ./photos --teacher ./big-model --student cnn-tiny --out ./small-model
-  $ frugal distill ./photos --teacher ./big-model --student cnn-tiny --unlabeled ./more-photos --temperature 4 --alpha 0.9 --out ./small --json`,
+  $ frugal distill ./photos --teacher ./big-model --student cnn-tiny --unlabeled ./more-photos --temperature 4 --alpha 0.9 --out ./small --json
+  $ frugal distill ./photos --teacher ./big-model --student cnn-tiny --out ./small-model --no-cache   # no cache read or written`,
   );
   cmd.action(async (data: string, f: Record<string, unknown> & { out: string; teacher: string; student: string; json?: boolean }) => {
     const quiet = !!f.json;
@@ -51,6 +52,7 @@ Examples:
       valSplit: f['valSplit'] as number,
       strict: f['strict'] as boolean | undefined,
       workers: f['workers'] as number | undefined,
+      cache: f['cache'] as boolean,
       resume: f['resume'] as boolean | undefined,
       callbacks: [progress, { onStage: (s) => quiet || process.stderr.write(`${s}...\n`), onNotice: (m) => process.stderr.write(`note: ${m}\n`) }],
     }).finally(() => {

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { evaluateModel, type EvaluateResult } from '../../evaluate/evaluate.js';
 import { printJson, int } from '../options.js';
-import { addBackendOption, startBackend } from '../common.js';
+import { addBackendOption, addCacheOption, startBackend } from '../common.js';
 import { progressBar } from '../progress.js';
 
 export function evaluateCommand(): Command {
@@ -12,18 +12,21 @@ export function evaluateCommand(): Command {
     .option('--strict', 'fail on the first bad file instead of skipping it')
     .option('--workers <n>', 'decoding threads', int('--workers', 0, 64))
     .option('--json', 'print one JSON object');
+  addCacheOption(cmd, { features: false });
   addBackendOption(cmd);
   cmd.addHelpText(
     'after',
     `
 Examples:
   $ frugal evaluate ./model ./test-photos
-  $ frugal evaluate ./model ./test-photos --json | jq .accuracy`,
+  $ frugal evaluate ./model ./test-photos --json | jq .accuracy
+  $ frugal evaluate ./model ./test-photos --no-cache     # test images read and decoded, nothing cached`,
   );
-  cmd.action(async (model: string, data: string, f: { strict?: boolean; workers?: number; json?: boolean; backend?: string }) => {
+  cmd.action(async (model: string, data: string, f: { strict?: boolean; workers?: number; cache: boolean; json?: boolean; backend?: string }) => {
     await startBackend(f.backend);
     const bar = progressBar('evaluating', !!f.json);
-    const res = await evaluateModel(model, data, { strict: f.strict, workers: f.workers, onProgress: (d, t) => bar.update(d, t) }).finally(() => bar.stop());
+    const options = { strict: f.strict, workers: f.workers, cache: f.cache, onProgress: (d: number, t: number) => bar.update(d, t) };
+    const res = await evaluateModel(model, data, options).finally(() => bar.stop());
     if (f.json) {
       const { predictions: _omit, ...rest } = res;
       printJson(rest);

@@ -3,7 +3,7 @@ import { loadPredictor } from '../../evaluate/predictor.js';
 import { collectInputs, predictImages } from '../../evaluate/predict-images.js';
 import { printJson, int } from '../options.js';
 import { FrugalError } from '../../util/errors.js';
-import { addBackendOption, startBackend } from '../common.js';
+import { addBackendOption, addCacheOption, startBackend } from '../common.js';
 
 export function predictCommand(): Command {
   const cmd = new Command('predict')
@@ -13,15 +13,17 @@ export function predictCommand(): Command {
     .option('--top <k>', 'classes to show per image', int('--top', 1, 1000), 3)
     .option('--workers <n>', 'decoding threads', int('--workers', 0, 64))
     .option('--json', 'print one JSON object: { predictions: [...] }');
+  addCacheOption(cmd, { features: false });
   addBackendOption(cmd);
   cmd.addHelpText(
     'after',
     `
 Examples:
   $ frugal predict ./model cat.jpg dog.png
-  $ frugal predict ./model ./inbox --top 1 --json`,
+  $ frugal predict ./model ./inbox --top 1 --json
+  $ frugal predict ./model ./inbox --no-cache            # a one-off folder: decode it without caching its pixels`,
   );
-  cmd.action(async (model: string, inputs: string[], f: { top: number; workers?: number; json?: boolean; backend?: string }) => {
+  cmd.action(async (model: string, inputs: string[], f: { top: number; workers?: number; cache: boolean; json?: boolean; backend?: string }) => {
     await startBackend(f.backend);
     const predictor = await loadPredictor(model);
     const samples = await collectInputs(inputs);
@@ -29,7 +31,7 @@ Examples:
     let failed = 0;
     let firstError = '';
     try {
-      for await (const p of predictImages(predictor, samples, { top: f.top, workers: f.workers })) {
+      for await (const p of predictImages(predictor, samples, { top: f.top, workers: f.workers, cache: f.cache })) {
         if ('error' in p) {
           failed++;
           firstError ||= `${p.path}: ${p.error}`;

@@ -78,7 +78,8 @@ Examples:
   $ frugal self-train ./photos --unlabeled ./unlabeled --student cnn-small --out ./run
   $ frugal self-train ./photos --unlabeled ./unlabeled --teacher ./model --rounds 3 --balance --pseudo soft --out ./run
   $ frugal self-train ./photos --unlabeled ./unlabeled --student cnn-small --out ./run --resume     # after Ctrl-C
-  $ frugal self-train ./photos --unlabeled ./unlabeled --cv --out ./run     # rounds chosen by cross-validation (few labels)`,
+  $ frugal self-train ./photos --unlabeled ./unlabeled --cv --out ./run     # rounds chosen by cross-validation (few labels)
+  $ frugal self-train ./photos --unlabeled ./unlabeled --out ./run --no-cache   # no decoded-image or feature cache`,
   );
   cmd.action(async (data: string, f: Record<string, unknown> & { out: string; unlabeled: string; json?: boolean }) => {
     const quiet = !!f.json;
@@ -125,6 +126,7 @@ Examples:
       valSplit: f['valSplit'] as number,
       strict: f['strict'] as boolean | undefined,
       workers: f['workers'] as number | undefined,
+      cache: f['cache'] as boolean,
       resume: f['resume'] as boolean | undefined,
       crossValidation: crossValidationOption(f['cv'] as true | number | undefined),
       callbacks: [progress, stageLines(bar, quiet)],

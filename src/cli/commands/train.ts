@@ -43,8 +43,8 @@ interface TrainFlags extends HyperFlags, BackboneFlags {
   cv?: true | number;
   finetuneEpochs?: number;
   finetuneLr?: number;
-  noFeatureCache?: boolean;
   featureCache?: boolean;
+  cache: boolean;
   out: string;
   arch?: string;
   width?: number;
@@ -109,7 +109,7 @@ export function trainCommand(): Command {
     )
     .option('--finetune-epochs <n>', 'epochs of the fine-tuning phase', int('--finetune-epochs', 0, 10000))
     .option('--finetune-lr <rate>', 'head learning rate of the fine-tuning phase (trunk: × --trunk-lr-mult)', float('--finetune-lr', 0, 10))
-    .option('--no-feature-cache', 'do not read or write the backbone feature cache');
+    .option('--no-feature-cache', 'do not read or write the backbone feature cache (the decoded-image cache stays on; --no-cache turns both off)');
   addBackboneOptions(cmd);
   addDataOptions(cmd);
   addOverwriteGuard(cmd);
@@ -126,6 +126,7 @@ Examples:
   $ frugal train ./photos --out ./model --arch resnet8 --epochs 30 --lr 0.002 --seed 1
   $ frugal train ./photos --out ./model --augment randaugment:n=2,m=9+mixup=0.2
   $ frugal train ./photos --out ./model --resume          # after Ctrl-C or a crash
+  $ frugal train ./photos --out ./model --no-cache        # neither read nor write the decoded-image and feature caches
   $ frugal train labels.csv --out ./model --val ./held-out --json
   $ frugal train ./photos --out ./model --backbone ./pretrained-model            # frozen trunk + new head
   $ frugal train ./photos --out ./model --backbone ./pretrained-model --cut auto # heads on the 3 best cut points, averaged
@@ -162,6 +163,7 @@ Pretrained backbones by name: ${listPretrained()
         resize: f.resize,
         strict: f.strict,
         workers: f.workers,
+        cache: f.cache,
         resume: f.resume,
         augment: f.augment,
         hyper: hyperFrom(f),
@@ -292,7 +294,8 @@ async function transferAction(cmd: Command, data: string, f: TrainFlags, backend
       trainBn: f.trainBn,
       hyper: explicitHyper(cmd),
       finetuneHyper: { ...(f.finetuneEpochs !== undefined ? { epochs: f.finetuneEpochs } : {}), ...(f.finetuneLr !== undefined ? { lr: f.finetuneLr } : {}) },
-      featureCache: f.featureCache !== false,
+      cache: f.cache,
+      featureCache: f.featureCache !== false && f.cache !== false,
       augment: f.augment,
       augmentViews: f.augmentViews,
       valData: f.val,
