@@ -45,6 +45,7 @@ export type { FitResult } from './train/loop.js';
 export { DEFAULT_VAL_SPLIT, type DataOptions } from './data/prepare.js';
 export type { ImageSpec, ResizePolicy } from './data/decode.js';
 export type { BackboneOptions } from './models/backbones/load.js';
+export type { DownloadSettings, DownloadRetry } from './models/backbones/download.js';
 export { listArchs } from './models/zoo/index.js';
 export { listPretrained, BUILTIN_TRUNK, NO_BACKBONE } from './models/backbones/pretrained.js';
 

@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import type { BackboneOptions } from '../models/backbones/load.js';
-import { cliMessage, stringList } from './options.js';
+import { cliMessage, positive, stringList } from './options.js';
 import { InvalidArgumentError } from 'commander';
 import { parsePool, POOL_HELP, type FeaturePool } from '../models/backbones/pooling.js';
+import { DEFAULT_DOWNLOAD_ATTEMPTS, DEFAULT_DOWNLOAD_TIMEOUT_SECONDS, DOWNLOAD_TIMEOUT_ENV, type DownloadSettings } from '../models/backbones/download.js';
+import { note, progressBar, type Progress } from './progress.js';
 
 export interface BackboneFlags {
   backbone?: string;
@@ -16,6 +18,7 @@ export interface BackboneFlags {
   size?: number;
   channels?: number;
   resize?: 'squash' | 'center-crop' | 'pad';
+  downloadTimeout?: number;
 }
 
 function numbers(name: string, positive = false) {
@@ -57,10 +60,45 @@ export function addBackboneOptions(cmd: Command): Command {
     })
     .option('--mean <m>', 'per-channel mean on the 0..1 scale, e.g. 0.485,0.456,0.406', numbers('--mean'))
     .option('--std <s>', 'per-channel std on the 0..1 scale, e.g. 0.229,0.224,0.225', numbers('--std', true))
-    .option('--sha256 <hex>', 'expected sha256 of the backbone file (downloads are checked, then cached)');
+    .option('--sha256 <hex>', 'expected sha256 of the backbone file (downloads are checked, then cached)')
+    .option(
+      '--download-timeout <seconds>',
+      `a --backbone URL (or registry download) gives up when the server does not answer, or sends nothing mid-file, for this long ` +
+        `(default $${DOWNLOAD_TIMEOUT_ENV}, else ${DEFAULT_DOWNLOAD_TIMEOUT_SECONDS}); ${DEFAULT_DOWNLOAD_ATTEMPTS} attempts, 1 s then 2 s apart, ` +
+        `against no answer, a cut connection, HTTP 5xx or 429`,
+      positive('--download-timeout'),
+    );
 }
 
-export function backboneOptionsFrom(f: BackboneFlags): BackboneOptions {
+/**
+ * What a download shows on stderr, never on stdout: a bar per file (on a terminal) and a line before each retry; nothing
+ * with --json. `stop` ends a bar a failed download left running (call it in a `finally`).
+ */
+export function downloadProgress(quiet: boolean): Pick<DownloadSettings, 'onProgress' | 'onRetry'> & { stop(): void } {
+  let current: { url: string; bar: Progress } | null = null;
+  const stop = () => {
+    current?.bar.stop();
+    current = null;
+  };
+  return {
+    onProgress(bytes, total, url) {
+      if (current?.url !== url) {
+        stop();
+        current = { url, bar: progressBar(`download ${new URL(url).pathname.split('/').pop() || url}`, quiet) };
+      }
+      current.bar.update(bytes, total ?? bytes);
+      if (bytes === total) stop();
+    },
+    onRetry(r) {
+      stop();
+      note(`${r.url}: ${r.reason}; attempt ${r.attempt} of ${r.attempts} in ${r.delaySeconds} s`, quiet);
+    },
+    stop,
+  };
+}
+
+/** The library's backbone options from the flags; `download` adds progress reports to downloads. */
+export function backboneOptionsFrom(f: BackboneFlags, download?: DownloadSettings): BackboneOptions {
   return {
     cut: f.cut,
     pool: f.pool,
@@ -71,5 +109,6 @@ export function backboneOptionsFrom(f: BackboneFlags): BackboneOptions {
     sha256: f.sha256,
     size: f.size,
     channels: f.channels as 1 | 3 | undefined,
+    download: { timeoutSeconds: f.downloadTimeout, ...download },
   };
 }

@@ -11,7 +11,7 @@ export class UsageError extends FrugalError {
 }
 
 /** Library options whose flag is not the option's name in kebab-case. */
-const FLAG_OF: Record<string, string> = { valData: 'val', distillArch: 'distill', budgetMinutes: 'budget' };
+const FLAG_OF: Record<string, string> = { valData: 'val', distillArch: 'distill', budgetMinutes: 'budget', timeoutSeconds: 'download-timeout' };
 
 /** The CLI's way of naming a library option in a message: by its flag (`cut: 'auto'` → `--cut auto`). */
 export const flagName: OptionNamer = (option, value) => {
@@ -54,6 +54,15 @@ export function float(name: string, min = -Infinity, max = Infinity) {
     if (!Number.isFinite(n) || n < min || n > max) {
       throw new InvalidArgumentError(`${name} must be a number${rangeText(min, max)}, got "${value}"`);
     }
+    return n;
+  };
+}
+
+/** A number > 0 (a timeout in seconds, say). */
+export function positive(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number, got "${value}"`);
     return n;
   };
 }

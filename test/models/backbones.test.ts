@@ -98,10 +98,12 @@ test('URLs: downloaded into the cache, checked, reused offline; bad downloads le
   await makeOnnxModel(path.join(served, 'o', 'net.onnx'));
   const server = await serveFolder(served);
   const entries = async () => (await fsp.readdir(path.join(cache, 'models')).catch(() => [])).filter((e) => !e.startsWith('.tmp'));
+  // Failures that may pass are retried: a few milliseconds apart here.
+  const quickRetries = { retryDelaySeconds: 0.01 };
   const leftovers = async () => (await fsp.readdir(path.join(cache, 'models')).catch(() => [])).filter((e) => e.startsWith('.tmp'));
   try {
-    await assert.rejects(loadBackbone(`${server.url}/fail/m/model.json`), /server answered 500/);
-    await assert.rejects(loadBackbone(`${server.url}/truncated/m/model.json`), /download (truncated|interrupted)/);
+    await assert.rejects(loadBackbone(`${server.url}/fail/m/model.json`, { download: quickRetries }), /server answered 500/);
+    await assert.rejects(loadBackbone(`${server.url}/truncated/m/model.json`, { download: quickRetries }), /download (truncated|interrupted)/);
     await assert.rejects(loadBackbone(`${server.url}/m/model.json`, { sha256: '0'.repeat(64) }), /sha256 mismatch/);
     assert.deepEqual(await entries(), []);
     assert.deepEqual(await leftovers(), []);
@@ -130,7 +132,7 @@ test('URLs: downloaded into the cache, checked, reused offline; bad downloads le
     const named = await loadBackbone('test-net');
     assert.equal(named.id, bb.id);
     assert.deepEqual(named.preprocessing, { mean: [0.4], std: [0.3] });
-    await assert.rejects(loadBackbone(`${server.url}/other/model.json`), /download failed/);
+    await assert.rejects(loadBackbone(`${server.url}/other/model.json`, { download: quickRetries }), /download failed/);
   } finally {
     delete process.env.FRUGAL_CACHE;
   }

@@ -133,6 +133,31 @@ export async function serveFolder(root: string): Promise<{ url: string; requests
   };
 }
 
+/**
+ * A local HTTP server whose every answer `handle` writes (or does not: a request left unanswered hangs). `close`
+ * drops the connections still open, hung ones included.
+ */
+export async function serveScript(
+  handle: (req: http.IncomingMessage, res: http.ServerResponse, nth: number) => void,
+): Promise<{ url: string; requests: string[]; close: () => Promise<void> }> {
+  const requests: string[] = [];
+  const server = http.createServer((req, res) => {
+    requests.push(new URL(req.url!, 'http://x').pathname);
+    handle(req, res, requests.length);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
+}
+
 // ---- Keras-converted TF.js layers models (as the TensorFlow.js converter writes them from Keras 2.x) ----
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

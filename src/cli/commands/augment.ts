@@ -5,13 +5,13 @@ import { applyOp, OP_NAMES, isOpName, MAX_BIN } from '../../augment/magnitudes.j
 import { previewPng } from '../../augment/preview.js';
 import { decodeImage, probeImage } from '../../data/decode.js';
 import { policyFromOption } from '../../augment/index.js';
-import { searchAugmentation, gridTable, type Trial } from '../../recipes/augment-search.js';
+import { searchAugmentation, gridTable, type SearchResult, type Trial } from '../../recipes/augment-search.js';
 import { SEARCH_DEFAULTS } from '../../recipes/defaults.js';
 import { FrugalError } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { int, intList, printJson, UsageError, archName } from '../options.js';
 import { addBackendOption, addCacheOption, startBackend } from '../common.js';
-import { addBackboneOptions, backboneOptionsFrom, type BackboneFlags } from '../backbone-options.js';
+import { addBackboneOptions, backboneOptionsFrom, downloadProgress, type BackboneFlags } from '../backbone-options.js';
 import { describeCut } from '../../models/backbones/layers.js';
 
 export function augmentCommand(): Command {
@@ -140,22 +140,28 @@ Examples:
       const quiet = !!f.json;
       const grid = parseGrid(f.grid);
       await startBackend(f.backend);
-      const res = await searchAugmentation(data, {
-        backbone: f.backbone,
-        backboneOptions: backboneOptionsFrom(f),
-        arch: f.arch,
-        grid,
-        mode: f.mode,
-        maxBudget: f.budget,
-        eta: f.eta,
-        folds: f.folds,
-        hyper: { seed: f.seed },
-        out: f.out,
-        cache: f.cache,
-        onTrial: (t: Trial) =>
-          quiet ||
-          process.stderr.write(`  n=${t.n} m=${String(t.m).padEnd(2)} budget ${t.budget}: ${(t.accuracy * 100).toFixed(1)}% (${t.seconds.toFixed(1)} s)\n`),
-      });
+      const downloads = downloadProgress(quiet);
+      let res: SearchResult;
+      try {
+        res = await searchAugmentation(data, {
+          backbone: f.backbone,
+          backboneOptions: backboneOptionsFrom(f, downloads),
+          arch: f.arch,
+          grid,
+          mode: f.mode,
+          maxBudget: f.budget,
+          eta: f.eta,
+          folds: f.folds,
+          hyper: { seed: f.seed },
+          out: f.out,
+          cache: f.cache,
+          onTrial: (t: Trial) =>
+            quiet ||
+            process.stderr.write(`  n=${t.n} m=${String(t.m).padEnd(2)} budget ${t.budget}: ${(t.accuracy * 100).toFixed(1)}% (${t.seconds.toFixed(1)} s)\n`),
+        });
+      } finally {
+        downloads.stop();
+      }
       // `policy` is what to use: the best setting unless no augmentation did better beyond chance.
       const accuracy = res.recommended === 'none' ? res.baseline : res.best.accuracy;
       if (f.json) return printJson({ ...res, policy: res.recommended, accuracy });

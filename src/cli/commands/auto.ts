@@ -7,7 +7,7 @@ import { DEFAULT_HYPER } from '../../train/fit-on-data.js';
 import { printJson, int, float, archName } from '../options.js';
 import { addBackendOption, addDataOptions, startBackend, trainingProgress, onInterrupt } from '../common.js';
 import { NO_BACKBONE } from '../../models/backbones/pretrained.js';
-import { addBackboneOptions, backboneOptionsFrom, type BackboneFlags } from '../backbone-options.js';
+import { addBackboneOptions, backboneOptionsFrom, downloadProgress, type BackboneFlags } from '../backbone-options.js';
 
 export function autoCommand(): Command {
   const cmd = new Command('auto')
@@ -49,6 +49,7 @@ Examples:
     const quiet = !!f.json;
     await startBackend(f['backend'] as string);
     const progress = trainingProgress(quiet);
+    const downloads = downloadProgress(quiet);
     const off = onInterrupt(f.out);
     let res: AutoResult;
     try {
@@ -57,7 +58,7 @@ Examples:
         unlabeled: f['unlabeled'] as string | undefined,
         // An explicit --arch without --backbone asks for training from scratch.
         backbone: f.backbone ?? (cmd.getOptionValueSource('arch') === 'cli' ? NO_BACKBONE : undefined),
-        backboneOptions: backboneOptionsFrom(f),
+        backboneOptions: backboneOptionsFrom(f, downloads),
         arch: f['arch'] as string,
         distillArch: f['distill'] as string | undefined,
         budgetMinutes: f['budget'] as number | undefined,
@@ -87,6 +88,7 @@ Examples:
         ],
       });
     } finally {
+      downloads.stop();
       progress.bar.stop();
       off();
     }

@@ -21,7 +21,7 @@ import {
   stageLines,
   type HyperFlags,
 } from '../common.js';
-import { addBackboneOptions, backboneOptionsFrom, type BackboneFlags } from '../backbone-options.js';
+import { addBackboneOptions, backboneOptionsFrom, downloadProgress, type BackboneFlags } from '../backbone-options.js';
 import { progressBar } from '../progress.js';
 import { note } from '../progress.js';
 import { policyFromOption } from '../../augment/index.js';
@@ -239,6 +239,7 @@ const BACKBONE_ONLY = [
   'mean',
   'std',
   'sha256',
+  'downloadTimeout',
 ] as const;
 const SCRATCH_ONLY = ['width', 'dropPath'] as const;
 /** The backbone this run transfers from (undefined: from scratch), once the flags are checked against that choice. */
@@ -275,13 +276,14 @@ async function transferAction(cmd: Command, data: string, f: TrainFlags, backend
     throw new UsageError(`--unfreeze must be "all" or a number of blocks, got "${f.unfreeze}"`);
   const progress = trainingProgress(quiet);
   const bar = progressBar('features', quiet);
+  const downloads = downloadProgress(quiet);
   const off = onInterrupt(f.out);
   let res: TransferResult;
   try {
     res = await trainTransfer(data, {
       out: f.out,
       backbone: f.backbone!,
-      backboneOptions: backboneOptionsFrom(f),
+      backboneOptions: backboneOptionsFrom(f, downloads),
       // A trunk of the user's (not the built-in ImageNet one): with few labels, its cut points by cross-validation.
       chooseCutWhenSmall: f.backbone !== BUILTIN_TRUNK,
       mode: f.mode,
@@ -306,6 +308,7 @@ async function transferAction(cmd: Command, data: string, f: TrainFlags, backend
       callbacks: [progress, stageLines(bar, quiet)],
     });
   } finally {
+    downloads.stop();
     bar.stop();
     progress.bar.stop();
     off();

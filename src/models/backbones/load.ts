@@ -9,7 +9,7 @@ import { exists } from '../../util/fs.js';
 import { RESIZE_POLICIES, type ResizePolicy } from '../../data/decode.js';
 import { readModelMeta, readArtifacts, META_FILE, MODEL_FILE } from '../model-dir.js';
 import type { Preprocessing } from '../preprocess.js';
-import { downloadModel } from './download.js';
+import { downloadModel, type DownloadSettings } from './download.js';
 import { readTfjsModel, fileDigest } from './files.js';
 import { layersBackbone, layersModelConfig } from './layers.js';
 import { graphBackbone } from './graph.js';
@@ -34,6 +34,8 @@ export interface BackboneOptions {
   layout?: 'NCHW' | 'NHWC';
   sha256?: string;
   cacheDir?: string;
+  /** For a URL or a registry download: timeout, attempts, retry delay, progress (default: `$FRUGAL_DOWNLOAD_TIMEOUT`, else 30 s; 3 attempts). */
+  download?: DownloadSettings;
 }
 
 /** Sidecar file beside a model (`frugal-backbone.json`, or `<file>.json` for `<file>.onnx`). */
@@ -99,7 +101,7 @@ export async function loadBackbone(spec: string, options: BackboneOptions = {}):
   if (entry) {
     const main = entry.dir
       ? await builtinModel(entry.dir, entry.sha256)
-      : await downloadModel(entry.url!, { sha256: options.sha256 ?? entry.sha256, cacheDir: options.cacheDir });
+      : await downloadModel(entry.url!, { ...options.download, sha256: options.sha256 ?? entry.sha256, cacheDir: options.cacheDir });
     const o: BackboneOptions = {
       size: entry.size,
       channels: entry.channels,
@@ -111,7 +113,7 @@ export async function loadBackbone(spec: string, options: BackboneOptions = {}):
     return loadLocal(main, o, spec);
   }
   if (/^https?:\/\//i.test(spec)) {
-    const main = await downloadModel(spec, { sha256: options.sha256, cacheDir: options.cacheDir });
+    const main = await downloadModel(spec, { ...options.download, sha256: options.sha256, cacheDir: options.cacheDir });
     return loadLocal(main, options, spec);
   }
   if (!(await exists(spec))) {
