@@ -2,6 +2,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { FrugalError } from '../util/errors.js';
+import { safeSegment } from '../util/fs.js';
 import { readIdxPair } from './idx.js';
 import { samplePerClass } from './split.js';
 
@@ -36,7 +37,9 @@ export async function writeIdxAsFolder(imagesFile: string, labelsFile: string, o
   if (names && names.length !== wanted.length && names.length !== maxLabel + 1) {
     throw new FrugalError((n) => `${n('classNames')}: ${names.length} names given for ${wanted.length} classes`);
   }
-  const nameOf = (label: number) => (names ? (names.length === wanted.length ? names[wanted.indexOf(label)]! : names[label]!) : String(label));
+  for (const name of names ?? []) safeSegment(name, 'class name');
+  const nameOf = (label: number) =>
+    safeSegment(names ? (names.length === wanted.length ? names[wanted.indexOf(label)]! : names[label]!) : String(label), 'class name');
   const keep = new Set(wanted);
   let indices = Array.from({ length: n }, (_, i) => i).filter((i) => keep.has(labels[i]!));
   if (options.perClass !== undefined) {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { FrugalError } from '../util/errors.js';
 import { createHash } from 'node:crypto';
-import { writeFolderAsWhole, interruptedWriteOf } from '../util/fs.js';
+import { writeFolderAsWhole, interruptedWriteOf, insideFolder } from '../util/fs.js';
 import { RESIZE_POLICIES, type ImageSpec } from '../data/decode.js';
 import { serializeModel, deserializeModel, manifestBytes, WEIGHTS_FILE, type LayersArtifacts } from './io.js';
 import type { Preprocessing } from './preprocess.js';
@@ -187,7 +187,7 @@ export async function readArtifacts(dir: string, meta?: Pick<ModelMeta, 'files'>
   const parts: Uint8Array[] = [];
   for (const group of modelJson.weightsManifest) {
     for (const p of group.paths) {
-      const file = path.join(dir, p);
+      const file = insideFolder(dir, p, `${modelFile}: weights file`);
       try {
         parts.push(await fsp.readFile(file));
       } catch {

@@ -1,6 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { FrugalError } from './errors.js';
 
 /**
  * Write a file atomically: write to a temporary sibling, fsync it, rename over the target,
@@ -158,4 +159,25 @@ function processAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * A name taken from data (a class name, a file name in a manifest) used as one path segment under a folder Frugal
+ * writes or reads: it must not leave that folder (no separators, not `.` or `..`, not empty, no NUL).
+ */
+export function safeSegment(name: string, what: string): string {
+  if (!name || name === '.' || name === '..' || /[/\\\0]/.test(name)) {
+    throw new FrugalError(`${what} ${JSON.stringify(name)} cannot be a folder or file name (it would leave the folder it belongs in)`);
+  }
+  return name;
+}
+
+/** A relative path taken from data (e.g. a weights file in model.json) that must stay inside `root`; returns it joined. */
+export function insideFolder(root: string, relative: string, what: string): string {
+  const full = path.resolve(root, relative);
+  const base = path.resolve(root);
+  if (path.isAbsolute(relative) || (full !== base && !full.startsWith(base + path.sep))) {
+    throw new FrugalError(`${what} ${JSON.stringify(relative)} leaves ${root}`);
+  }
+  return full;
 }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
+import { promises as fsp } from 'node:fs';
 import { tempDir, runCli, FIXTURE } from '../helpers.js';
 import { makeBadFolder } from '../data/bad-inputs.js';
 
@@ -66,4 +67,41 @@ test('data from-idx writes a folder usable as a data set; data inspect --json on
   const missing = runCli(['data', 'from-idx', 'nope-images-idx3-ubyte', 'nope-labels', '--out', out]);
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /nope-images-idx3-ubyte: cannot read IDX file/);
+});
+
+test('names taken from data never make paths outside the folder: a class name with a separator or "..", a weights path leaving its model folder', async () => {
+  const root = tempDir();
+  const out = path.join(root, 'inside', 'out');
+  for (const names of ['../escape,sneaker,ankle-boot', 'sandal,a/b,ankle-boot', 'sandal,..,x']) {
+    const res = runCli([
+      'data',
+      'from-idx',
+      path.join(FIXTURE, 'idx', 'images-idx3-ubyte.gz'),
+      path.join(FIXTURE, 'idx', 'labels-idx1-ubyte.gz'),
+      '--out',
+      out,
+      '--classes',
+      '5,7,9',
+      '--class-names',
+      names,
+      '--per-class',
+      '2',
+    ]);
+    assert.equal(res.status, 1, res.stderr);
+    assert.match(res.stderr, /class name ".*" cannot be a folder or file name \(it would leave the folder it belongs in\)/);
+    assert.doesNotMatch(res.stderr, /\n\s+at /);
+  }
+  // Refused before anything was written: no `escape` folder beside `out`, no `out` either.
+  assert.deepEqual(await fsp.readdir(root), []);
+  // A model.json whose weights path leaves its folder is refused before anything is read.
+  const model = path.join(root, 'model');
+  await fsp.mkdir(model);
+  await fsp.writeFile(path.join(root, 'secret.bin'), Buffer.alloc(16));
+  await fsp.writeFile(
+    path.join(model, 'model.json'),
+    JSON.stringify({ format: 'layers-model', modelTopology: {}, weightsManifest: [{ paths: ['../secret.bin'], weights: [] }] }),
+  );
+  const res = runCli(['train', path.join(FIXTURE, 'train'), '--out', path.join(root, 'm'), '--backbone', model]);
+  assert.equal(res.status, 1, res.stderr);
+  assert.match(res.stderr, /model\.json: weights file "\.\.\/secret\.bin" leaves /);
 });

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
 import { FrugalError } from '../../util/errors.js';
 import { manifestBytes } from '../io.js';
+import { insideFolder } from '../../util/fs.js';
 
 export interface TfjsFiles {
   json: {
@@ -40,10 +41,11 @@ export async function readTfjsModel(modelJson: string): Promise<TfjsFiles> {
   for (const group of json.weightsManifest) {
     for (const p of group.paths) {
       try {
-        const bytes = await fsp.readFile(path.join(path.dirname(modelJson), p));
+        const bytes = await fsp.readFile(insideFolder(path.dirname(modelJson), p, `${modelJson}: weights file`));
         hash.update(bytes);
         parts.push(bytes);
-      } catch {
+      } catch (err) {
+        if (err instanceof FrugalError) throw err;
         throw new FrugalError(`${modelJson}: missing weights file ${p}`);
       }
     }
