@@ -72,6 +72,30 @@ test('option values are checked before any work: values a later schema refused (
   assert.match(res.stderr, /--std has 2 values for the backbone's 3 input channels/);
 });
 
+test('flags that would do nothing in the given combination are usage errors, or a note when the run decides', () => {
+  const toy = path.join(root, 'toy');
+  const out = path.join(root, 'unused');
+  for (const [args, message] of [
+    [
+      ['--mode', 'frozen', '--unfreeze', '2', '--train-bn'],
+      /--unfreeze, --train-bn apply to fine-tuning \(--mode finetune\); --mode frozen trains only a head/,
+    ],
+    [['--cv', '--finetune-epochs', '2'], /--finetune-epochs applies to fine-tuning \(--mode finetune\); --cv trains only a head/],
+    [['--augment-views', '2'], /--augment-views sets how many augmented views .*: give an --augment policy too/],
+    [['--hidden', '8', '--l2', '0.5'], /--l2 is the penalty of the linear head; --hidden and --dropout make a head trained by SGD/],
+    [['--backbone', 'none', '--augment-views', '2'], /--augment-views needs a backbone/],
+  ] as Array<[string[], RegExp]>) {
+    const res = runCli(['train', toy, '--out', out, ...args]);
+    assert.equal(res.status, 2, `${args.join(' ')}: ${res.stderr}`);
+    assert.match(res.stderr, message);
+  }
+  // Without --mode the run chooses (frozen at 10 images per class): the fine-tuning flag is named as unused.
+  const res = runCli(['train', toy, '--out', out, '--unfreeze', '2', '--json']);
+  assert.equal(res.status, 0, res.stderr);
+  assert.match(res.stderr, /note: --unfreeze went unused: this run trained a head on the frozen trunk .*add --mode finetune/);
+  assert.equal(oneJson(res.stdout)['mode'], 'frozen');
+});
+
 test('with --json a failure is one JSON object on stdout too: error and exit code (1 for failures, 2 for usage errors)', () => {
   const missing = runCli(['train', path.join(root, 'no-such-folder'), '--out', path.join(root, 'x'), '--json']);
   assert.equal(missing.status, 1);

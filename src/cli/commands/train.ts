@@ -234,6 +234,7 @@ const BACKBONE_ONLY = [
   'mirror',
   'finetuneEpochs',
   'finetuneLr',
+  'augmentViews',
   'inputName',
   'layout',
   'mean',
@@ -242,6 +243,8 @@ const BACKBONE_ONLY = [
   'downloadTimeout',
 ] as const;
 const SCRATCH_ONLY = ['width', 'dropPath'] as const;
+/** Flags of the fine-tuning phase: without `--mode finetune` only a head is trained, and they would do nothing. */
+const FINETUNE_ONLY = ['unfreeze', 'trunkLrMult', 'lrDecay', 'trainBn', 'finetuneEpochs', 'finetuneLr'] as const;
 /** The backbone this run transfers from (undefined: from scratch), once the flags are checked against that choice. */
 function backboneOfRun(cmd: Command, f: TrainFlags): string | undefined {
   const given = (name: string) => cmd.getOptionValueSource(name) === 'cli';
@@ -261,6 +264,23 @@ function backboneOfRun(cmd: Command, f: TrainFlags): string | undefined {
     if (stray.length)
       throw new UsageError(
         `${flags} ${stray.length > 1 ? 'apply' : 'applies'} to training from scratch (--arch or --backbone none), not to transfer from a backbone`,
+      );
+    // With --mode frozen (or --cv, which scores frozen heads) the fine-tuning flags would do nothing. Without --mode
+    // the run picks its mode from the data; the command says afterwards when they went unused.
+    const tuning = f.mode === 'frozen' || f.cv !== undefined ? FINETUNE_ONLY.filter(given) : [];
+    if (tuning.length)
+      throw new UsageError(
+        `${tuning.map((s) => flagName(s)).join(', ')} ${tuning.length > 1 ? 'apply' : 'applies'} to fine-tuning (--mode finetune); ` +
+          `${f.mode === 'frozen' ? '--mode frozen' : '--cv'} trains only a head on the frozen trunk`,
+      );
+    if (given('augmentViews') && (f.mode === 'finetune' || !f.augment || f.augment === 'none'))
+      throw new UsageError(
+        `--augment-views sets how many augmented views of each image the frozen head trains on: ` +
+          (f.mode === 'finetune' ? 'fine-tuning augments every batch instead' : 'give an --augment policy too'),
+      );
+    if (given('l2') && (f.hidden || given('dropout')))
+      throw new UsageError(
+        `--l2 is the penalty of the linear head; --hidden and --dropout make a head trained by SGD instead (its penalty is --weight-decay): give one or the other`,
       );
   }
   return backbone;
@@ -313,6 +333,12 @@ async function transferAction(cmd: Command, data: string, f: TrainFlags, backend
     progress.bar.stop();
     off();
   }
+  const unused = res.mode === 'frozen' ? FINETUNE_ONLY.filter((name) => cmd.getOptionValueSource(name) === 'cli') : [];
+  if (unused.length)
+    process.stderr.write(
+      `note: ${unused.map((name) => flagName(name)).join(', ')} went unused: this run trained a head on the frozen trunk ` +
+        `(it fine-tunes above 50 labeled images per class); add --mode finetune to fine-tune\n`,
+    );
   const summary = {
     accuracy: res.accuracy,
     estimate: res.estimate,
