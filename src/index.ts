@@ -36,6 +36,7 @@ export { loadPredictor, type Predictor } from './evaluate/predictor.js';
 export { predictImages, collectInputs, type Prediction, type PredictOptions } from './evaluate/predict-images.js';
 export type { ClassificationReport, ClassMetrics } from './evaluate/metrics.js';
 export { describeEstimate, type Estimate } from './evaluate/estimate.js';
+export { fitLabelCurve, describeLabelCurve, type LabelCurve, type LabelCurvePoint } from './evaluate/label-curve.js';
 export { writeReport } from './report/report.js';
 
 // Training options shared by the recipes

@@ -43,6 +43,14 @@ export function samplePerClass(labels: ArrayLike<number>, perClass: number, seed
   return out.sort((a, b) => a - b);
 }
 
+/** Keep `fraction` of each label's indices (rounded, at least one), seeded: the same data with fewer labels per class. */
+export function fractionPerClass(labels: ArrayLike<number>, fraction: number, seed: number): number[] {
+  const rng = new Rng(seed);
+  const out: number[] = [];
+  for (const [, indices] of indicesByClass(labels)) out.push(...rng.shuffle(indices).slice(0, Math.max(1, Math.round(indices.length * fraction))));
+  return out.sort((a, b) => a - b);
+}
+
 export interface ClassBalance {
   counts: number[];
   min: number;

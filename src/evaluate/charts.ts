@@ -2,6 +2,7 @@ import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
 import type { EpochLog } from '../train/callbacks.js';
+import type { LabelCurve } from './label-curve.js';
 import type { ClassificationReport } from './metrics.js';
 
 /** Render a Vega-Lite spec to an SVG string, in Node, without a browser. */
@@ -156,5 +157,45 @@ export function ablationChart(rows: Array<{ stage: string; accuracy: number }>):
       x: { field: 'accuracy', type: 'quantitative', title: 'estimate', scale: { domain: [0, 1] } },
     },
     layer: [{ mark: 'bar' }, { mark: { type: 'text', align: 'left', dx: 3 }, encoding: { text: { field: 'label' } } }],
+  } as TopLevelSpec;
+}
+
+/** The label-efficiency curve: the measured points (± spread), the fitted power law, and its estimate for twice the labels. */
+export function labelCurveChart(curve: LabelCurve): TopLevelSpec {
+  const { a, b } = curve.fit;
+  const lo = Math.min(...curve.points.map((p) => p.labelsPerClass));
+  const hi = curve.doubled.labelsPerClass;
+  const law = Array.from({ length: 41 }, (_, i) => {
+    const n = lo * (hi / lo) ** (i / 40);
+    return { n, accuracy: Math.max(0, 1 - a * n ** -b) };
+  });
+  const points = curve.points.map((p) => ({
+    n: p.labelsPerClass,
+    accuracy: p.estimate.accuracy,
+    low: p.estimate.accuracy - p.estimate.spread,
+    high: p.estimate.accuracy + p.estimate.spread,
+    label: `${Math.round(p.fraction * 100)}%`,
+  }));
+  const expected = [
+    { n: curve.current.labelsPerClass, accuracy: curve.current.accuracy, label: 'all labels' },
+    { n: curve.doubled.labelsPerClass, accuracy: curve.doubled.accuracy, label: `2× labels: ${(curve.doubled.accuracy * 100).toFixed(1)}%` },
+  ];
+  const x = { field: 'n', type: 'quantitative', title: 'labeled images per class', scale: { type: 'log' } };
+  const y = { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { zero: false } };
+  return {
+    width: 360,
+    height: 220,
+    layer: [
+      { data: { values: law }, mark: { type: 'line', strokeDash: [4, 3], color: '#888' }, encoding: { x, y } },
+      { data: { values: points }, mark: { type: 'rule' }, encoding: { x, y: { ...y, field: 'low' }, y2: { field: 'high' } } },
+      { data: { values: points }, mark: { type: 'point', filled: true, size: 60 }, encoding: { x, y } },
+      { data: { values: points }, mark: { type: 'text', dy: -12 }, encoding: { x, y, text: { field: 'label' } } },
+      { data: { values: expected }, mark: { type: 'point', shape: 'diamond', size: 70, color: '#d62728' }, encoding: { x, y } },
+      {
+        data: { values: expected.slice(1) },
+        mark: { type: 'text', align: 'right', dx: -6, dy: 12, color: '#d62728' },
+        encoding: { x, y, text: { field: 'label' } },
+      },
+    ],
   } as TopLevelSpec;
 }

@@ -11,6 +11,7 @@ import { trainFromScratch, type TrainResult } from './scratch.js';
 import { inferImageSpec } from '../data/spec.js';
 import { trainTransfer, type TransferResult } from './transfer.js';
 import { accuracyOnValidation, type Estimate } from '../evaluate/estimate.js';
+import type { LabelCurve } from '../evaluate/label-curve.js';
 import { pairedComparison } from '../evaluate/significance.js';
 import { openDataset } from '../data/sources.js';
 import { loadableOptions } from './cut-search.js';
@@ -61,6 +62,8 @@ export interface AutoResult {
   rows: AblationRow[];
   skipped: SkippedStage[];
   policy: string;
+  /** With cross-validation: how the frozen head's accuracy grows with labels, and the estimate for twice the labels. */
+  labelCurve: LabelCurve | null;
   seconds: number;
 }
 
@@ -261,6 +264,8 @@ export async function auto(source: string, options: AutoOptions): Promise<AutoRe
         backboneOptions,
         mode: 'frozen',
         crossValidation: cv,
+        // How accuracy grows with labels: cheap on the frozen head's cached features, once (the first stage).
+        labelCurve: !!cv && id === 'frozen',
         hyper: hyper(),
       });
       return fromTransfer(r, r.cutSearch ? describeCut(r.backbone) : undefined);
@@ -465,9 +470,11 @@ export async function auto(source: string, options: AutoOptions): Promise<AutoRe
     });
   }
 
-  // Keep the best stage's model in `out`; write the ablation table.
+  // Keep the best stage's model in `out`; write the ablation table, with the label-efficiency curve (the frozen stage's).
   const top = best();
   await copyRunModel(top.dir, o.out);
+  const frozenRow = state.rows.find((r) => r.id === 'frozen');
+  const labelCurve = frozenRow ? (((await readModelMeta(frozenRow.dir)).metrics?.['labelCurve'] as LabelCurve | undefined) ?? null) : null;
   const result: AutoResult = {
     out: o.out,
     accuracy: top.accuracy,
@@ -477,6 +484,7 @@ export async function auto(source: string, options: AutoOptions): Promise<AutoRe
     rows: state.rows,
     skipped: state.skipped,
     policy: state.policy,
+    labelCurve,
     seconds: elapsed(),
   };
   await writeRunJson(o.out, 'ablation', {
@@ -485,6 +493,7 @@ export async function auto(source: string, options: AutoOptions): Promise<AutoRe
     selection,
     best: top.stage,
     policy: state.policy,
+    labelCurve,
     seconds: result.seconds,
   });
   return result;

@@ -36,3 +36,10 @@ export const SEARCH_DEFAULTS: { grid: { n: number[]; m: number[] }; mode: Search
  * a fit takes about 3 s). From scratch, each fold trains a model: `scratchRepeats` by default.
  */
 export const CV_DEFAULTS = { folds: 5, repeats: 3, cheapRows: 400, scratchRepeats: 1 } as const;
+
+/**
+ * The label-efficiency curve's points besides all labels: fractions of each class's labels (cross-validated on the
+ * same folds). Three points fit a two-parameter power law with one degree of freedom left; 25% of a scarce-data set
+ * (10 labels per class and 5 folds: 2 per class) is about the least a head can be trained on.
+ */
+export const LABEL_CURVE_FRACTIONS = [0.25, 0.5] as const;

@@ -28,8 +28,10 @@ import { augmentTransform } from '../train/batch-augmentation.js';
 import { featureStats, foldStandardization, standardize } from '../train/standardize.js';
 import { splitFold, stratifiedFolds } from '../train/head-cv.js';
 import { validationEstimate, type Estimate } from '../evaluate/estimate.js';
+import { fitLabelCurve, type LabelCurve, type LabelCurvePoint } from '../evaluate/label-curve.js';
+import { fractionPerClass } from '../data/split.js';
 import { crossValidationOf, foldCount, HeldOutScores, rightOf } from './cross-validate.js';
-import { CV_DEFAULTS } from './defaults.js';
+import { CV_DEFAULTS, LABEL_CURVE_FRACTIONS } from './defaults.js';
 import { ensureBackend } from '../engine/backend.js';
 
 export type TransferMode = 'frozen' | 'finetune';
@@ -160,6 +162,13 @@ export interface TransferOptions extends DataOptions {
    * ones. Defaults: `CV_DEFAULTS`.
    */
   crossValidation?: boolean | { folds?: number; repeats?: number };
+  /**
+   * With `crossValidation`: also cross-validate the frozen head (before any Noisy Student round) on the same folds with
+   * 25% and 50% of each fold's training images per class, and fit a power law to the three points: how accuracy
+   * grows with labels, and what twice the labels is expected to add (`labelCurve` in the result and in frugal.json's
+   * metrics).
+   */
+  labelCurve?: boolean;
   resume?: boolean;
   callbacks?: readonly Callback[];
   /**
@@ -204,6 +213,8 @@ export interface TransferResult {
   right: Float32Array;
   /** Noisy Student rounds behind the saved head (with `crossValidation`, the rounds chosen); null without `unlabeled`. */
   selfTrainRounds: number | null;
+  /** With `labelCurve` (and `crossValidation`): accuracy against labels per class, and the estimate for twice the labels. */
+  labelCurve: LabelCurve | null;
   /** Unlabeled images used (null without `unlabeled`). */
   poolImages: number | null;
   timings: { decodeSeconds: number; featureSeconds: number; headSeconds: number; finetuneSeconds: number; totalSeconds: number };
@@ -445,24 +456,28 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
   // are scored by the teacher trained on the other folds, then round by round by its students: the default rounds
   // (`FEATURE_SELF_TRAIN`), then more while the estimate rises (at most `maxRounds`). The choice is the round with
   // the highest estimate; on a tie, the one nearest the default (see `CV_MAX_ROUNDS` for why).
-  const crossValidate = async (o: { folds?: number; repeats?: number }, maxRounds: number): Promise<{ scores: RoundScore[]; chosen: number }> => {
-    const n = data.train.count;
-    const dim = backbone.featureDim;
+  /** Every labeled image's training rows (its features, augmented views, mirror image) for some images. */
+  const rowsOf = (idx: number[]): FeatureSet => ({
+    inputs: gatherRows(imageRows, idx, backbone.featureDim),
+    labels: Int32Array.from(imageRows.flatMap(() => idx.map((i) => data.train.labels[i]!))),
+    count: idx.length * imageRows.length,
+  });
+  /** Every fold of every repeat of a cross-validation, with its training images' rows, held-out features and (later) heads. */
+  const foldTasks = (o: { folds?: number; repeats?: number }) => {
     const folds = foldCount(data.train.labels, numClasses, o.folds, source);
-    const repeats = o.repeats ?? (n + (pool?.count ?? 0) <= CV_DEFAULTS.cheapRows ? CV_DEFAULTS.repeats : 1);
-    // Every fold of every repeat, with its current heads (the teacher, then the latest student).
+    const repeats = o.repeats ?? (data.train.count + (pool?.count ?? 0) <= CV_DEFAULTS.cheapRows ? CV_DEFAULTS.repeats : 1);
     const tasks = Array.from({ length: repeats }, (_, rep) => {
       const fold = stratifiedFolds(data.train.labels, folds, headHyper.seed + rep);
       return Array.from({ length: folds }, (_, f) => {
         const { train: trainIdx, test: testIdx } = splitFold(fold, f);
-        const set: FeatureSet = {
-          inputs: gatherRows(imageRows, trainIdx, dim),
-          labels: Int32Array.from(imageRows.flatMap(() => trainIdx.map((i) => data.train.labels[i]!))),
-          count: trainIdx.length * imageRows.length,
-        };
-        return { rep, testIdx, set, test: { inputs: gatherRows([fTrain.features], testIdx, dim), count: testIdx.length }, heads: [] as tfl.LayersModel[] };
+        const test = { inputs: gatherRows([fTrain.features], testIdx, backbone.featureDim), count: testIdx.length };
+        return { rep, trainIdx, testIdx, set: rowsOf(trainIdx), test, heads: [] as tfl.LayersModel[] };
       });
     }).flat();
+    return { folds, repeats, tasks };
+  };
+  const crossValidate = async (o: { folds?: number; repeats?: number }, maxRounds: number): Promise<{ scores: RoundScore[]; chosen: number }> => {
+    const { folds, repeats, tasks } = foldTasks(o);
     const scores: RoundScore[] = [];
     try {
       for (let round = 0; round <= maxRounds; round++) {
@@ -499,6 +514,34 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
     }, 0);
     return { scores, chosen };
   };
+  // The label-efficiency curve: the frozen head cross-validated on the same folds with `LABEL_CURVE_FRACTIONS` of each
+  // fold's training images per class (seeded), beside `all` (every training image of the folds), and a power law fitted.
+  const labelCurveOf = async (o: { folds?: number; repeats?: number }, all: Estimate): Promise<LabelCurve> => {
+    const { folds, repeats, tasks } = foldTasks(o);
+    const perClass = (idx: number[]) => idx.length / numClasses / tasks.length;
+    const points: LabelCurvePoint[] = [{ fraction: 1, labelsPerClass: tasks.reduce((n, t) => n + perClass(t.trainIdx), 0), estimate: all }];
+    for (const fraction of LABEL_CURVE_FRACTIONS) {
+      const held = new HeldOutScores(data.train.labels, numClasses, repeats);
+      let labelsPerClass = 0;
+      for (const [t, task] of tasks.entries()) {
+        callbacks.onStage(`label-efficiency curve: ${Math.round(fraction * 100)}% of the labels, fold ${t + 1} of ${tasks.length}`);
+        const kept = fractionPerClass(
+          task.trainIdx.map((i) => data.train.labels[i]!),
+          fraction,
+          headHyper.seed + t,
+        ).map((j) => task.trainIdx[j]!);
+        labelsPerClass += perClass(kept);
+        const heads = (await trainHeads(rowsOf(kept), null, true)).heads;
+        try {
+          held.add(task.testIdx, probsOf(heads, task.test), task.rep);
+        } finally {
+          disposeHeads(heads);
+        }
+      }
+      points.push({ fraction, labelsPerClass, estimate: held.estimate(folds) });
+    }
+    return fitLabelCurve(points, data.train.count / numClasses);
+  };
   const pseudoPerClass = (labels: number[]) => Object.fromEntries(data.classes.map((c, i) => [c, labels.filter((l) => l === i).length]));
   const probsOf = (heads: tfl.LayersModel[], set: { inputs: Float32Array; count: number }) => predictProbs(headTrainable(ensembleHeads(heads)), set, fenc);
   let heads: tfl.LayersModel[];
@@ -506,6 +549,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
   let frozenProbs: Float32Array;
   let estimate: Estimate;
   let right: Float32Array;
+  let labelCurve: LabelCurve | null = null;
   if (cv) {
     // Cross-validation: every round's estimate from the same folds; rounds are added while it rises. The saved heads
     // are trained on all labeled images with the rounds chosen.
@@ -523,6 +567,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
     }
     rounds = chosen;
     ({ estimate, right, probs: frozenProbs } = scores[chosen]!);
+    if (o.labelCurve) labelCurve = await labelCurveOf(cv, scores[0]!.estimate);
     callbacks.onStage('training the head on all labeled images');
     const teacher = await trainHeads(headTrain, null);
     ({ heads, fits: headFits } = rounds > 0 ? await studentHeads(headTrain, teacher.heads, rounds) : teacher);
@@ -675,7 +720,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
     probs,
     history,
     meta,
-    metrics: { accuracy: estimate.accuracy, frozenAccuracy, estimate },
+    metrics: { accuracy: estimate.accuracy, frozenAccuracy, estimate, ...(labelCurve ? { labelCurve } : {}) },
   });
   const result: TransferResult = {
     out: o.out,
@@ -697,6 +742,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
     estimate,
     right,
     selfTrainRounds: pool ? rounds : null,
+    labelCurve,
     poolImages: pool?.count ?? null,
     timings: { decodeSeconds, featureSeconds: fTrain.extractSeconds + fVal.extractSeconds + viewSeconds, headSeconds, finetuneSeconds, totalSeconds },
     featureCacheHits: fTrain.hits + fVal.hits,

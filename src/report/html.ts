@@ -1,7 +1,18 @@
 import { promises as fsp } from 'node:fs';
 import sharp from 'sharp';
-import { renderSvg, learningCurves, confusionMatrix, perClassBars, reliabilityDiagram, searchHeatmap, roundsChart, ablationChart } from '../evaluate/charts.js';
+import {
+  renderSvg,
+  learningCurves,
+  confusionMatrix,
+  perClassBars,
+  reliabilityDiagram,
+  searchHeatmap,
+  roundsChart,
+  ablationChart,
+  labelCurveChart,
+} from '../evaluate/charts.js';
 import type { RunArtifacts } from '../runs/artifacts.js';
+import { describeLabelCurve, type LabelCurve } from '../evaluate/label-curve.js';
 import type { Estimate } from '../evaluate/estimate.js';
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -109,6 +120,23 @@ export async function renderReport(a: RunArtifacts): Promise<string> {
       (a.ablation.skipped?.length ? `<ul>${a.ablation.skipped.map((s) => `<li>skipped: ${esc(s.why)}</li>`).join('')}</ul>` : '') +
       chart(await renderSvg(ablationChart(a.ablation.rows)))
     : null;
+  const labelCurve = a.ablation?.labelCurve ?? (a.meta?.metrics?.['labelCurve'] as LabelCurve | undefined) ?? null;
+  const labelEfficiency = labelCurve
+    ? `<p>${esc(describeLabelCurve(labelCurve))}.</p>` +
+      table(
+        ['labels used', 'labeled images per class (per fold)', 'cross-validated accuracy'],
+        labelCurve.points.map((p) => [
+          `${Math.round(p.fraction * 100)}%`,
+          p.labelsPerClass.toFixed(1),
+          `${pct(p.estimate.accuracy)} ± ${(p.estimate.spread * 100).toFixed(1)}`,
+        ]),
+      ) +
+      `<p class="note">The frozen-trunk head, cross-validated on the same folds with fewer labels per class; the dashed line is ` +
+      `error = ${labelCurve.fit.a.toFixed(3)} × n<sup>−${labelCurve.fit.b.toFixed(2)}</sup> fitted to the points, read at all ` +
+      `${labelCurve.current.labelsPerClass.toFixed(0)} labels per class and at twice that. An extrapolation: a guide to whether more ` +
+      `labels are worth it, not a promise.</p>` +
+      chart(await renderSvg(labelCurveChart(labelCurve)))
+    : null;
   // A head fitted in one full-batch solve (the default linear head) has a single log: nothing to plot.
   const curves = (a.history?.length ?? 0) > 1 ? chart(await renderSvg(learningCurves(a.history!))) : null;
   const curvesNote = a.history?.length === 1 ? 'the head was fitted in one full-batch solve (logistic regression): no epochs to plot' : undefined;
@@ -168,6 +196,12 @@ export async function renderReport(a: RunArtifacts): Promise<string> {
   const body = [
     section('summary', 'Summary', summary),
     section('ablation', 'What each stage bought (ablation)', ablation, 'not an auto run'),
+    section(
+      'label-efficiency',
+      'How accuracy grows with labels',
+      labelEfficiency,
+      'cross-validation was not used (an auto run below 1,000 labeled images draws it)',
+    ),
     section('learning-curves', 'Learning curves', curves, curvesNote),
     section('confusion-matrix', 'Confusion matrix (held-out)', confusion),
     section('per-class', 'Per-class precision, recall and F1', perClass),

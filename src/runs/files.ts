@@ -21,6 +21,7 @@ import type { ClassificationReport } from '../evaluate/metrics.js';
 import { META_FILE, MODEL_FILE } from '../models/model-dir.js';
 import { WEIGHTS_FILE } from '../models/io.js';
 import type { FeaturePool } from '../models/backbones/pooling.js';
+import type { LabelCurve } from '../evaluate/label-curve.js';
 
 /** File names in a run folder, by role. */
 export const RUN_FILES = {
@@ -216,6 +217,8 @@ export interface AblationFile {
   /** The best stage (its `stage`). */
   best: string;
   policy: string;
+  /** With cross-validation: how the frozen head's accuracy grows with labels (absent in folders of earlier versions). */
+  labelCurve?: LabelCurve | null;
   seconds: number;
 }
 

@@ -6,6 +6,7 @@ import { initBackend } from '../../src/engine/backend.js';
 import { trainTransfer, HEAD_HYPER, FINETUNE_HYPER, TRANSFER_HEAD } from '../../src/recipes/transfer.js';
 import { trainFromScratch } from '../../src/recipes/scratch.js';
 import { auto } from '../../src/recipes/auto.js';
+import { writeReport } from '../../src/report/report.js';
 import { prepareData } from '../../src/data/prepare.js';
 import { fitOnData, DEFAULT_HYPER } from '../../src/train/fit-on-data.js';
 import { headTrainable } from '../../src/train/trainable.js';
@@ -544,6 +545,23 @@ test('auto below AUTO_CV_BELOW labeled images: every stage cross-validated on th
   assert.deepEqual(await fsp.readFile(path.join(out, 'weights.bin')), await fsp.readFile(path.join(best.dir, 'weights.bin')));
   const ablation = JSON.parse(await fsp.readFile(path.join(out, 'auto.json'), 'utf8'));
   assert.equal(ablation.selection, 'cross-validation');
+  // The label-efficiency curve: the frozen head cross-validated with 25%, 50% and all of each fold's labels per class
+  // (all: the frozen stage's own estimate), a power law fitted, and what twice the labels is expected to add.
+  const curve = res.labelCurve!;
+  assert.deepEqual(
+    curve.points.map((p) => p.fraction),
+    [0.25, 0.5, 1],
+  );
+  assert.ok(curve.points[0]!.labelsPerClass < curve.points[1]!.labelsPerClass && curve.points[1]!.labelsPerClass < curve.points[2]!.labelsPerClass);
+  assert.equal(curve.points[2]!.estimate.accuracy, res.rows[0]!.accuracy);
+  assert.ok(curve.points.every((p) => p.estimate.kind === 'cross-validation' && p.estimate.accuracy > 0 && p.estimate.accuracy <= 1));
+  assert.ok(curve.fit.b >= 0 && curve.doubled.gain >= 0 && curve.doubled.accuracy <= 1);
+  assert.equal(curve.doubled.labelsPerClass, 2 * curve.current.labelsPerClass);
+  assert.deepEqual(ablation.labelCurve, JSON.parse(JSON.stringify(curve)));
+  const { sections } = await writeReport(out);
+  assert.ok(sections.includes('label-efficiency'), sections.join(', '));
+  const html = await fsp.readFile(path.join(out, 'report.html'), 'utf8');
+  assert.match(html, /<section id="label-efficiency" class="present">.*points expected for \d+ more labels per class \(doubling them\).*<svg/s);
   // A budget the first stage already spends: every later stage is skipped, saying what it would have needed.
   const tight = await auto(labeled, {
     out: path.join(root, 'auto-budget'),

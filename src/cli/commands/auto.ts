@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { auto, type AutoResult } from '../../recipes/auto.js';
+import { describeLabelCurve } from '../../evaluate/label-curve.js';
 import { writeReport } from '../../report/report.js';
 import { runFile } from '../../runs/files.js';
 import { AUTO_DEFAULTS } from '../../recipes/defaults.js';
@@ -108,6 +109,10 @@ Examples:
       );
     }
     for (const s of res.skipped) lines.push(`skipped: ${s.why}`);
+    if (res.labelCurve) {
+      const points = res.labelCurve.points.map((p) => `${Math.round(p.fraction * 100)}% of the labels ${(p.estimate.accuracy * 100).toFixed(1)}%`).join(', ');
+      lines.push('', `labels: ${points} (frozen head, cross-validated); ${describeLabelCurve(res.labelCurve)}`);
+    }
     lines.push(
       '',
       `kept: ${res.best} (${(res.accuracy * 100).toFixed(1)}% ± ${(res.spread * 100).toFixed(1)}, ${res.selection === 'cross-validation' ? 'cross-validated' : 'held-out'}); model in ${res.out}; ${res.seconds.toFixed(0)} s in all`,
