@@ -3,6 +3,7 @@
  *
  * Recipes (high level, each writes a model directory in `out`): trainFromScratch, trainTransfer,
  * searchAugmentation, distill, selfTrain, auto. Then evaluateModel, loadPredictor + predictImages, writeReport.
+ * Before training, checkData finds duplicates, test leakage and likely mislabeled images.
  * Every recipe takes `callbacks` (Keras-style hooks: onBatchEnd, onEpochEnd, onStage, onProgress).
  * The TF.js backend starts on first use ('auto': tfjs-node when installed, else wasm; $FRUGAL_BACKEND or
  * `initBackend` choose another). Errors a user can fix are `FrugalError`s that name the options to change.
@@ -28,6 +29,8 @@ export { distill, type DistillRunOptions, type DistillResult, type ModelSummary 
 export { selfTrain, type SelfTrainOptions, type SelfTrainResult, type RoundReport } from './recipes/self-train.js';
 export { parseStudent, type StudentSpec } from './recipes/student.js';
 export { auto, AUTO_CV_BELOW, STAGE_COST, type AutoOptions, type AutoResult, type AblationRow, type SkippedStage } from './recipes/auto.js';
+export { checkData, DATA_CHECK_THRESHOLDS, type DataCheckOptions } from './recipes/data-check.js';
+export type { DataCheckFile, DataCheckThresholds, CheckedImage, CheckedSet, ImagePair, DuplicateCluster, MislabelCandidate } from './runs/files.js';
 export { STUDENT_NOISE, SELF_TRAIN_DEFAULTS, DISTILL_DEFAULTS, AUTO_DEFAULTS, SEARCH_DEFAULTS, CV_DEFAULTS } from './recipes/defaults.js';
 
 // Evaluation, prediction, the report

@@ -14,6 +14,8 @@ import {
 import type { RunArtifacts } from '../runs/artifacts.js';
 import { describeLabelCurve, type LabelCurve } from '../evaluate/label-curve.js';
 import type { Estimate } from '../evaluate/estimate.js';
+import type { CheckedImage, DataCheckFile } from '../runs/files.js';
+import { dataCheckRows, pairText } from './data-check.js';
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const pct = (v: number | null | undefined) => (v === null || v === undefined || !Number.isFinite(v) ? '–' : `${(v * 100).toFixed(1)}%`);
@@ -64,6 +66,73 @@ async function mistakes(a: RunArtifacts, limit = 12): Promise<string | null> {
     }),
   );
   return `<p>The held-out images the model got wrong with the most confidence.</p><div class="mistakes">${cards.join('')}</div>`;
+}
+
+/** Items of each kind of finding the report shows (the JSON file has them all). */
+const DATA_CHECK_ITEMS = 8;
+
+/** A row of thumbnails, each captioned with its file, set and label, and a note after them. */
+async function imageStrip(images: CheckedImage[], note: string): Promise<string> {
+  const cards = await Promise.all(
+    images.map(async (i) => {
+      const src = await thumbnail(i.path);
+      const img = src ? `<img alt="${esc(i.path)}" src="${src}">` : '<div class="noimg">?</div>';
+      const caption = `${i.set === 'train' ? '' : `<b>${esc(i.set)}</b> `}${esc(i.path.split(/[\\/]/).slice(-2).join('/'))}${i.label !== null ? `<br>labeled <b>${esc(i.label)}</b>` : ''}`;
+      return `<figure class="mistake" title="${esc(i.path)}">${img}<figcaption>${caption}</figcaption></figure>`;
+    }),
+  );
+  return `<div class="finding"><div class="mistakes">${cards.join('')}</div><p class="note">${esc(note)}</p></div>`;
+}
+
+/** `frugal data check --run`'s findings: the summary table, then the first few items of each kind with thumbnails. */
+async function dataCheckSection(r: DataCheckFile | null): Promise<string | null> {
+  if (!r) return null;
+  const t = r.thresholds;
+  const parts = [
+    `<p>Checked ${esc(r.source)} (${r.images.train} images)${r.test ? `, test set ${esc(r.test)} (${r.images.test})` : ''}${
+      r.unlabeled ? `, unlabeled pool ${esc(r.unlabeled)} (${r.images.unlabeled})` : ''
+    }. Near-duplicates: perceptual-hash distance ≤ ${t.hashDistance} of 256 bits, or trunk-feature cosine ≥ ${t.cosine} and ${t.cosineMargin} above ` +
+      "either image's cosine with its 5th-nearest image. " +
+      `Likely mislabeled: a head trained without the image gives another class ≥ ${t.confidence} and its label ≤ ${t.labelProbability}.</p>`,
+    table(
+      ['finding', 'count', 'detail'],
+      dataCheckRows(r).map((row) => [row.finding, row.count === null ? '–' : row.count, row.detail]),
+      'ablation',
+    ),
+  ];
+  const kinds: Array<[string, number, Array<Promise<string>>]> = [
+    ['Exact duplicates', r.exactDuplicates.length, r.exactDuplicates.slice(0, DATA_CHECK_ITEMS).map((c) => imageStrip(c.images, 'identical bytes'))],
+    [
+      'Near-duplicates',
+      r.nearDuplicates.length,
+      r.nearDuplicates.slice(0, DATA_CHECK_ITEMS).map((c) => imageStrip(c.images, c.pairs.map(pairText).join('; '))),
+    ],
+    ['Test leakage', r.leakage.length, r.leakage.slice(0, DATA_CHECK_ITEMS).map((p) => imageStrip([p.a, p.b], pairText(p)))],
+    ['Training / unlabeled overlap', r.poolOverlap.length, r.poolOverlap.slice(0, DATA_CHECK_ITEMS).map((p) => imageStrip([p.a, p.b], pairText(p)))],
+    ['One image, two labels', r.labelConflicts.length, r.labelConflicts.slice(0, DATA_CHECK_ITEMS).map((p) => imageStrip([p.a, p.b], pairText(p)))],
+    [
+      'Likely mislabeled',
+      r.mislabeled.candidates.length,
+      r.mislabeled.candidates
+        .slice(0, DATA_CHECK_ITEMS)
+        .map((c) => imageStrip([c.image], `predicted ${c.predicted} (${pct(c.confidence)}), its label ${pct(c.labelProbability)}`)),
+    ],
+  ];
+  for (const [title, count, items] of kinds) {
+    if (count === 0) continue;
+    parts.push(
+      `<h3>${esc(title)} (${count}${count > DATA_CHECK_ITEMS ? `, the first ${DATA_CHECK_ITEMS}` : ''})</h3>`,
+      `<div class="findings">${(await Promise.all(items)).join('')}</div>`,
+    );
+  }
+  parts.push(
+    '<h3>Images per class</h3>',
+    table(
+      ['class', 'images'],
+      r.balance.classes.map((c) => [c.name, c.count]),
+    ),
+  );
+  return parts.join('');
 }
 
 /** One self-contained HTML report (inline SVG charts and images), readable offline. */
@@ -211,6 +280,7 @@ export async function renderReport(a: RunArtifacts): Promise<string> {
     section('augment-search', 'RandAugment (N, M) search', search),
     section('noisy-student', 'Noisy Student rounds', rounds),
     ...(distill ? [section('distillation', 'Distillation: teacher vs student', distill)] : []),
+    section('data-check', 'Data check', await dataCheckSection(a.dataCheck), 'no data check (frugal data check <data> --run <this folder>)'),
   ].join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Frugal report — ${esc(a.dir)}</title>
@@ -225,6 +295,8 @@ td:first-child,th:first-child{text-align:left}table.ablation td:last-child,table
 .mistakes{display:flex;flex-wrap:wrap;gap:12px}.mistake{margin:0;width:130px;font-size:12px}
 .mistake img{width:96px;height:96px;image-rendering:pixelated;border:1px solid #ccc}
 .preview{max-width:100%;image-rendering:pixelated;border:1px solid #ccc}
+h3{font-size:1.05em;margin-top:1.2em}.findings{display:flex;flex-wrap:wrap;gap:10px}
+.finding{border:1px solid #e5e5e5;padding:6px;max-width:420px}.finding p{margin:.2em 0;font-size:12px}.finding figcaption{overflow-wrap:anywhere}.finding .mistakes{gap:8px}
 </style></head><body>
 <h1>Frugal report</h1><p class="note">Generated ${esc(new Date().toISOString())}. Every number below was measured on held-out images.</p>
 ${body}

@@ -12,6 +12,7 @@ import {
   RUN_FILES,
   runFile,
   type AblationFile,
+  type DataCheckFile,
   type DistillFile,
   type PreviewInfo,
   type RoundReport,
@@ -80,6 +81,8 @@ export interface RunArtifacts {
   /** PNG bytes of the augmentation preview, and the policy it shows. */
   preview: Buffer | null;
   previewInfo: PreviewInfo | null;
+  /** `frugal data check --run`'s findings about the data. */
+  dataCheck: DataCheckFile | null;
 }
 
 /** Find a file in the run directory, else in its immediate subfolders (stage folders), in name order. */
@@ -143,10 +146,11 @@ export async function readRunArtifacts(dir: string): Promise<RunArtifacts> {
     distill: await json(dir, RUN_FILES.distill),
     preview: previewFile ? await fsp.readFile(previewFile) : null,
     previewInfo: previewFile ? await json(path.dirname(previewFile), RUN_FILES.previewInfo, true) : null,
+    dataCheck: await json(dir, RUN_FILES.dataCheck, true),
   };
-  if (!a.meta && !a.metrics && !a.ablation && !a.search && !a.rounds) {
-    const files = [RUN_FILES.meta, RUN_FILES.metrics, RUN_FILES.ablation, RUN_FILES.search].join(', ');
-    throw new FrugalError((n) => `${dir}: nothing to report (no ${files} or ${RUN_FILES.rounds}): give the ${n('out')} folder of a training command`);
+  if (!a.meta && !a.metrics && !a.ablation && !a.search && !a.rounds && !a.dataCheck) {
+    const files = [RUN_FILES.meta, RUN_FILES.metrics, RUN_FILES.ablation, RUN_FILES.search, RUN_FILES.rounds].join(', ');
+    throw new FrugalError((n) => `${dir}: nothing to report (no ${files} or ${RUN_FILES.dataCheck}): give the ${n('out')} folder of a training command`);
   }
   return a;
 }

@@ -12,6 +12,7 @@
  *     rounds.json             Noisy Student rounds; self-train.json: their resumable state; round-N/ each round
  *     distill.json            teacher vs student
  *     auto.json               auto's ablation table; auto-state.json: its resumable state; 1-…5-*: its stages
+ *     data-check.json         `frugal data check --run`: duplicates, leakage, likely mislabeled images of the data
  *     report.html
  */
 import * as path from 'node:path';
@@ -42,6 +43,7 @@ export const RUN_FILES = {
   distill: 'distill.json',
   ablation: 'auto.json',
   autoState: 'auto-state.json',
+  dataCheck: 'data-check.json',
   report: 'report.html',
 } as const;
 
@@ -246,4 +248,98 @@ export interface RunJson {
   distill: DistillFile;
   ablation: AblationFile;
   autoState: AutoState;
+  dataCheck: DataCheckFile;
+}
+
+/** Which of the checked sets an image is in: the labeled data, `--test`, or `--unlabeled`. */
+export type CheckedSet = 'train' | 'test' | 'unlabeled';
+
+/** An image as a data check names it: its file, set and label (null: unlabeled). */
+export interface CheckedImage {
+  path: string;
+  set: CheckedSet;
+  label: string | null;
+}
+
+/** Two files of one picture: the same bytes (`exact`), or a near-duplicate by perceptual hash or trunk features. */
+export interface ImagePair {
+  a: CheckedImage;
+  b: CheckedImage;
+  match: 'exact' | 'near';
+  /** Hamming distance of their 256-bit perceptual hashes (null: not decodable). */
+  hashDistance: number | null;
+  /** Cosine similarity of their trunk features (null: not decodable). */
+  cosine: number | null;
+  /** How far the cosine stands out: less the larger of the two images' cosine with its 5th-nearest image (null: not decodable). */
+  cosineMargin: number | null;
+}
+
+/** Images of one set joined by duplicate pairs (exact copies: `pairs` empty; near-duplicates: the near pairs). */
+export interface DuplicateCluster {
+  set: CheckedSet;
+  images: CheckedImage[];
+  pairs: ImagePair[];
+}
+
+/** A labeled image that a head trained without it confidently puts in another class. */
+export interface MislabelCandidate {
+  image: CheckedImage;
+  predicted: string;
+  /** The head's probability of `predicted`. */
+  confidence: number;
+  /** The head's probability of the image's own label. */
+  labelProbability: number;
+  /** Near-duplicates of it (same label) flagged alike: one finding per picture. */
+  nearDuplicates: string[];
+}
+
+/** The thresholds a data check used. */
+export interface DataCheckThresholds {
+  /** Near-duplicates by the hash: 256-bit perceptual-hash Hamming distance at most this. */
+  hashDistance: number;
+  /** Near-duplicates by the trunk: feature cosine at least this… */
+  cosine: number;
+  /** …and at least this above either image's cosine with its 5th-nearest image (the pair stands out). */
+  cosineMargin: number;
+  /** Likely mislabeled: the held-out head's top class (not the label) at least this probable… */
+  confidence: number;
+  /** …and the image's own label at most this probable. */
+  labelProbability: number;
+}
+
+/** data-check.json: what `frugal data check` found in a data set (and its test set and unlabeled pool). */
+export interface DataCheckFile {
+  source: string;
+  test: string | null;
+  unlabeled: string | null;
+  classes: string[];
+  /** Usable (decodable) images per set. */
+  images: Record<CheckedSet, number>;
+  thresholds: DataCheckThresholds;
+  /** Files with the same bytes within one set. */
+  exactDuplicates: DuplicateCluster[];
+  /** Near-duplicate clusters within one set (exact copies joined to them). */
+  nearDuplicates: DuplicateCluster[];
+  /** Test images that are (near-)copies of training or unlabeled images: not held out. */
+  leakage: ImagePair[];
+  /** Unlabeled images that are (near-)copies of training images. */
+  poolOverlap: ImagePair[];
+  /** One picture under two labels (exact or near-duplicates, any labeled sets). */
+  labelConflicts: ImagePair[];
+  mislabeled: {
+    /** Ranked, most likely first: training images by cross-validation, test images by a head trained on all training images. */
+    candidates: MislabelCandidate[];
+    /** Images scored (training and test). */
+    scored: number;
+    folds: number;
+    /** Cross-validated accuracy of the head on the training images (null when skipped). */
+    accuracy: number | null;
+    /** Why the check did not run (null when it did). */
+    skipped: string | null;
+  };
+  /** Usable training images per class (exact copies counted once). */
+  balance: { classes: Array<{ name: string; count: number }>; min: number; max: number; ratio: number | null };
+  /** Files that could not be used, with the reason. */
+  problems: Array<{ path: string; reason: string }>;
+  seconds: number;
 }

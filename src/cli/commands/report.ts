@@ -6,9 +6,9 @@ export function reportCommand(): Command {
   return new Command('report')
     .description(
       'one self-contained HTML report of a run: learning curves, confusion matrix, per-class metrics, calibration, mistakes, ' +
-        'augmentation, search, Noisy Student rounds, ablation',
+        'augmentation, search, Noisy Student rounds, ablation, and a data check written with `frugal data check --run`',
     )
-    .argument('<run>', 'the --out folder of train, distill, self-train, augment search or auto')
+    .argument('<run>', 'the --out folder of train, distill, self-train, augment search or auto (or a folder given to data check --run)')
     .option('--out <file>', 'HTML file to write (default: <run>/report.html)')
     .option('--json', 'print one JSON object')
     .addHelpText(
