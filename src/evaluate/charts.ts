@@ -180,7 +180,7 @@ export function labelCurveChart(curve: LabelCurve): TopLevelSpec {
     { n: curve.current.labelsPerClass, accuracy: curve.current.accuracy, label: 'all labels' },
     { n: curve.doubled.labelsPerClass, accuracy: curve.doubled.accuracy, label: `2× labels: ${(curve.doubled.accuracy * 100).toFixed(1)}%` },
   ];
-  const x = { field: 'n', type: 'quantitative', title: 'labeled images per class', scale: { type: 'log' } };
+  const x = { field: 'n', type: 'quantitative', title: 'labeled images per class', scale: { type: 'log', domain: [lo / 1.4, hi * 1.4], nice: false } };
   const y = { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { zero: false } };
   return {
     width: 360,
@@ -193,7 +193,7 @@ export function labelCurveChart(curve: LabelCurve): TopLevelSpec {
       { data: { values: expected }, mark: { type: 'point', shape: 'diamond', size: 70, color: '#d62728' }, encoding: { x, y } },
       {
         data: { values: expected.slice(1) },
-        mark: { type: 'text', align: 'right', dx: -6, dy: 12, color: '#d62728' },
+        mark: { type: 'text', align: 'right', dy: -10, color: '#d62728' },
         encoding: { x, y, text: { field: 'label' } },
       },
     ],

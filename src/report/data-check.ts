@@ -46,7 +46,8 @@ export function dataCheckRows(r: DataCheckFile): DataCheckRow[] {
     },
     {
       finding: 'class imbalance',
-      count: r.balance.ratio === null ? null : Math.round(r.balance.ratio * 100) / 100,
+      // A ratio, not a count of findings: the detail says it.
+      count: null,
       detail:
         r.balance.ratio === null
           ? `a class has no usable images (largest ${r.balance.max})`
