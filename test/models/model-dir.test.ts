@@ -21,6 +21,13 @@ const meta = () =>
     preprocessing: { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] },
   });
 
+/** A cnn-tiny for 20×20×3 images and 3 classes, its weights drawn from `seed`. */
+function tinyModel(seed: number) {
+  const model = getArch('cnn-tiny')!.build({ inputShape: [20, 20, 3], numClasses: 3 });
+  initWeights(model, seed);
+  return model;
+}
+
 test('every zoo architecture builds for any input size and channel count, and predicts', () => {
   for (const arch of listArchs()) {
     for (const shape of [
@@ -87,11 +94,7 @@ test('a wrong or corrupt model directory fails clearly', async () => {
 test('a folder whose files disagree is refused: weights of another model of the same shape under this frugal.json', async () => {
   const dir = tempDir();
   const other = tempDir();
-  const arch = getArch('cnn-tiny')!;
-  const a = arch.build({ inputShape: [20, 20, 3], numClasses: 3 });
-  initWeights(a, 1);
-  const b = arch.build({ inputShape: [20, 20, 3], numClasses: 3 });
-  initWeights(b, 2);
+  const [a, b] = [tinyModel(1), tinyModel(2)];
   await saveModelDir(dir, a, meta());
   await saveModelDir(other, b, meta());
   // What a crash between writing the files left before: the new weights beside the old model.json and frugal.json.
@@ -105,11 +108,7 @@ test('a folder whose files disagree is refused: weights of another model of the 
 test('writing over a model swaps the whole folder: its other files stay, nothing is left beside it', async () => {
   const parent = tempDir();
   const dir = path.join(parent, 'model');
-  const arch = getArch('cnn-tiny')!;
-  const a = arch.build({ inputShape: [20, 20, 3], numClasses: 3 });
-  initWeights(a, 1);
-  const b = arch.build({ inputShape: [20, 20, 3], numClasses: 3 });
-  initWeights(b, 2);
+  const [a, b] = [tinyModel(1), tinyModel(2)];
   await saveModelDir(dir, a, meta());
   await fsp.writeFile(path.join(dir, 'report.html'), 'report');
   await fsp.mkdir(path.join(dir, 'round-1'));
@@ -127,9 +126,7 @@ test('writing over a model swaps the whole folder: its other files stay, nothing
 test('a write interrupted between its two renames: the previous model is named, then put back by the next write', async () => {
   const parent = tempDir();
   const dir = path.join(parent, 'model');
-  const arch = getArch('cnn-tiny')!;
-  const a = arch.build({ inputShape: [20, 20, 3], numClasses: 3 });
-  initWeights(a, 1);
+  const a = tinyModel(1);
   await saveModelDir(dir, a, meta());
   // The state a crash leaves after the old folder was moved aside and before the new one was moved in.
   const gone = spawnSync('true').pid;
@@ -137,8 +134,7 @@ test('a write interrupted between its two renames: the previous model is named, 
   await fsp.rename(dir, previous);
   await fsp.mkdir(path.join(parent, `.model.frugal-new-${gone}-0000`));
   await assert.rejects(loadModelDir(dir), (err: Error) => err.message.includes('interrupted') && err.message.includes(previous));
-  const b = arch.build({ inputShape: [20, 20, 3], numClasses: 3 });
-  initWeights(b, 2);
+  const b = tinyModel(2);
   await saveModelDir(dir, b, meta());
   await loadModelDir(dir);
   assert.deepEqual(await fsp.readdir(parent), ['model']);
