@@ -3,7 +3,8 @@
  *
  * Recipes (high level, each writes a model directory in `out`): trainFromScratch, trainTransfer,
  * searchAugmentation, distill, selfTrain, auto. Then evaluateModel, loadPredictor + predictImages, writeReport.
- * Before training, checkData finds duplicates, test leakage and likely mislabeled images.
+ * Before training, checkData finds duplicates, test leakage and likely mislabeled images; suggestLabels ranks
+ * unlabeled images to label next.
  * Every recipe takes `callbacks` (Keras-style hooks: onBatchEnd, onEpochEnd, onStage, onProgress).
  * The TF.js backend starts on first use ('auto': tfjs-node when installed, else wasm; $FRUGAL_BACKEND or
  * `initBackend` choose another). Errors a user can fix are `FrugalError`s that name the options to change.
@@ -31,6 +32,19 @@ export { parseStudent, type StudentSpec } from './recipes/student.js';
 export { auto, AUTO_CV_BELOW, STAGE_COST, type AutoOptions, type AutoResult, type AblationRow, type SkippedStage } from './recipes/auto.js';
 export { checkData, DATA_CHECK_THRESHOLDS, type DataCheckOptions } from './recipes/data-check.js';
 export type { DataCheckFile, DataCheckThresholds, CheckedImage, CheckedSet, ImagePair, DuplicateCluster, MislabelCandidate } from './runs/files.js';
+export {
+  suggestLabels,
+  writeSuggestionFolder,
+  suggestionsCsv,
+  SUGGEST_STRATEGIES,
+  SUGGEST_PER_CLASS,
+  SUGGESTIONS_CSV,
+  type SuggestOptions,
+  type SuggestResult,
+  type Suggestion,
+  type SuggestStrategy,
+} from './recipes/suggest.js';
+export { selectForLabeling, HYBRID, type HybridSettings, type SelectionInput, type Selected } from './recipes/active-selection.js';
 export { STUDENT_NOISE, SELF_TRAIN_DEFAULTS, DISTILL_DEFAULTS, AUTO_DEFAULTS, SEARCH_DEFAULTS, CV_DEFAULTS } from './recipes/defaults.js';
 
 // Evaluation, prediction, the report

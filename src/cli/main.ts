@@ -13,6 +13,7 @@ import { serveCommand } from './commands/serve.js';
 import { distillCommand } from './commands/distill.js';
 import { selfTrainCommand } from './commands/self-train.js';
 import { cacheCommand } from './commands/cache.js';
+import { suggestCommand } from './commands/suggest.js';
 
 function buildProgram(): Command {
   const program = new Command('frugal')
@@ -27,6 +28,7 @@ Examples:
   $ frugal train ./photos --out ./model
   $ frugal evaluate ./model ./test-photos
   $ frugal predict ./model cat.jpg
+  $ frugal suggest ./photos --unlabeled ./more-photos --out ./to-label
   $ frugal data inspect ./photos
   $ frugal data from-idx images.idx.gz labels.idx.gz --out ./data
   $ frugal cache info`,
@@ -38,6 +40,7 @@ Examples:
   program.addCommand(predictCommand());
   program.addCommand(distillCommand());
   program.addCommand(selfTrainCommand());
+  program.addCommand(suggestCommand());
   program.addCommand(augmentCommand());
   program.addCommand(reportCommand());
   program.addCommand(serveCommand());

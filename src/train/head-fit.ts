@@ -8,6 +8,7 @@ import { featureEncoder, type FitResult } from './loop.js';
 import { headTrainable } from './trainable.js';
 import { fitLogistic, logisticProbs } from './logistic.js';
 import { oneHot, smoothTargets } from './losses.js';
+import { featureStats, standardize } from './standardize.js';
 import { CallbackList, type Callback } from './callbacks.js';
 
 /** Rows of (standardised) features with their labels. */
@@ -78,3 +79,20 @@ export async function fitHead(
 
 /** The L2 penalty of a linear head when none is given (see TRANSFER_HEAD in recipes/transfer for how it was chosen). */
 export const DEFAULT_HEAD_L2 = 0.01;
+
+/** A fitted linear head on raw features: class probabilities (count × classes) of feature rows. */
+export interface LinearHead {
+  classes: number;
+  probs(features: Float32Array, count: number): Float32Array;
+}
+
+/**
+ * The new head of frozen-trunk transfer with its defaults, as plain arrays: features standardised with the training
+ * rows' statistics, then L2-regularised logistic regression (penalty `l2`, no label smoothing), as `fitHead` fits a
+ * linear head. For recipes that need a head's probabilities, not a model (ranking images for labeling).
+ */
+export function fitLinearHead(set: FeatureSet, dim: number, numClasses: number, l2 = DEFAULT_HEAD_L2): LinearHead {
+  const stats = featureStats(set.inputs, set.count, dim);
+  const m = fitLogistic(standardize(set.inputs, stats), oneHot(set.labels, numClasses), set.count, dim, numClasses, { l2 });
+  return { classes: numClasses, probs: (features, count) => logisticProbs(m, standardize(features, stats), count) };
+}
