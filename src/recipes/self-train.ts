@@ -17,7 +17,7 @@ import { pseudoLabelDir, roundDir, runFile, type RoundReport } from '../runs/fil
 import { copyRunModel, writeRunJson } from '../runs/artifacts.js';
 import { openRunState, saveRunState } from '../runs/run-state.js';
 import { trainFromScratch } from './scratch.js';
-import { trainTransfer, FEATURE_SELF_TRAIN } from './transfer.js';
+import { trainTransfer, featureRoundReports, FEATURE_SELF_TRAIN } from './transfer.js';
 import type { Estimate } from '../evaluate/estimate.js';
 import { BUILTIN_TRUNK } from '../models/backbones/pretrained.js';
 import { resolveStudent, finishStudent, type StudentSpec } from './student.js';
@@ -88,16 +88,7 @@ async function selfTrainOnFeatures(source: string, o: SelfTrainOptions): Promise
     selfTrain: { rounds: o.rounds ?? (o.crossValidation ? undefined : FEATURE_SELF_TRAIN.rounds), threshold: o.threshold ?? FEATURE_SELF_TRAIN.threshold },
     hyper: { ...o.teacherHyper, ...o.hyper },
   });
-  const rounds: RoundReport[] = (res.selfTraining ?? []).map((r) => ({
-    round: r.round,
-    accuracy: r.valAccuracy,
-    kept: r.kept,
-    keptTotal: r.pseudoLabeled,
-    poolSize: res.poolImages ?? 0,
-    pseudoAccuracy: null,
-    dir: o.out,
-    seconds: r.seconds,
-  }));
+  const rounds = featureRoundReports(res.selfTraining ?? [], res.poolImages ?? 0, o.out);
   for (const r of rounds) o.onRound?.(r);
   return { out: o.out, accuracy: res.accuracy, bestRound: res.selfTrainRounds ?? 0, rounds, stoppedEarly: false, classes: res.classes, estimate: res.estimate };
 }

@@ -22,6 +22,8 @@ import { decodeAll } from '../data/loader.js';
 import { fitOnData, DEFAULT_HYPER, type TrainHyper } from '../train/fit-on-data.js';
 import { fitHead, DEFAULT_HEAD_L2, type FeatureSet } from '../train/head-fit.js';
 import { finishRun } from '../runs/finish.js';
+import { writeRunJson } from '../runs/artifacts.js';
+import type { RoundReport } from '../runs/files.js';
 import { fineTunable, headTrainable, DEFAULT_TRUNK_LR_MULT } from '../train/trainable.js';
 import { augmentedViews, mirroredImages, policyFromOption } from '../augment/index.js';
 import { augmentTransform } from '../train/batch-augmentation.js';
@@ -722,6 +724,8 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
     meta,
     metrics: { accuracy: estimate.accuracy, frozenAccuracy, estimate, ...(labelCurve ? { labelCurve } : {}) },
   });
+  // Noisy Student's rounds, as the report's rounds section reads them (self-train's image students write the same file).
+  if (pool) await writeRunJson(o.out, 'rounds', featureRoundReports(selfTraining, pool.count, o.out));
   const result: TransferResult = {
     out: o.out,
     accuracy: estimate.accuracy,
@@ -753,4 +757,18 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
   };
   if (typeof spec === 'string') loaded.dispose();
   return result;
+}
+
+/** Noisy Student rounds on features as run-folder round reports (every round's model is the run folder's, not its own). */
+export function featureRoundReports(rounds: SelfTrainingRound[], poolImages: number, dir: string): RoundReport[] {
+  return rounds.map((r) => ({
+    round: r.round,
+    accuracy: r.valAccuracy,
+    kept: r.kept,
+    keptTotal: r.pseudoLabeled,
+    poolSize: poolImages,
+    pseudoAccuracy: null,
+    dir,
+    seconds: r.seconds,
+  }));
 }

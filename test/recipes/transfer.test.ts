@@ -378,6 +378,13 @@ test('Noisy Student on frozen features: the teacher labels the pool, students le
       r.pseudoLabeled,
     );
   }
+  // The rounds, as the report's Noisy Student section reads them.
+  const written = JSON.parse(await fsp.readFile(path.join(out, 'rounds.json'), 'utf8'));
+  assert.deepEqual(
+    written.map((r: { round: number; accuracy: number; keptTotal: number }) => [r.round, r.accuracy, r.keptTotal]),
+    res.selfTraining!.map((r) => [r.round, r.valAccuracy, r.pseudoLabeled]),
+  );
+  assert.ok((await writeReport(out)).sections.includes('noisy-student'));
   const meta = JSON.parse(await fsp.readFile(path.join(out, 'frugal.json'), 'utf8'));
   assert.equal(meta.training.selfTraining.rounds, 2);
   assert.equal(meta.training.selfTraining.poolImages, 120);
