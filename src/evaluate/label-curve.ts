@@ -63,6 +63,7 @@ function mean(v: number[]): number {
 export function describeLabelCurve(c: LabelCurve): string {
   return (
     `+${(c.doubled.gain * 100).toFixed(1)} points expected for ${Math.round(c.current.labelsPerClass)} more labels per class (doubling them), ` +
-    `by a power law fitted to the cross-validated accuracy at ${c.points.map((p) => `${Math.round(p.fraction * 100)}%`).join(', ')} of the labels`
+    `by a power law fitted to the ${c.points[0]?.estimate.kind === 'validation' ? 'validation' : 'cross-validated'} accuracy at ` +
+    `${c.points.map((p) => `${Math.round(p.fraction * 100)}%`).join(', ')} of the labels`
   );
 }

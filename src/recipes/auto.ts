@@ -62,7 +62,7 @@ export interface AutoResult {
   rows: AblationRow[];
   skipped: SkippedStage[];
   policy: string;
-  /** With cross-validation: how the frozen head's accuracy grows with labels, and the estimate for twice the labels. */
+  /** With a trunk: how the frozen head's accuracy grows with labels, and the estimate for twice the labels. */
   labelCurve: LabelCurve | null;
   seconds: number;
 }
@@ -265,7 +265,7 @@ export async function auto(source: string, options: AutoOptions): Promise<AutoRe
         mode: 'frozen',
         crossValidation: cv,
         // How accuracy grows with labels: cheap on the frozen head's cached features, once (the first stage).
-        labelCurve: !!cv && id === 'frozen',
+        labelCurve: id === 'frozen',
         hyper: hyper(),
       });
       return fromTransfer(r, r.cutSearch ? describeCut(r.backbone) : undefined);

@@ -165,10 +165,10 @@ export interface TransferOptions extends DataOptions {
    */
   crossValidation?: boolean | { folds?: number; repeats?: number };
   /**
-   * With `crossValidation`: also cross-validate the frozen head (before any Noisy Student round) on the same folds with
-   * 25% and 50% of each fold's training images per class, and fit a power law to the three points: how accuracy
-   * grows with labels, and what twice the labels is expected to add (`labelCurve` in the result and in frugal.json's
-   * metrics).
+   * Also score the frozen head (before any Noisy Student round) trained on 25% and 50% of each class's training
+   * images, on the same held-out images (with `crossValidation`: the same folds; else the validation images), and fit
+   * a power law to the three points: how accuracy grows with labels, and what twice the labels of the saved model is
+   * expected to add (`labelCurve` in the result and in frugal.json's metrics).
    */
   labelCurve?: boolean;
   resume?: boolean;
@@ -215,7 +215,7 @@ export interface TransferResult {
   right: Float32Array;
   /** Noisy Student rounds behind the saved head (with `crossValidation`, the rounds chosen); null without `unlabeled`. */
   selfTrainRounds: number | null;
-  /** With `labelCurve` (and `crossValidation`): accuracy against labels per class, and the estimate for twice the labels. */
+  /** With `labelCurve`: accuracy against labels per class, and the estimate for twice the labels. */
   labelCurve: LabelCurve | null;
   /** Unlabeled images used (null without `unlabeled`). */
   poolImages: number | null;
@@ -544,6 +544,23 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
     }
     return fitLabelCurve(points, data.train.count / numClasses);
   };
+  // Without cross-validation: the teacher heads (all training images) and heads on `LABEL_CURVE_FRACTIONS` of each
+  // class's training images, scored on the validation images; the law is fitted once the saved model's labels are known.
+  const labelPointsOnValidation = async (all: tfl.LayersModel[]): Promise<LabelCurvePoint[]> => {
+    const estimateOf = (heads: tfl.LayersModel[]) => validationEstimate(rightOf(probsOf(heads, valSet), data.val.labels, numClasses));
+    const points: LabelCurvePoint[] = [{ fraction: 1, labelsPerClass: data.train.count / numClasses, estimate: estimateOf(all) }];
+    for (const fraction of LABEL_CURVE_FRACTIONS) {
+      callbacks.onStage(`label-efficiency curve: ${Math.round(fraction * 100)}% of the labels`);
+      const kept = fractionPerClass(data.train.labels, fraction, headHyper.seed);
+      const heads = (await trainHeads(rowsOf(kept), null, true)).heads;
+      try {
+        points.push({ fraction, labelsPerClass: kept.length / numClasses, estimate: estimateOf(heads) });
+      } finally {
+        disposeHeads(heads);
+      }
+    }
+    return points;
+  };
   const pseudoPerClass = (labels: number[]) => Object.fromEntries(data.classes.map((c, i) => [c, labels.filter((l) => l === i).length]));
   const probsOf = (heads: tfl.LayersModel[], set: { inputs: Float32Array; count: number }) => predictProbs(headTrainable(ensembleHeads(heads)), set, fenc);
   let heads: tfl.LayersModel[];
@@ -552,6 +569,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
   let estimate: Estimate;
   let right: Float32Array;
   let labelCurve: LabelCurve | null = null;
+  let labelPoints: LabelCurvePoint[] | null = null;
   if (cv) {
     // Cross-validation: every round's estimate from the same folds; rounds are added while it rises. The saved heads
     // are trained on all labeled images with the rounds chosen.
@@ -575,6 +593,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
     ({ heads, fits: headFits } = rounds > 0 ? await studentHeads(headTrain, teacher.heads, rounds) : teacher);
   } else {
     const teacher = await trainHeads(headTrain, valSet);
+    if (o.labelCurve) labelPoints = await labelPointsOnValidation(teacher.heads);
     if (pool) {
       const valAccuracy = classificationReport(probsOf(teacher.heads, valSet), data.val.labels, data.classes).accuracy;
       selfTraining.push({ round: 0, pseudoLabeled: 0, kept: {}, valAccuracy, seconds: (performance.now() - tHead) / 1000 });
@@ -654,6 +673,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
   // (bench/photos-head: the whole schedule on all labels beat the refit for the best epoch and the head without refit).
   // (Under cross-validation the saved head was trained on all labeled images already.)
   const refitImages = cv ? data.train.count : model === null && (o.refit ?? !o.valData) ? data.train.count + data.val.count : null;
+  if (labelPoints) labelCurve = fitLabelCurve(labelPoints, (refitImages ?? data.train.count) / numClasses);
   let refitHead: tfl.LayersModel | null = null;
   if (refitImages !== null && !cv) {
     callbacks.onStage('refitting the head on all labeled images');

@@ -193,14 +193,16 @@ export async function renderReport(a: RunArtifacts): Promise<string> {
   const labelEfficiency = labelCurve
     ? `<p>${esc(describeLabelCurve(labelCurve))}.</p>` +
       table(
-        ['labels used', 'labeled images per class (per fold)', 'cross-validated accuracy'],
+        labelCurve.points[0]!.estimate.kind === 'validation'
+          ? ['labels used', 'labeled images per class', 'accuracy on the validation images']
+          : ['labels used', 'labeled images per class (per fold)', 'cross-validated accuracy'],
         labelCurve.points.map((p) => [
           `${Math.round(p.fraction * 100)}%`,
           p.labelsPerClass.toFixed(1),
           `${pct(p.estimate.accuracy)} ± ${(p.estimate.spread * 100).toFixed(1)}`,
         ]),
       ) +
-      `<p class="note">The frozen-trunk head, cross-validated on the same folds with fewer labels per class; the dashed line is ` +
+      `<p class="note">The frozen-trunk head trained on fewer labels per class, scored on the same held-out images; the dashed line is ` +
       `error = ${labelCurve.fit.a.toFixed(3)} × n<sup>−${labelCurve.fit.b.toFixed(2)}</sup> fitted to the points, read at all ` +
       `${labelCurve.current.labelsPerClass.toFixed(0)} labels per class and at twice that. An extrapolation: a guide to whether more ` +
       `labels are worth it, not a promise.</p>` +
@@ -265,12 +267,7 @@ export async function renderReport(a: RunArtifacts): Promise<string> {
   const body = [
     section('summary', 'Summary', summary),
     section('ablation', 'What each stage bought (ablation)', ablation, 'not an auto run'),
-    section(
-      'label-efficiency',
-      'How accuracy grows with labels',
-      labelEfficiency,
-      'cross-validation was not used (an auto run below 1,000 labeled images draws it)',
-    ),
+    section('label-efficiency', 'How accuracy grows with labels', labelEfficiency, 'not part of this run (auto draws it when it transfers from a trunk)'),
     section('learning-curves', 'Learning curves', curves, curvesNote),
     section('confusion-matrix', 'Confusion matrix (held-out)', confusion),
     section('per-class', 'Per-class precision, recall and F1', perClass),

@@ -219,7 +219,7 @@ export interface AblationFile {
   /** The best stage (its `stage`). */
   best: string;
   policy: string;
-  /** With cross-validation: how the frozen head's accuracy grows with labels (absent in folders of earlier versions). */
+  /** With a trunk: how the frozen head's accuracy grows with labels (absent in folders of earlier versions). */
   labelCurve?: LabelCurve | null;
   seconds: number;
 }

@@ -430,6 +430,26 @@ test('Noisy Student on frozen features: the teacher labels the pool, students le
   assert.match(badCv.stderr, /--cv scores Noisy Student on frozen features/);
 });
 
+test('the label-efficiency curve without cross-validation: the frozen head on 25%, 50% and all training images, scored on the validation images', async () => {
+  const labeled = await writeToyFolder(path.join(root, 'curve-labeled'), 20, 16, 21);
+  const res = await trainTransfer(labeled, { out: path.join(root, 'curve'), backbone: pretrained, labelCurve: true, hyper: { seed: 3 } });
+  const curve = res.labelCurve!;
+  assert.deepEqual(
+    curve.points.map((p) => [p.fraction, p.labelsPerClass, p.estimate.kind, p.estimate.images]),
+    [
+      [0.25, 4, 'validation', 12],
+      [0.5, 8, 'validation', 12],
+      [1, 16, 'validation', 12],
+    ],
+  );
+  // The saved head is refit on all 20 labeled images per class: the law is read there and at twice that.
+  assert.equal(res.refitImages, 60);
+  assert.deepEqual([curve.current.labelsPerClass, curve.doubled.labelsPerClass], [20, 40]);
+  assert.equal(curve.points[2]!.estimate.accuracy, res.frozenAccuracy);
+  const meta = JSON.parse(await fsp.readFile(path.join(root, 'curve', 'frugal.json'), 'utf8'));
+  assert.deepEqual(meta.metrics.labelCurve, JSON.parse(JSON.stringify(curve)));
+});
+
 test('cross-validation: every labeled image is scored by heads that never saw it; Noisy Student rounds chosen by the estimate; the saved head learns from all labeled images', async () => {
   // The labeled images of the Noisy Student test, with one image of each of two classes put under the other's label:
   // held out, each must be classified as what it shows, so wrong against its label.

@@ -111,7 +111,8 @@ Examples:
     for (const s of res.skipped) lines.push(`skipped: ${s.why}`);
     if (res.labelCurve) {
       const points = res.labelCurve.points.map((p) => `${Math.round(p.fraction * 100)}% of the labels ${(p.estimate.accuracy * 100).toFixed(1)}%`).join(', ');
-      lines.push('', `labels: ${points} (frozen head, cross-validated); ${describeLabelCurve(res.labelCurve)}`);
+      const how = res.labelCurve.points[0]!.estimate.kind === 'validation' ? 'on the validation images' : 'cross-validated';
+      lines.push('', `labels: ${points} (frozen head, ${how}); ${describeLabelCurve(res.labelCurve)}`);
     }
     lines.push(
       '',
