@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { FrugalError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
+import { concatFloat32 } from '../util/arrays.js';
 
 /**
  * Choosing which unlabeled images to label next (active learning), on arrays: the current model's class
@@ -121,7 +122,7 @@ function hybrid(input: SelectionInput, m: ReturnType<typeof marginOf>, n: number
   const { count, dim, classes, labeledCount } = input;
   if (n === 0) return [];
   const rows = count + labeledCount;
-  const z = unitRows(centred(concatRows(input.features, input.labeledFeatures), rows, dim), rows, dim);
+  const z = unitRows(centred(concatFloat32(input.features, input.labeledFeatures), rows, dim), rows, dim);
   const k = Math.min(rows, labeledCount + n);
   const rng = new Rng(seed);
   const assign = kMeans(z, rows, dim, k, rng);
@@ -176,14 +177,6 @@ function hybrid(input: SelectionInput, m: ReturnType<typeof marginOf>, n: number
     got[m.guess[best.index]!]!++;
   }
   return picks;
-}
-
-/** Rows of `b` after those of `a`. */
-function concatRows(a: Float32Array, b: Float32Array): Float32Array {
-  const out = new Float32Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 /** Rows minus their mean row (a new array). */

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { FrugalError, OptionError } from '../util/errors.js';
 import { exists, safeSegment, writeFileAtomic } from '../util/fs.js';
+import { concatFloat32 } from '../util/arrays.js';
 import { ensureBackend } from '../engine/backend.js';
 import { loadBackbone, loadBackboneRef, type BackboneOptions } from '../models/backbones/load.js';
 import { BUILTIN_TRUNK } from '../models/backbones/pretrained.js';
@@ -167,9 +168,9 @@ export async function suggestLabels(labeled: string, o: SuggestOptions): Promise
     }
     const poolCount = paths.length;
     if (poolCount === 0) throw new FrugalError(`${o.unlabeled}: no unlabeled images to suggest (none left after the files listed as skipped)`);
-    const poolFeatures = concat(...featureParts);
+    const poolFeatures = concatFloat32(...featureParts);
     let probs: Float32Array;
-    if (teacher) probs = softmaxRows(concat(...logitParts), classes.length);
+    if (teacher) probs = softmaxRows(concatFloat32(...logitParts), classes.length);
     else {
       callbacks.onStage('fitting the head on the labeled images');
       const mirror = o.mirror ?? true;
@@ -177,7 +178,7 @@ export async function suggestLabels(labeled: string, o: SuggestOptions): Promise
       let set = { inputs: labeledFeatures, labels, count: data.train.count };
       if (mirror) {
         const flipped = await features(mirroredImages(data.train.pixels, data.train.count, backbone.spec), data.train.count, 'features (mirror images)');
-        set = { inputs: concat(labeledFeatures, flipped), labels: Int32Array.from([...labels, ...labels]), count: 2 * data.train.count };
+        set = { inputs: concatFloat32(labeledFeatures, flipped), labels: Int32Array.from([...labels, ...labels]), count: 2 * data.train.count };
       }
       probs = fitLinearHead(set, backbone.featureDim, classes.length).probs(poolFeatures, poolCount);
     }
@@ -233,17 +234,6 @@ export async function suggestLabels(labeled: string, o: SuggestOptions): Promise
 
 function sameSpec(a: ImageSpec, b: ImageSpec): boolean {
   return a.height === b.height && a.width === b.width && a.channels === b.channels && a.resize === b.resize;
-}
-
-/** Arrays one after the other. */
-function concat(...parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** Probabilities from rows of log-probabilities (or logits). */

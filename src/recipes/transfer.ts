@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { FrugalError } from '../util/errors.js';
 import { defined } from '../util/objects.js';
+import { concatFloat32 } from '../util/arrays.js';
 import { loadBackbone, type BackboneOptions } from '../models/backbones/load.js';
 import type { Backbone } from '../models/backbones/types.js';
 import { BUILTIN_TRUNK } from '../models/backbones/pretrained.js';
@@ -263,9 +264,7 @@ function gatherRows(sources: Float32Array[], idx: number[], dim: number): Float3
 
 /** Rows of `b` after those of `a` (features of equal width). */
 function appendRows(a: FeatureSet, b: FeatureSet): FeatureSet {
-  const inputs = new Float32Array(a.inputs.length + b.inputs.length);
-  inputs.set(a.inputs);
-  inputs.set(b.inputs, a.inputs.length);
+  const inputs = concatFloat32(a.inputs, b.inputs);
   const labels = new Int32Array(a.count + b.count);
   labels.set(a.labels);
   labels.set(b.labels, a.count);

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { FrugalError } from '../util/errors.js';
+import { concatFloat32 } from '../util/arrays.js';
 import { seedNoise } from '../models/noise.js';
 import { toInputTensor, type Preprocessing } from '../models/preprocess.js';
 import { Optimizer, type OptimizerOptions } from './optimizers.js';
@@ -141,14 +142,7 @@ export function predictProbs(t: Trainable, set: { inputs: InputData; count: numb
     parts.push(probs.dataSync() as Float32Array);
     probs.dispose();
   }
-  const k = parts.length ? parts[0]!.length / Math.min(batchSize, set.count) : 0;
-  const out = new Float32Array(set.count * k);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatFloat32(...parts);
 }
 
 /** A held-out score; the loss (mean negative log-likelihood) may be unknown. */
