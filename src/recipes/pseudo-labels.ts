@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { writeFileAtomic } from '../util/fs.js';
 import { Decoder } from '../data/loader.js';
+import { contentDigests } from '../data/duplicates.js';
 import type { Sample } from '../data/sources.js';
 import type { Predictor } from '../evaluate/predictor.js';
 import { shardFile } from '../runs/files.js';
@@ -127,11 +128,9 @@ interface ShardIdentity {
 const SHARD_MAGIC = 'FRPL2';
 
 async function inputsDigest(samples: readonly Sample[]): Promise<string> {
+  const digests = await contentDigests(samples);
   const hash = createHash('sha256');
-  for (const x of samples) {
-    const bytes = x.pixels ? x.pixels.data : await fsp.readFile(x.path).catch(() => null);
-    hash.update(`${x.path}\0${bytes ? createHash('sha1').update(bytes).digest('hex') : 'unreadable'}\n`);
-  }
+  samples.forEach((x, i) => hash.update(`${x.path}\0${digests[i] ?? 'unreadable'}\n`));
   return hash.digest('hex');
 }
 
