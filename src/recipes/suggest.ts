@@ -1,8 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { FrugalError, OptionError } from '../util/errors.js';
-import { exists, safeSegment, writeFileAtomic } from '../util/fs.js';
+import { exists, folderBeside, safeSegment, swapInFolder, writeFileAtomic } from '../util/fs.js';
 import { concatFloat32 } from '../util/arrays.js';
 import { ensureBackend } from '../engine/backend.js';
 import { loadBackbone, loadBackboneRef, type BackboneOptions } from '../models/backbones/load.js';
@@ -270,7 +269,7 @@ export const SUGGESTIONS_CSV = 'suggestions.csv';
 /**
  * The suggested images laid out by guessed class, `<dir>/<guess>/<file>` (hard links where the file system allows,
  * else copies), with `suggestions.csv`: a person moves the wrong guesses to their class folders, and the folder is
- * labeled data. The folder is written beside `dir` and renamed into place. `dir` must be new or empty, or, with
+ * labeled data. The folder is built beside `dir` and swapped in (`swapInFolder`). `dir` must be new or empty, or, with
  * `force`, a suggestions folder (holding `suggestions.csv`), which is replaced as a whole. Class names from data
  * never make paths outside the folder. Returns each suggestion's file, relative to `dir`.
  */
@@ -283,11 +282,9 @@ export async function writeSuggestionFolder(dir: string, suggestions: readonly S
   }
   const target = path.resolve(dir);
   await fsp.mkdir(path.dirname(target), { recursive: true });
-  const fresh = path.join(path.dirname(target), `.${path.basename(target)}.frugal-new-${process.pid}-${randomBytes(4).toString('hex')}`);
-  await fsp.mkdir(fresh);
-  try {
+  const files: string[] = [];
+  await swapInFolder(await folderBeside(target), target, async (fresh) => {
     for (const g of guesses) await fsp.mkdir(path.join(fresh, g));
-    const files: string[] = [];
     const used = new Set<string>();
     for (const s of suggestions) {
       const base = path.basename(s.path);
@@ -301,11 +298,6 @@ export async function writeSuggestionFolder(dir: string, suggestions: readonly S
       files.push(path.join(s.guess, name));
     }
     await writeFileAtomic(path.join(fresh, SUGGESTIONS_CSV), suggestionsCsv(suggestions, files));
-    if (present) await fsp.rm(target, { recursive: true, force: true });
-    await fsp.rename(fresh, target);
-    return files;
-  } catch (err) {
-    await fsp.rm(fresh, { recursive: true, force: true });
-    throw err;
-  }
+  });
+  return files;
 }

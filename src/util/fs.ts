@@ -81,22 +81,39 @@ export async function writeFolderAsWhole(dir: string, files: ReadonlyArray<reado
     return;
   }
   const target = await fsp.realpath(dir);
-  const parent = path.dirname(target);
-  const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
-  const fresh = path.join(parent, `.${path.basename(target)}${NEW_FOLDER}${tag}`);
+  let fresh: string;
   try {
-    await fsp.mkdir(fresh);
+    fresh = await folderBeside(target);
   } catch {
     // No room beside the folder (e.g. its parent is read-only to us): write in place; frugal.json's file list
     // still tells a folder whose files disagree.
     for (const [name, bytes] of files) await writeFileAtomic(path.join(target, name), bytes);
     return;
   }
-  const previous = path.join(parent, `.${path.basename(target)}${OLD_FOLDER}${tag}`);
+  await swapInFolder(fresh, target, async (into) => {
+    await linkTree(target, into, new Set(files.map(([name]) => name)));
+    for (const [name, bytes] of files) await writeFileAtomic(path.join(into, name), bytes);
+  });
+}
+
+/** A new empty folder beside `target` (`.<name>.frugal-new-<pid>-…`) to build its replacement in (see `swapInFolder`). */
+export async function folderBeside(target: string): Promise<string> {
+  const fresh = path.join(path.dirname(target), `.${path.basename(target)}${NEW_FOLDER}${process.pid}-${randomBytes(4).toString('hex')}`);
+  await fsp.mkdir(fresh);
+  return fresh;
+}
+
+/**
+ * Fill `fresh` (from `folderBeside`) and put it in `target`'s place. A folder already at `target` is moved aside
+ * (`.<name>.frugal-old-…`) and removed only once the swap succeeded; when filling fails, `fresh` is removed and
+ * `target` is untouched.
+ */
+export async function swapInFolder(fresh: string, target: string, fill: (fresh: string) => Promise<void>): Promise<void> {
+  const parent = path.dirname(fresh);
+  const previous = (await exists(target)) ? path.join(parent, `.${path.basename(target)}${OLD_FOLDER}${process.pid}-${randomBytes(4).toString('hex')}`) : null;
   try {
-    await linkTree(target, fresh, new Set(files.map(([name]) => name)));
-    for (const [name, bytes] of files) await writeFileAtomic(path.join(fresh, name), bytes);
-    await fsp.rename(target, previous);
+    await fill(fresh);
+    if (previous) await fsp.rename(target, previous);
   } catch (err) {
     await fsp.rm(fresh, { recursive: true, force: true });
     throw err;
@@ -104,12 +121,12 @@ export async function writeFolderAsWhole(dir: string, files: ReadonlyArray<reado
   try {
     await fsp.rename(fresh, target);
   } catch (err) {
-    await fsp.rename(previous, target);
+    if (previous) await fsp.rename(previous, target);
     await fsp.rm(fresh, { recursive: true, force: true });
     throw err;
   }
   await syncDir(parent);
-  await fsp.rm(previous, { recursive: true, force: true });
+  if (previous) await fsp.rm(previous, { recursive: true, force: true });
 }
 
 /** Hard-link (or copy, where links are refused) everything under `from` into `to`, except the top-level `skip` names. */
