@@ -8,6 +8,7 @@ import type { Sample } from '../data/sources.js';
 import type { Predictor } from '../evaluate/predictor.js';
 import { shardFile } from '../runs/files.js';
 import { FrugalError } from '../util/errors.js';
+import { decodeFramed, encodeFramed, type FramedProblem } from '../util/framed-file.js';
 
 export interface PseudoLabelOptions {
   /** Folder for the shards (one file per shard of the pool, written atomically). */
@@ -134,34 +135,26 @@ async function inputsDigest(samples: readonly Sample[]): Promise<string> {
   return hash.digest('hex');
 }
 
-/** A shard file: magic, header length, header JSON (identity + sha256 of the payload), padding, float32 payload. */
+/** A shard file: a framed file (`util/framed-file`) of the shard's identity and its float32 probabilities. */
 function encodeShard(identity: ShardIdentity, probs: Float32Array): Uint8Array {
-  const payload = Buffer.from(probs.buffer, probs.byteOffset, probs.byteLength);
-  const json = Buffer.from(JSON.stringify({ ...identity, checksum: createHash('sha256').update(payload).digest('hex') }), 'utf8');
-  const pad = (4 - ((SHARD_MAGIC.length + 4 + json.length) % 4)) % 4;
-  const head = Buffer.alloc(SHARD_MAGIC.length + 4);
-  head.write(SHARD_MAGIC, 0, 'ascii');
-  head.writeUInt32LE(json.length + pad, SHARD_MAGIC.length);
-  return Buffer.concat([head, json, Buffer.alloc(pad, 0x20), payload]);
+  return encodeFramed(SHARD_MAGIC, { ...identity }, [probs]);
 }
 
+const SHARD_PROBLEMS: Record<FramedProblem, string> = {
+  magic: 'not a shard of this version',
+  truncated: 'truncated',
+  header: 'corrupt header',
+  checksum: 'checksum mismatch',
+};
+
 /** A shard's header and payload, or why it cannot be read as one (not a shard, truncated, checksum mismatch). */
-function decodeShard(buf: Buffer): { header: ShardIdentity & { checksum: string }; probs: Float32Array } | string {
-  if (buf.length < SHARD_MAGIC.length + 4 || buf.subarray(0, SHARD_MAGIC.length).toString('ascii') !== SHARD_MAGIC) return 'not a shard of this version';
-  const length = buf.readUInt32LE(SHARD_MAGIC.length);
-  const start = SHARD_MAGIC.length + 4 + length;
-  if (start > buf.length || (buf.length - start) % 4) return 'truncated';
-  let header: ShardIdentity & { checksum: string };
-  try {
-    header = JSON.parse(buf.subarray(SHARD_MAGIC.length + 4, start).toString('utf8'));
-  } catch {
-    return 'corrupt header';
-  }
-  const payload = buf.subarray(start);
-  if (createHash('sha256').update(payload).digest('hex') !== header.checksum) return 'checksum mismatch';
-  const probs = new Float32Array(payload.length / 4);
-  Buffer.from(probs.buffer).set(payload);
-  return { header, probs };
+function decodeShard(buf: Buffer): { header: ShardIdentity; probs: Float32Array } | string {
+  const framed = decodeFramed<ShardIdentity>(buf, SHARD_MAGIC, { requireChecksum: true });
+  if (typeof framed === 'string') return SHARD_PROBLEMS[framed];
+  if (framed.payload.length % 4) return SHARD_PROBLEMS.truncated;
+  const probs = new Float32Array(framed.payload.length / 4);
+  Buffer.from(probs.buffer).set(framed.payload);
+  return { header: framed.header, probs };
 }
 
 /** An earlier run's shard when it is this run's (same identity, intact), else why not (null when there is none). */

@@ -1,12 +1,20 @@
 import { promises as fsp } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { writeFileAtomic } from '../util/fs.js';
 import { FrugalError } from '../util/errors.js';
+import { decodeFramed, encodeFramed, type FramedProblem } from '../util/framed-file.js';
 
 /** A run folder's checkpoint file (written after every epoch, read by a resume). */
 export const CHECKPOINT_FILE = 'checkpoint.bin';
 
 const MAGIC = 'FRCK1';
+
+/** What a checkpoint that cannot be read is, by what is wrong with it. */
+const CHECKPOINT_PROBLEMS: Record<FramedProblem, string> = {
+  magic: 'not a Frugal checkpoint',
+  truncated: 'checkpoint is truncated',
+  header: 'checkpoint header is corrupt',
+  checksum: 'checkpoint is corrupt (its checksum does not match)',
+};
 
 /** Everything needed to continue a training run exactly where an epoch ended. */
 export interface CheckpointState {
@@ -28,31 +36,18 @@ export async function writeCheckpoint(file: string, state: CheckpointState): Pro
     ['slots', state.optimizer.slots],
     ['best', state.best?.weights ?? []],
   ];
-  const checksum = createHash('sha256');
-  for (const [, arrays] of groups) for (const a of arrays) checksum.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
   const header = {
-    checksum: checksum.digest('hex'),
     epoch: state.epoch,
     t: state.optimizer.t,
     best: state.best ? { epoch: state.best.epoch, score: state.best.score, loss: state.best.loss } : null,
     info: state.info,
     lengths: Object.fromEntries(groups.map(([name, arrays]) => [name, arrays.map((a) => a.length)])),
   };
-  const json = Buffer.from(JSON.stringify(header), 'utf8');
-  const total = groups.reduce((n, [, arrays]) => n + arrays.reduce((m, a) => m + a.length * 4, 0), 0);
-  const pad = (4 - ((MAGIC.length + 4 + json.length) % 4)) % 4;
-  const buf = Buffer.alloc(MAGIC.length + 4 + json.length + pad + total);
-  buf.write(MAGIC, 0, 'ascii');
-  buf.writeUInt32LE(json.length + pad, MAGIC.length);
-  json.copy(buf, MAGIC.length + 4);
-  buf.fill(0x20, MAGIC.length + 4 + json.length, MAGIC.length + 4 + json.length + pad);
-  let o = MAGIC.length + 4 + json.length + pad;
-  for (const [, arrays] of groups) {
-    for (const a of arrays) {
-      Buffer.from(a.buffer, a.byteOffset, a.byteLength).copy(buf, o);
-      o += a.byteLength;
-    }
-  }
+  const buf = encodeFramed(
+    MAGIC,
+    header,
+    groups.flatMap(([, arrays]) => arrays),
+  );
   await writeFileAtomic(file, buf);
 }
 
@@ -63,30 +58,21 @@ export async function readCheckpoint(file: string): Promise<CheckpointState> {
   } catch {
     throw new FrugalError(`${file}: no checkpoint to resume from`);
   }
-  if (buf.subarray(0, MAGIC.length).toString('ascii') !== MAGIC) throw new FrugalError(`${file}: not a Frugal checkpoint`);
-  const jsonLength = buf.readUInt32LE(MAGIC.length);
-  let header: {
+  const framed = decodeFramed<{
     epoch: number;
     t: number;
     best: { epoch: number; score: number; loss?: number } | null;
     info: Record<string, unknown>;
     lengths: Record<string, number[]>;
-    checksum?: string;
-  };
-  try {
-    header = JSON.parse(buf.subarray(MAGIC.length + 4, MAGIC.length + 4 + jsonLength).toString('utf8'));
-  } catch {
-    throw new FrugalError(`${file}: checkpoint header is corrupt`);
-  }
-  let o = MAGIC.length + 4 + jsonLength;
-  if (header.checksum && createHash('sha256').update(buf.subarray(o)).digest('hex') !== header.checksum) {
-    throw new FrugalError(`${file}: checkpoint is corrupt (its checksum does not match)`);
-  }
+  }>(buf, MAGIC);
+  if (typeof framed === 'string') throw new FrugalError(`${file}: ${CHECKPOINT_PROBLEMS[framed]}`);
+  const { header, payload } = framed;
+  let o = 0;
   const take = (name: string): Float32Array[] =>
     (header.lengths[name] ?? []).map((len) => {
-      if (o + len * 4 > buf.length) throw new FrugalError(`${file}: checkpoint is truncated`);
+      if (o + len * 4 > payload.length) throw new FrugalError(`${file}: ${CHECKPOINT_PROBLEMS.truncated}`);
       const a = new Float32Array(len);
-      Buffer.from(a.buffer).set(buf.subarray(o, o + len * 4));
+      Buffer.from(a.buffer).set(payload.subarray(o, o + len * 4));
       o += len * 4;
       return a;
     });
