@@ -11,6 +11,8 @@ import { OptionError } from './errors.js';
  */
 export const CACHE_KINDS = ['decoded', 'features', 'models'] as const;
 export type CacheKind = (typeof CACHE_KINDS)[number];
+/** The file that completes a downloaded model's folder under `models/` (written last, by download.ts). */
+export const MODEL_ENTRY_COMPLETE = '.complete.json';
 /** The kinds held to the size limit. */
 export const LIMITED_CACHE_KINDS: readonly CacheKind[] = ['decoded', 'features'];
 
@@ -101,8 +103,8 @@ async function listCacheFiles(kind: CacheKind, root: string): Promise<{ files: C
         const file = path.join(dir, d.name);
         const isTemporary = temporary || isTemporaryName(d.name);
         if (d.isDirectory()) {
-          // A model's entry is its folder under models/, complete once it holds .complete.json (download.ts).
-          if (kind === 'models' && dir === top && !isTemporary && !(await isFile(path.join(file, '.complete.json')))) return;
+          // A model's entry is its folder under models/, complete once it holds MODEL_ENTRY_COMPLETE.
+          if (kind === 'models' && dir === top && !isTemporary && !(await isFile(path.join(file, MODEL_ENTRY_COMPLETE)))) return;
           dirs.push(file);
           return walk(file, entry ?? (kind === 'models' ? file : null), isTemporary);
         }

@@ -2,7 +2,8 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { FrugalError, OptionError, type OptionMessage } from '../../util/errors.js';
-import { cacheRoot, exists } from '../../util/fs.js';
+import { exists } from '../../util/fs.js';
+import { cacheKindDir, MODEL_ENTRY_COMPLETE } from '../../util/cache-dir.js';
 import { manifestBytes } from '../io.js';
 
 /** How downloads wait and retry, and what they report while they run. */
@@ -47,10 +48,9 @@ export const DOWNLOAD_TIMEOUT_ENV = 'FRUGAL_DOWNLOAD_TIMEOUT';
 /** The longest delay a Node timer takes (longer ones fire at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-const COMPLETE = '.complete.json';
 
 export function modelCacheDir(): string {
-  return path.join(cacheRoot(), 'models');
+  return cacheKindDir('models');
 }
 
 function sha256(bytes: Uint8Array): string {
@@ -72,7 +72,7 @@ export async function downloadModel(url: string, options: DownloadOptions = {}):
   const key = sha256(new TextEncoder().encode(url)).slice(0, 24);
   const dir = path.join(root, key);
   const mainName = mainFileName(url);
-  if (await exists(path.join(dir, COMPLETE))) {
+  if (await exists(path.join(dir, MODEL_ENTRY_COMPLETE))) {
     const main = path.join(dir, mainName);
     if (!o.sha256 || sha256(await fsp.readFile(main)) === o.sha256.toLowerCase()) return main;
     // The cached entry does not match the expected hash: replace it.
@@ -109,12 +109,12 @@ export async function downloadModel(url: string, options: DownloadOptions = {}):
         if (received !== expected) throw new FrugalError(`${url}: weight files hold ${received} bytes, model.json expects ${expected} (truncated download?)`);
       }
     }
-    await fsp.writeFile(path.join(tmp, COMPLETE), JSON.stringify({ url, sha256: sha256(main), files, downloadedAt: new Date().toISOString() }, null, 2));
+    await fsp.writeFile(path.join(tmp, MODEL_ENTRY_COMPLETE), JSON.stringify({ url, sha256: sha256(main), files, downloadedAt: new Date().toISOString() }, null, 2));
     try {
       await fsp.rename(tmp, dir);
     } catch (err) {
       // Someone else completed the same entry meanwhile: keep theirs.
-      if (!(await exists(path.join(dir, COMPLETE)))) throw err;
+      if (!(await exists(path.join(dir, MODEL_ENTRY_COMPLETE)))) throw err;
       await fsp.rm(tmp, { recursive: true, force: true });
     }
     return path.join(dir, mainName);
