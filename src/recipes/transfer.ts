@@ -515,6 +515,22 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
     }, 0);
     return { scores, chosen };
   };
+  /** `fraction` of each class's images among the training images `idx` (seeded): the same data with fewer labels. */
+  const fewerLabels = (idx: number[], fraction: number, seed: number) =>
+    fractionPerClass(
+      idx.map((i) => data.train.labels[i]!),
+      fraction,
+      seed,
+    ).map((j) => idx[j]!);
+  /** The probabilities on held-out features of heads trained on some training images' rows (the heads are then disposed). */
+  const headProbsAfterFitOn = async (idx: number[], test: { inputs: Float32Array; count: number }) => {
+    const heads = (await trainHeads(rowsOf(idx), null, true)).heads;
+    try {
+      return probsOf(heads, test);
+    } finally {
+      disposeHeads(heads);
+    }
+  };
   // The label-efficiency curve: the frozen head cross-validated on the same folds with `LABEL_CURVE_FRACTIONS` of each
   // fold's training images per class (seeded), beside `all` (every training image of the folds), and a power law fitted.
   const labelCurveOf = async (o: { folds?: number; repeats?: number }, all: Estimate): Promise<LabelCurve> => {
@@ -526,18 +542,9 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
       let labelsPerClass = 0;
       for (const [t, task] of tasks.entries()) {
         callbacks.onStage(`label-efficiency curve: ${Math.round(fraction * 100)}% of the labels, fold ${t + 1} of ${tasks.length}`);
-        const kept = fractionPerClass(
-          task.trainIdx.map((i) => data.train.labels[i]!),
-          fraction,
-          headHyper.seed + t,
-        ).map((j) => task.trainIdx[j]!);
+        const kept = fewerLabels(task.trainIdx, fraction, headHyper.seed + t);
         labelsPerClass += perClass(kept);
-        const heads = (await trainHeads(rowsOf(kept), null, true)).heads;
-        try {
-          held.add(task.testIdx, probsOf(heads, task.test), task.rep);
-        } finally {
-          disposeHeads(heads);
-        }
+        held.add(task.testIdx, await headProbsAfterFitOn(kept, task.test), task.rep);
       }
       points.push({ fraction, labelsPerClass, estimate: held.estimate(folds) });
     }
@@ -546,17 +553,17 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
   // Without cross-validation: the teacher heads (all training images) and heads on `LABEL_CURVE_FRACTIONS` of each
   // class's training images, scored on the validation images; the law is fitted once the saved model's labels are known.
   const labelPointsOnValidation = async (all: tfl.LayersModel[]): Promise<LabelCurvePoint[]> => {
-    const estimateOf = (heads: tfl.LayersModel[]) => validationEstimate(rightOf(probsOf(heads, valSet), data.val.labels, numClasses));
-    const points: LabelCurvePoint[] = [{ fraction: 1, labelsPerClass: data.train.count / numClasses, estimate: estimateOf(all) }];
+    const allRight = rightOf(probsOf(all, valSet), data.val.labels, numClasses);
+    const points: LabelCurvePoint[] = [{ fraction: 1, labelsPerClass: data.train.count / numClasses, estimate: validationEstimate(allRight) }];
     for (const fraction of LABEL_CURVE_FRACTIONS) {
       callbacks.onStage(`label-efficiency curve: ${Math.round(fraction * 100)}% of the labels`);
-      const kept = fractionPerClass(data.train.labels, fraction, headHyper.seed);
-      const heads = (await trainHeads(rowsOf(kept), null, true)).heads;
-      try {
-        points.push({ fraction, labelsPerClass: kept.length / numClasses, estimate: estimateOf(heads) });
-      } finally {
-        disposeHeads(heads);
-      }
+      const kept = fewerLabels(
+        Array.from({ length: data.train.count }, (_, i) => i),
+        fraction,
+        headHyper.seed,
+      );
+      const right = rightOf(await headProbsAfterFitOn(kept, valSet), data.val.labels, numClasses);
+      points.push({ fraction, labelsPerClass: kept.length / numClasses, estimate: validationEstimate(right) });
     }
     return points;
   };
