@@ -35,25 +35,28 @@ test('usage errors exit 2; --help shows examples and exits 0', () => {
   assert.match(help.stdout, /Examples:/);
 });
 
-test('data from-idx writes a folder usable as a data set; data inspect --json on it', () => {
-  const out = path.join(tempDir(), 'shoes');
-  const res = runCli([
+/** `data from-idx` on the fixture's IDX files: classes 5, 7 and 9 under `classNames`, `perClass` images each. */
+function fromIdx(out: string, classNames: string, perClass: number): string[] {
+  const idx = path.join(FIXTURE, 'idx');
+  return [
     'data',
     'from-idx',
-    path.join(FIXTURE, 'idx', 'images-idx3-ubyte.gz'),
-    path.join(FIXTURE, 'idx', 'labels-idx1-ubyte.gz'),
+    path.join(idx, 'images-idx3-ubyte.gz'),
+    path.join(idx, 'labels-idx1-ubyte.gz'),
     '--out',
     out,
     '--classes',
     '5,7,9',
     '--class-names',
-    'sandal,sneaker,ankle-boot',
+    classNames,
     '--per-class',
-    '10',
-    '--seed',
-    '3',
-    '--json',
-  ]);
+    String(perClass),
+  ];
+}
+
+test('data from-idx writes a folder usable as a data set; data inspect --json on it', () => {
+  const out = path.join(tempDir(), 'shoes');
+  const res = runCli([...fromIdx(out, 'sandal,sneaker,ankle-boot', 10), '--seed', '3', '--json']);
   assert.equal(res.status, 0, res.stderr);
   assert.equal(JSON.parse(res.stdout).written, 30);
   const inspect = runCli(['data', 'inspect', out, '--json']);
@@ -73,20 +76,7 @@ test('names taken from data never make paths outside the folder: a class name wi
   const root = tempDir();
   const out = path.join(root, 'inside', 'out');
   for (const names of ['../escape,sneaker,ankle-boot', 'sandal,a/b,ankle-boot', 'sandal,..,x']) {
-    const res = runCli([
-      'data',
-      'from-idx',
-      path.join(FIXTURE, 'idx', 'images-idx3-ubyte.gz'),
-      path.join(FIXTURE, 'idx', 'labels-idx1-ubyte.gz'),
-      '--out',
-      out,
-      '--classes',
-      '5,7,9',
-      '--class-names',
-      names,
-      '--per-class',
-      '2',
-    ]);
+    const res = runCli(fromIdx(out, names, 2));
     assert.equal(res.status, 1, res.stderr);
     assert.match(res.stderr, /class name ".*" cannot be a folder or file name \(it would leave the folder it belongs in\)/);
     assert.doesNotMatch(res.stderr, /\n\s+at /);
