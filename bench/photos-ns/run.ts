@@ -21,6 +21,7 @@ import { photosRoot, PHOTO_SETS, photoTask } from '../lib/photos.js';
 import { arg } from '../lib/scarce-fmnist.js';
 import type { Backbone } from '../../src/models/backbones/types.js';
 import { Rng } from '../../src/util/rng.js';
+import { concatFloat32 } from '../../src/util/arrays.js';
 
 interface Feats {
   f: Float32Array;
@@ -32,7 +33,7 @@ interface Feats {
 
 /** Rows `idx` of a feature set (labels from `labels` when given). */
 function pick(a: Feats, idx: number[], dim: number, labels?: Int32Array): Feats {
-  const rows = (f: Float32Array) => cat(idx.map((i) => f.subarray(i * dim, (i + 1) * dim)));
+  const rows = (f: Float32Array) => concatFloat32(...idx.map((i) => f.subarray(i * dim, (i + 1) * dim)));
   return {
     f: rows(a.f),
     mirror: rows(a.mirror),
@@ -49,16 +50,6 @@ async function features(bb: Backbone, dir: string, classes: string[] | null): Pr
   const m = await extractFeatures(bb, mirroredImages(d.pixels, d.count, bb.spec), d.count);
   const labels = classes ? Int32Array.from(d.labels, (y) => classes.indexOf(ds.classes[y]!)) : d.labels;
   return { f: f.features, mirror: m.features, labels, count: d.count, paths: d.paths };
-}
-
-function cat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 async function main(): Promise<void> {
@@ -91,9 +82,9 @@ async function main(): Promise<void> {
           test = pick(pool, valIdx, dim, Int32Array.from(valIdx, poolLabel));
           pool = pick(pool, order.slice(validate), dim);
         } else test = await features(bb, test0, classes);
-        const x = cat([lab.f, lab.mirror]);
+        const x = concatFloat32(lab.f, lab.mirror);
         const y = oneHot(Int32Array.from([...lab.labels, ...lab.labels]), C);
-        const stats = featureStats(cat([x, pool.f]), lab.count * 2 + pool.count, dim);
+        const stats = featureStats(concatFloat32(x, pool.f), lab.count * 2 + pool.count, dim);
         const z = (a: Float32Array) => standardize(a, stats);
         const acc = (m: ReturnType<typeof fitLogistic>) => {
           const p = argmaxRows(logisticProbs(m, z(test.f), test.count), C);
@@ -111,9 +102,9 @@ async function main(): Promise<void> {
             if (hard) pt[j * C + row.indexOf(Math.max(...row))] = 1;
             else pt.set(row, j * C);
           });
-          const rows = (a: Float32Array) => cat(keep.map((i) => a.subarray(i * dim, (i + 1) * dim)));
-          const sx = cat([x, rows(pool.f), rows(pool.mirror)]);
-          const sy = cat([y, pt, pt]);
+          const rows = (a: Float32Array) => concatFloat32(...keep.map((i) => a.subarray(i * dim, (i + 1) * dim)));
+          const sx = concatFloat32(x, rows(pool.f), rows(pool.mirror));
+          const sy = concatFloat32(y, pt, pt);
           teacher = fitLogistic(z(sx), sy, sx.length / dim, dim, C, { l2 });
           line.push(`${(acc(teacher) * 100).toFixed(1)}`);
         }
