@@ -48,7 +48,6 @@ export const DOWNLOAD_TIMEOUT_ENV = 'FRUGAL_DOWNLOAD_TIMEOUT';
 /** The longest delay a Node timer takes (longer ones fire at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-
 export function modelCacheDir(): string {
   return cacheKindDir('models');
 }
@@ -109,7 +108,10 @@ export async function downloadModel(url: string, options: DownloadOptions = {}):
         if (received !== expected) throw new FrugalError(`${url}: weight files hold ${received} bytes, model.json expects ${expected} (truncated download?)`);
       }
     }
-    await fsp.writeFile(path.join(tmp, MODEL_ENTRY_COMPLETE), JSON.stringify({ url, sha256: sha256(main), files, downloadedAt: new Date().toISOString() }, null, 2));
+    await fsp.writeFile(
+      path.join(tmp, MODEL_ENTRY_COMPLETE),
+      JSON.stringify({ url, sha256: sha256(main), files, downloadedAt: new Date().toISOString() }, null, 2),
+    );
     try {
       await fsp.rename(tmp, dir);
     } catch (err) {
