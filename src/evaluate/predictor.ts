@@ -6,6 +6,7 @@ import type { ImageSpec } from '../data/decode.js';
 import { loadBackboneRef } from '../models/backbones/load.js';
 import type { Backbone } from '../models/backbones/types.js';
 import { ensureBackend } from '../engine/backend.js';
+import { onnxForward, type OnnxForward } from '../models/onnx/forward.js';
 
 /** A loaded classifier that turns decoded images into class probabilities. */
 export interface Predictor {
@@ -21,11 +22,15 @@ export interface Predictor {
 export function layersPredictor(model: tfl.LayersModel, meta: ModelMeta, batchSize = 64): Predictor {
   const { height, width, channels } = meta.input;
   const size = height * width * channels;
+  /** ONNX Runtime forward passes (made on the first prediction; null: TF.js runs them). */
+  let forward: OnnxForward | null | undefined;
   return {
     classes: meta.classes,
     spec: meta.input,
     meta,
     async predict(pixels, count) {
+      if (forward === undefined) forward = onnxForward(model, meta.preprocessing);
+      if (forward) return (await forward.run(pixels, count))[0]!;
       const k = meta.classes.length;
       const out = new Float32Array(count * k);
       for (let s = 0; s < count; s += batchSize) {
@@ -39,6 +44,7 @@ export function layersPredictor(model: tfl.LayersModel, meta: ModelMeta, batchSi
       return out;
     },
     dispose() {
+      void forward?.release();
       model.dispose();
     },
   };

@@ -4,6 +4,7 @@ import { FrugalError } from '../../util/errors.js';
 import { toInputTensor } from '../preprocess.js';
 import { FEATURES } from '../zoo/registry.js';
 import type { Backbone, BackboneRef } from './types.js';
+import { onnxForward, type OnnxForward } from '../onnx/forward.js';
 import { parsePool, poolLayers, poolRef, poolTag, type FeaturePool } from './pooling.js';
 
 const GLOBAL_POOLING = new Set(['GlobalAveragePooling2D', 'GlobalMaxPooling2D']);
@@ -315,6 +316,8 @@ export function layersBackbone(
   const parts = trunk.outputs.map((o) => o.shape[1] as number);
   const featureDim = parts.reduce((a, b) => a + b, 0);
   const batch = 32;
+  /** ONNX Runtime forward passes of the trunk (made on the first extract; null: TF.js runs them). */
+  let forward: OnnxForward | null | undefined;
   return {
     kind: 'layers',
     id: `layers-${digest.slice(0, 16)}-${cutName.replaceAll(':', '-').replaceAll(',', '+')}${poolTag(poolName)}`,
@@ -328,6 +331,8 @@ export function layersBackbone(
     trunk,
     recut: (c, p) => layersBackbone(model, { ...ref, cut: undefined, pool: undefined }, digest, c, p, false),
     async extract(pixels, count) {
+      if (forward === undefined) forward = onnxForward(trunk, ref.preprocessing);
+      if (forward) return concatRows(await forward.run(pixels, count), count);
       const size = height * width * channels;
       const out = new Float32Array(count * featureDim);
       for (let s = 0; s < count; s += batch) {
@@ -344,9 +349,26 @@ export function layersBackbone(
       return out;
     },
     dispose() {
+      void forward?.release();
       if (owned) model.dispose();
     },
   };
+}
+
+/** Per-image rows of several outputs (count × widths), side by side: count × (sum of widths). */
+function concatRows(parts: Float32Array[], count: number): Float32Array {
+  if (parts.length === 1) return parts[0]!;
+  const widths = parts.map((p) => p.length / count);
+  const total = widths.reduce((a, b) => a + b, 0);
+  const out = new Float32Array(count * total);
+  for (let i = 0; i < count; i++) {
+    let o = i * total;
+    parts.forEach((p, k) => {
+      out.set(p.subarray(i * widths[k]!, (i + 1) * widths[k]!), o);
+      o += widths[k]!;
+    });
+  }
+  return out;
 }
 
 /** A backbone's cut for people: `cut at s2a_relu, pooled grid2`, or the points of a cut list and how their heads combine. */

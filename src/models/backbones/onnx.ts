@@ -1,6 +1,6 @@
-import * as ort from 'onnxruntime-node';
 import * as tf from '@tensorflow/tfjs-core';
 import { FrugalError } from '../../util/errors.js';
+import { createSession, ort } from '../../engine/index.js';
 import type { Backbone, BackboneRef } from './types.js';
 import { poolMap, poolRef, poolTag, type FeaturePool } from './pooling.js';
 
@@ -11,7 +11,7 @@ import { poolMap, poolRef, poolTag, type FeaturePool } from './pooling.js';
 export async function onnxBackbone(file: string, ref: Omit<BackboneRef, 'kind'>, digest: string, cut?: string, pool?: FeaturePool): Promise<Backbone> {
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(file, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+    session = await createSession(file);
   } catch (err) {
     throw new FrugalError(`${file}: cannot load the ONNX model (${(err as Error).message.split('\n')[0]})`);
   }
