@@ -77,23 +77,32 @@ async function main(): Promise<void> {
   await initBackend('auto');
   const bb = await loadBackbone(BUILTIN_TRUNK);
   const modelDir = path.join(work, 'model');
-  await saveModelDir(modelDir, stackHead(bb.trunk!, buildHead(bb.featureDim, 12)), newMeta({ classes: [...'abcdefghijkl'], input: { ...bb.spec, resize: 'squash' }, preprocessing: bb.preprocessing }));
+  await saveModelDir(
+    modelDir,
+    stackHead(bb.trunk!, buildHead(bb.featureDim, 12)),
+    newMeta({ classes: [...'abcdefghijkl'], input: { ...bb.spec, resize: 'squash' }, preprocessing: bb.preprocessing }),
+  );
 
-  const runs: Record<string, number[]> = { 'frugal, ONNX Runtime': [], 'frugal, TF.js wasm': [], 'frugal, decoding only': [], torchvision: [], 'torchvision, 2 threads': [] };
+  const runs: Record<string, number[]> = {
+    'frugal, ONNX Runtime': [],
+    'frugal, TF.js wasm': [],
+    'frugal, decoding only': [],
+    torchvision: [],
+    'torchvision, 2 threads': [],
+  };
   const self = fileURLToPath(import.meta.url);
   for (let r = 0; r < repeats; r++) {
     for (const name of Object.keys(runs)) {
-      const res =
-        name.startsWith('torchvision')
-          ? spawnSync(
-              '/usr/bin/python3',
-              [path.join(root, 'bench', 'classify', 'torch_classify.py'), '--list', list, '--threads', name.includes('2 threads') ? '2' : '0'],
-              { encoding: 'utf8' },
-            )
-          : spawnSync(process.execPath, [self, '--child', '--model', modelDir, '--list', list], {
-              encoding: 'utf8',
-              env: { ...process.env, FRUGAL_FORWARD: name.includes('TF.js') ? 'tfjs' : 'onnx', BENCH_DECODE_ONLY: name.includes('decoding only') ? '1' : '0' },
-            });
+      const res = name.startsWith('torchvision')
+        ? spawnSync(
+            '/usr/bin/python3',
+            [path.join(root, 'bench', 'classify', 'torch_classify.py'), '--list', list, '--threads', name.includes('2 threads') ? '2' : '0'],
+            { encoding: 'utf8' },
+          )
+        : spawnSync(process.execPath, [self, '--child', '--model', modelDir, '--list', list], {
+            encoding: 'utf8',
+            env: { ...process.env, FRUGAL_FORWARD: name.includes('TF.js') ? 'tfjs' : 'onnx', BENCH_DECODE_ONLY: name.includes('decoding only') ? '1' : '0' },
+          });
       if (res.status !== 0) throw new Error(`${name}: ${res.stderr}`);
       const out = JSON.parse(res.stdout.trim().split('\n').pop()!) as { img_per_s: number; images: number; threads?: number };
       if (out.images !== n) throw new Error(`${name}: classified ${out.images} of ${n}`);

@@ -25,4 +25,4 @@ export {
 } from './backend.js';
 export { installTrainingKernels, FRUGAL_WASM_KERNELS } from './wasm-kernels.js';
 export { originalGradients } from './training-ops.js';
-export { createSession, forwardEngine, forwardThreads, ort, type ForwardEngine } from './onnx-runtime.js';
+export { createSession, forwardEngine, forwardInfo, forwardThreads, ort, type ForwardEngine } from './onnx-runtime.js';

@@ -14,8 +14,12 @@ export function forwardEngine(): ForwardEngine {
   const v = process.env['FRUGAL_FORWARD'];
   if (v === undefined || v === '' || v === 'onnx') return 'onnx';
   if (v === 'tfjs') return 'tfjs';
-  throw new Error(`FRUGAL_FORWARD must be onnx or tfjs; got "${v}"`);
+  if (!warnedEngine) process.stderr.write(`note: FRUGAL_FORWARD must be onnx or tfjs; "${v}" is neither, so ONNX Runtime is used\n`);
+  warnedEngine = true;
+  return 'onnx';
 }
+
+let warnedEngine = false;
 
 /** Intra-op threads for ONNX Runtime: `FRUGAL_THREADS`, else one per core. */
 export function forwardThreads(): number {
@@ -30,3 +34,8 @@ export function createSession(model: string | Uint8Array, threads = forwardThrea
 }
 
 export { ort };
+
+/** What runs forward-only passes here, for `frugal doctor`. */
+export function forwardInfo(): { engine: ForwardEngine; onnxRuntime: string | null; threads: number } {
+  return { engine: forwardEngine(), onnxRuntime: ort.env.versions.node ?? null, threads: forwardThreads() };
+}
