@@ -50,6 +50,8 @@ export { STUDENT_NOISE, SELF_TRAIN_DEFAULTS, DISTILL_DEFAULTS, AUTO_DEFAULTS, SE
 // Evaluation, prediction, the report
 export { evaluateModel, type EvaluateOptions, type EvaluateResult } from './evaluate/evaluate.js';
 export { loadPredictor, type Predictor } from './evaluate/predictor.js';
+export { exportOnnx, type OnnxExport } from './export/onnx.js';
+export { layersToOnnx, type OnnxConversion } from './models/onnx/convert.js';
 export { predictImages, collectInputs, type Prediction, type PredictOptions } from './evaluate/predict-images.js';
 export type { ClassificationReport, ClassMetrics } from './evaluate/metrics.js';
 export { describeEstimate, type Estimate } from './evaluate/estimate.js';
@@ -86,4 +88,5 @@ export {
 
 // Backends and errors
 export { initBackend, type BackendInfo, type BackendPreference } from './engine/backend.js';
+export { forwardInfo, type ForwardEngine } from './engine/onnx-runtime.js';
 export { FrugalError, OptionError, type OptionNamer } from './util/errors.js';

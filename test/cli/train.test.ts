@@ -28,6 +28,13 @@ test('frugal train --backbone none (from scratch) on the Fashion-MNIST fixture l
   assert.equal(p.count, 100);
   assert.equal(p.predictions[0].top.length, 2);
   assert.ok(p.predictions.filter((x: { top: Array<{ class: string }> }) => x.top[0]!.class === 'bag').length >= 70);
+  // Forward passes run on ONNX Runtime; on TF.js (FRUGAL_FORWARD=tfjs) the numbers are the same up to float noise.
+  const evTfjs = JSON.parse(runCli(['evaluate', out, path.join(FIXTURE, 'test'), '--json'], { FRUGAL_FORWARD: 'tfjs' }).stdout);
+  assert.ok(Math.abs(evTfjs.accuracy - report.accuracy) <= 0.002, `accuracy ${evTfjs.accuracy} on TF.js vs ${report.accuracy} on ONNX Runtime`);
+  const predTfjs = JSON.parse(runCli(['predict', out, path.join(FIXTURE, 'test', 'bag'), '--top', '2', '--json'], { FRUGAL_FORWARD: 'tfjs' }).stdout);
+  type Top = { top: Array<{ class: string; probability: number }> };
+  const diffs = (predTfjs.predictions as Top[]).map((x, i) => Math.abs(x.top[0]!.probability - (p.predictions as Top[])[i]!.top[0]!.probability));
+  assert.ok(Math.max(...diffs) <= 1e-4, `top probability differs by up to ${Math.max(...diffs)}`);
 });
 
 function waitForCheckpoint(file: string, epochs: number, timeoutMs: number): Promise<void> {
