@@ -2,7 +2,9 @@
  * Frugal's public API: `import { trainTransfer, loadPredictor } from 'frugal'`.
  *
  * Recipes (high level, each writes a model directory in `out`): trainFromScratch, trainTransfer,
- * searchAugmentation, distill, selfTrain, auto. Then evaluateModel, loadPredictor + predictImages, writeReport.
+ * searchAugmentation, distill, selfTrain, auto. Then evaluateModel, loadPredictor + predictImages, writeReport, and
+ * exportTfjs / exportTeachableMachine (a model for @teachablemachine/image and ml5; a Teachable Machine export is
+ * also a `backbone`).
  * Before training, checkData finds duplicates, test leakage and likely mislabeled images; suggestLabels ranks
  * unlabeled images to label next.
  * Every recipe takes `callbacks` (Keras-style hooks: onBatchEnd, onEpochEnd, onStage, onProgress).
@@ -57,6 +59,9 @@ export type { ClassificationReport, ClassMetrics } from './evaluate/metrics.js';
 export { describeEstimate, type Estimate } from './evaluate/estimate.js';
 export { fitLabelCurve, describeLabelCurve, type LabelCurve, type LabelCurvePoint } from './evaluate/label-curve.js';
 export { writeReport } from './report/report.js';
+export { exportTfjs, type TfjsExport } from './export/tfjs.js';
+export { exportTeachableMachine, type TeachableMachineExport } from './export/teachable-machine.js';
+export { TM_PREPROCESSING, type TeachableMachineMetadata } from './models/backbones/teachable-machine.js';
 
 // Training options shared by the recipes
 export { DEFAULT_HYPER, type TrainHyper } from './train/fit-on-data.js';

@@ -36,7 +36,8 @@ export function addBackboneOptions(cmd: Command): Command {
   return cmd
     .option(
       '--backbone <dir|url|onnx|name>',
-      'pretrained backbone: a Frugal model dir, a TF.js model dir/model.json/URL, an .onnx file, or a registry name; ' +
+      'pretrained backbone: a Frugal model dir, a TF.js model dir/model.json/URL (a Teachable Machine export: its trunk), an .onnx file, ' +
+        'or a registry name; ' +
         'train and auto default to the built-in ImageNet trunk (mobilenetv2-0.35-imagenet), `none` trains from scratch',
     )
     .option(

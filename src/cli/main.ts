@@ -14,6 +14,7 @@ import { distillCommand } from './commands/distill.js';
 import { selfTrainCommand } from './commands/self-train.js';
 import { cacheCommand } from './commands/cache.js';
 import { suggestCommand } from './commands/suggest.js';
+import { exportCommand } from './commands/export.js';
 
 function buildProgram(): Command {
   const program = new Command('frugal')
@@ -28,6 +29,7 @@ Examples:
   $ frugal train ./photos --out ./model
   $ frugal evaluate ./model ./test-photos
   $ frugal predict ./model cat.jpg
+  $ frugal export ./model --format teachable-machine --out ./tm-model
   $ frugal suggest ./photos --unlabeled ./more-photos --out ./to-label
   $ frugal data inspect ./photos
   $ frugal data from-idx images.idx.gz labels.idx.gz --out ./data
@@ -44,6 +46,7 @@ Examples:
   program.addCommand(augmentCommand());
   program.addCommand(reportCommand());
   program.addCommand(serveCommand());
+  program.addCommand(exportCommand());
   program.addCommand(doctorCommand());
   program.addCommand(cacheCommand());
   return program;

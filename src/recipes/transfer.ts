@@ -177,7 +177,8 @@ export interface TransferOptions extends DataOptions {
   /**
    * Without a `cut`, a TF.js layers trunk and at most `CHOOSE_CUT_PER_CLASS` labeled images per class: choose the cut
    * points by cross-validation (`cut: 'auto'`). Default false; `frugal train --backbone` turns it on for any trunk
-   * but the built-in one (trained on ImageNet for transfer, whose own cut scored higher: docs/auto.md).
+   * but the built-in one (trained on ImageNet for transfer, whose own cut scored higher: docs/auto.md). A backbone
+   * that says it is such a trunk too (`imagenetTrunk`: a Teachable Machine export's) keeps its own cut.
    */
   chooseCutWhenSmall?: boolean;
   /** With `backboneOptions.cut = 'auto'`: each candidate cut as it is scored. */
@@ -300,7 +301,13 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
   if (mode === 'finetune' && !loaded.trunk)
     throw new FrugalError((n) => `${n('mode', 'finetune')} needs a TF.js layers backbone; ${loaded.kind} backbones are frozen-only`);
   // A layers trunk trained for other classes, with few labels: its cut points chosen by cross-validation.
-  const chooseCut = o.chooseCutWhenSmall && !!loaded.trunk && !!loaded.recut && o.backboneOptions?.cut === undefined && perClass <= CHOOSE_CUT_PER_CLASS;
+  const chooseCut =
+    o.chooseCutWhenSmall &&
+    !loaded.imagenetTrunk &&
+    !!loaded.trunk &&
+    !!loaded.recut &&
+    o.backboneOptions?.cut === undefined &&
+    perClass <= CHOOSE_CUT_PER_CLASS;
   const backboneOptions = chooseCut ? { ...o.backboneOptions, cut: 'auto' } : o.backboneOptions;
   if (autoCutPoints(backboneOptions?.cut) !== null)
     callbacks.onStage(

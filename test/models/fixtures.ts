@@ -10,6 +10,8 @@ import { saveModelDir, newMeta } from '../../src/models/model-dir.js';
 import { onnxModel } from '../onnx-writer.js';
 import { serializeModel, WEIGHTS_FILE } from '../../src/models/io.js';
 import { Rng } from '../../src/util/rng.js';
+import { readTfjsModel } from '../../src/models/backbones/files.js';
+import { BUILTIN_TRUNK, getPretrained } from '../../src/models/backbones/pretrained.js';
 
 /** A Frugal model directory (cnn-tiny, 16×16×1, 3 classes, seeded random weights). */
 export async function makeFrugalModel(dir: string, seed = 1): Promise<string> {
@@ -291,4 +293,52 @@ export function headlessTrunk(seed = 1): tfl.LayersModel {
   const model = tfl.model({ inputs: input, outputs: x, name: 'model' });
   randomizeWeights(model, seed);
   return model;
+}
+
+/** Teachable Machine's metadata.json as its site writes it (the labels are the export's). */
+export function teachableMachineMetadata(labels: string[]): Record<string, unknown> {
+  return {
+    tfjsVersion: '1.3.1',
+    tmVersion: '2.4.7',
+    packageVersion: '0.8.4',
+    packageName: '@teachablemachine/image',
+    timeStamp: '2024-01-01T00:00:00.000Z',
+    userMetadata: {},
+    modelName: 'tm-my-image-model',
+    labels,
+  };
+}
+
+/**
+ * A Teachable Machine image export built as `@teachablemachine/image` builds one (teachable-mobilenet.ts,
+ * `loadTruncatedMobileNet` and `train`): its MobileNet V2 0.35 trunk (the built-in trunk, the same weights) cut at
+ * `out_relu`, in a Sequential with a global average pooling; a Sequential head (dense 100 ReLU, dense softmax
+ * without bias, seeded); the two in one Sequential; model.json + weights.bin + metadata.json.
+ */
+export async function makeTeachableMachineExport(dir: string, labels: string[]): Promise<string> {
+  const mobilenet = await tfl.loadLayersModel(tf.io.fromMemory((await readTfjsModel(path.join(getPretrained(BUILTIN_TRUNK)!.dir!, 'model.json'))).artifacts));
+  const truncated = tfl.model({ inputs: mobilenet.inputs, outputs: mobilenet.getLayer('out_relu').output as tfl.SymbolicTensor });
+  const features = tfl.sequential();
+  features.add(truncated);
+  features.add(tfl.layers.globalAveragePooling2d({}));
+  const init = () => tfl.initializers.varianceScaling({ seed: 3.14 });
+  const head = tfl.sequential({
+    layers: [
+      tfl.layers.dense({ inputShape: [1280], units: 100, activation: 'relu', kernelInitializer: init(), useBias: true }),
+      tfl.layers.dense({ units: labels.length, activation: 'softmax', kernelInitializer: init(), useBias: false }),
+    ],
+  });
+  const joint = tfl.sequential();
+  joint.add(features);
+  joint.add(head);
+  const art = await serializeModel(joint);
+  await fsp.mkdir(dir, { recursive: true });
+  await fsp.writeFile(
+    path.join(dir, 'model.json'),
+    JSON.stringify({ modelTopology: art.modelJson.modelTopology, weightsManifest: art.modelJson.weightsManifest }),
+  );
+  await fsp.writeFile(path.join(dir, WEIGHTS_FILE), art.weights);
+  await fsp.writeFile(path.join(dir, 'metadata.json'), JSON.stringify(teachableMachineMetadata(labels)));
+  joint.dispose(); // and the trunk's layers with it (they are the loaded MobileNet's)
+  return dir;
 }

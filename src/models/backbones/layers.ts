@@ -28,7 +28,7 @@ export function defaultCut(model: tfl.LayersModel): string {
   if (out && out.shape.length === 4) return out.sourceLayer.name;
   const nested = model.layers.filter((l) => l instanceof tfl.LayersModel);
   if (nested.length > 0) {
-    // e.g. a Teachable Machine export: a Sequential of a trunk model and a head model.
+    // e.g. a Sequential of a trunk model and a head model (Teachable Machine's own nesting is found before: see load.ts).
     throw new FrugalError(
       (n) =>
         `model "${model.name}" nests other models (${nested.map((l) => l.name).join(', ')}) ` +

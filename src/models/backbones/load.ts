@@ -10,13 +10,14 @@ import { RESIZE_POLICIES, type ResizePolicy } from '../../data/decode.js';
 import { readModelMeta, readArtifacts, META_FILE, MODEL_FILE } from '../model-dir.js';
 import type { Preprocessing } from '../preprocess.js';
 import { downloadModel, type DownloadSettings } from './download.js';
-import { readTfjsModel, fileDigest } from './files.js';
+import { readTfjsModel, fileDigest, type TfjsFiles } from './files.js';
 import { layersBackbone, layersModelConfig } from './layers.js';
 import { graphBackbone } from './graph.js';
 import { onnxBackbone } from './onnx.js';
 import { getPretrained, listPretrained } from './pretrained.js';
 import type { Backbone, BackboneRef } from './types.js';
 import { POOL_PATTERN, type FeaturePool } from './pooling.js';
+import { readTeachableMachineMetadata, teachableMachineNesting, teachableMachineTrunk, TM_PREPROCESSING } from './teachable-machine.js';
 
 /** What the command line (or a sidecar JSON) can say about a backbone. */
 export interface BackboneOptions {
@@ -93,7 +94,8 @@ const DEFAULT_PRE: Preprocessing = { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5]
 
 /**
  * Load a backbone from: a registry name, a URL (TF.js model.json or .onnx, cached), a Frugal model
- * directory, a TF.js model directory or model.json (layers or graph), or an .onnx file.
+ * directory, a TF.js model directory or model.json (layers or graph; a Teachable Machine image export gives its
+ * trunk, fed as Teachable Machine feeds it), or an .onnx file.
  * Options override what a sidecar JSON or the registry says.
  */
 export async function loadBackbone(spec: string, options: BackboneOptions = {}): Promise<Backbone> {
@@ -191,14 +193,10 @@ async function loadLocal(target: string, options: BackboneOptions, source: strin
       o.pool,
     );
   }
-  let model: tfl.LayersModel;
-  try {
-    // Keras-converted topologies (under `model_config`, Keras 2.x configs) are normalised for tfjs-layers first.
-    model = await tfl.loadLayersModel(tf.io.fromMemory({ ...files.artifacts, modelTopology: layersModelConfig(files.json.modelTopology, modelJson) }));
-  } catch (err) {
-    if (err instanceof FrugalError) throw err;
-    throw new FrugalError(`${modelJson}: cannot build the layers model (${(err as Error).message})`);
-  }
+  const teachableMachine = await teachableMachineBackbone(dir, modelJson, files, o, { source: resolvedSource, sha256: options.sha256 });
+  if (teachableMachine) return teachableMachine;
+  // Keras-converted topologies (under `model_config`, Keras 2.x configs) are normalised for tfjs-layers first.
+  const model = await buildLayersModel({ ...files.artifacts, modelTopology: layersModelConfig(files.json.modelTopology, modelJson) }, modelJson);
   const shape = model.inputs[0]!.shape;
   const input = inputOf(o, { height: shape[1], width: shape[2], channels: shape[3] });
   return layersBackbone(
@@ -208,6 +206,48 @@ async function loadLocal(target: string, options: BackboneOptions, source: strin
     o.cut,
     o.pool,
   );
+}
+
+async function buildLayersModel(artifacts: tf.io.ModelArtifacts, modelJson: string): Promise<tfl.LayersModel> {
+  try {
+    return await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
+  } catch (err) {
+    if (err instanceof FrugalError) throw err;
+    throw new FrugalError(`${modelJson}: cannot build the layers model (${(err as Error).message})`);
+  }
+}
+
+/**
+ * A Teachable Machine image model (a Teachable Machine `metadata.json` beside its model.json, or its nesting of a
+ * trunk model in two Sequentials) as a backbone: its trunk (up to the pooling before its head) for a new head, fed
+ * as Teachable Machine's library feeds it: the image's centre square at the metadata's `imageSize` (default 224),
+ * pixel / 127 − 1 (`TM_PREPROCESSING`). Options (and a sidecar) override these. Null for any other model.
+ */
+async function teachableMachineBackbone(
+  dir: string,
+  modelJson: string,
+  files: TfjsFiles,
+  o: BackboneOptions,
+  ref: Pick<BackboneRef, 'source' | 'sha256'>,
+): Promise<Backbone | null> {
+  const metadata = await readTeachableMachineMetadata(dir);
+  const nesting = teachableMachineNesting(files.json.modelTopology);
+  if (!metadata && !nesting) return null;
+  const artifacts = nesting
+    ? teachableMachineTrunk(files, nesting, modelJson)
+    : { ...files.artifacts, modelTopology: layersModelConfig(files.json.modelTopology, modelJson) };
+  const model = await buildLayersModel(artifacts, modelJson);
+  try {
+    const shape = model.inputs[0]!.shape;
+    const fromMetadata: BackboneOptions = { resize: 'center-crop', size: metadata?.imageSize, channels: metadata?.grayscale ? 1 : undefined };
+    const input = inputOf({ ...defined(fromMetadata), ...o }, { height: shape[1], width: shape[2], channels: shape[3] });
+    const backbone = layersBackbone(model, { ...ref, input, preprocessing: preprocessingOf(o, input.channels, TM_PREPROCESSING) }, files.digest, o.cut, o.pool);
+    // Nested as Teachable Machine nests it: its frozen ImageNet trunk (a flat model, e.g. Frugal's export, may be fine-tuned).
+    return nesting ? { ...backbone, imagenetTrunk: true } : backbone;
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
 }
 
 /**

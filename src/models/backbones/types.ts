@@ -40,6 +40,11 @@ export interface Backbone {
   pool: FeaturePool;
   /** Features (count × featureDim) for `count` images of the spec's size, inference mode. */
   extract(pixels: Uint8Array, count: number): Promise<Float32Array>;
+  /**
+   * The trunk is a frozen ImageNet trunk made for transfer, whose own cut serves as the built-in trunk's does: a
+   * Teachable Machine export's (Teachable Machine trains only its head). See `chooseCutWhenSmall`.
+   */
+  imagenetTrunk?: boolean;
   /** Layers backbones only: the trunk (image → features) as a trainable model. */
   trunk?: tfl.LayersModel;
   /** Layers backbones only: the same weights cut elsewhere (shares the model; disposing the original frees both). */
