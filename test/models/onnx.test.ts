@@ -19,7 +19,7 @@ import { buildHead, stackHead } from '../../src/models/head.js';
 import { newMeta, saveModelDir } from '../../src/models/model-dir.js';
 import { exportOnnx } from '../../src/export/onnx.js';
 import { loadPredictor } from '../../src/evaluate/predictor.js';
-import { tempDir } from '../helpers.js';
+import { runCli, tempDir } from '../helpers.js';
 
 before(async () => {
   await initBackend('wasm');
@@ -178,6 +178,11 @@ test('a transfer model (built-in trunk, a cut list, one head per cut, a hidden l
   const out = await session.run({ image: new ort.Tensor('float32', x.dataSync() as Float32Array, [3, 224, 224, 3]) });
   x.dispose();
   assert.ok(maxDiff(out['probs']!.data as Float32Array, expected) <= 1e-4, `max |Δ| ${maxDiff(out['probs']!.data as Float32Array, expected)}`);
+  // The command writes the same file.
+  const cliFile = path.join(tempDir(), 'cli.onnx');
+  const cli = runCli(['export', dir, '--format', 'onnx', '--out', cliFile, '--json']);
+  assert.equal(cli.status, 0, cli.stderr);
+  assert.deepEqual(await fsp.readFile(cliFile), await fsp.readFile(file));
   const metadata = (await fsp.readFile(file)).toString('latin1');
   assert.ok(metadata.includes('frugal.preprocessing') && metadata.includes('"mean":[0.5,0.5,0.5]'));
   await session.release();
