@@ -179,8 +179,9 @@ class GraphBuilder {
   }
 
   unique(base: string): string {
-    let name = base.replace(/[^\w./-]/g, '_');
-    while (this.used.has(name)) name = `${base}_${++this.count}`;
+    const clean = base.replace(/[^\w./-]/g, '_');
+    let name = clean;
+    while (this.used.has(name)) name = `${clean}_${++this.count}`;
     this.used.add(name);
     return name;
   }
