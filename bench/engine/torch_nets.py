@@ -1,10 +1,12 @@
 """PyTorch CPU reference for Frugal's engine benchmark (bench/engine/run.ts).
 
-Builds the same two reference nets as bench/engine/nets.ts and reports
-inference and training images/s, one thread, as one JSON object on stdout.
+Builds the same two reference nets as bench/engine/nets.ts, and net V
+(torchvision's MobileNetV2 width 0.35 at 224 px, a new 10-class head: the shape
+of Frugal's built-in trunk, bench/engine/net-v.ts), and reports inference and
+training images/s as one JSON object on stdout (one thread unless --threads).
 
-usage: /usr/bin/python3 bench/engine/torch_nets.py --net M|R --mode infer|train
-                                                   [--iters N] [--warmup N] [--threads 1]
+usage: /usr/bin/python3 bench/engine/torch_nets.py --net M|R|V --mode infer|train
+                                                   [--iters N] [--warmup N] [--threads 1] [--batch N]
 """
 import argparse
 import json
@@ -61,12 +63,18 @@ def net_r(num_classes=10):
         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(128, num_classes))
 
 
-SPECS = {'M': (net_m, 96, 32), 'R': (net_r, 32, 64)}
+def net_v(num_classes=10):
+    import torchvision  # only net V needs it
+
+    return torchvision.models.mobilenet_v2(width_mult=0.35, num_classes=num_classes)
+
+
+SPECS = {'M': (net_m, 96, 32), 'R': (net_r, 32, 64), 'V': (net_v, 224, 32)}
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--net', choices=['M', 'R'], required=True)
+    ap.add_argument('--net', choices=['M', 'R', 'V'], required=True)
     ap.add_argument('--mode', choices=['infer', 'train'], required=True)
     ap.add_argument('--iters', type=int, default=5)
     ap.add_argument('--warmup', type=int, default=2)
@@ -99,15 +107,19 @@ def main():
     for _ in range(a.warmup):
         step()
     times = []
+    cpu = []  # this process's CPU time (all threads, user + system) per step
     for _ in range(a.iters):
         t0 = time.perf_counter()
+        c0 = time.process_time()
         step()
+        cpu.append(time.process_time() - c0)
         times.append(time.perf_counter() - t0)
     times.sort()
+    cpu.sort()
     med = times[len(times) // 2]
     print(json.dumps({'net': a.net, 'mode': a.mode, 'batch': batch, 'threads': torch.get_num_threads(),
                       'torch': torch.__version__, 'median_s': med, 'img_per_s': batch / med,
-                      'times_s': times}))
+                      'img_per_cpu_s': batch / cpu[len(cpu) // 2], 'times_s': times, 'cpu_s': cpu}))
 
 
 if __name__ == '__main__':
