@@ -13,8 +13,8 @@
  * Gradient overrides registered here (global; on backends other than wasm, or
  * layouts the SIMD kernels do not handle, they compute exactly what tfjs-core's
  * own gradients compute):
- *   FusedBatchNorm (broadcasting instead of tile), Relu, Minimum, Maximum.
- * One deliberate difference: where x is NaN, the ReLU/Minimum/Maximum masks
+ *   FusedBatchNorm (broadcasting instead of tile), Relu, ClipByValue, Minimum, Maximum.
+ * One deliberate difference: where x is NaN, the ReLU/clip/Minimum/Maximum masks
  * give 0 instead of NaN.
  *
  * tf.moments is replaced on tfjs-core's CommonJS export object (which is what
@@ -318,6 +318,18 @@ function installGradients(): void {
       const [x] = saved as [tf.Tensor];
       if (!onWasm()) return fallback('Relu', dy, saved, attrs);
       return { x: () => maskedGrad(dy as tf.Tensor, x, 'gt', 0) };
+    },
+  });
+  // tfjs-layers' ReLU layer with a maximum (ReLU6: 35 layers of the built-in trunk) is clipByValue(relu(x), 0, max);
+  // tfjs-core's gradient, where(logicalAnd(x >= min, x <= max), dy, zerosLike(dy)), took 40% of a training step.
+  overrideGradient({
+    kernelName: 'ClipByValue',
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved as [tf.Tensor];
+      if (!onWasm()) return fallback('ClipByValue', dy, saved, attrs);
+      const { clipValueMin, clipValueMax } = attrs as unknown as { clipValueMin: number; clipValueMax: number };
+      return { x: () => tf.tidy(() => maskedGrad(maskedGrad(dy as tf.Tensor, x, 'ge', clipValueMin), x, 'le', clipValueMax)) };
     },
   });
   overrideGradient({ kernelName: 'Minimum', inputsToSave: ['a', 'b'], gradFunc: minMaxGrad('Minimum') });

@@ -52,6 +52,18 @@ test('Relu / Minimum / Maximum gradients (scalar and tensor operands)', async ()
   ]);
 });
 
+test('ClipByValue gradient (ReLU6 as tfjs-layers builds it), on the bounds too', async () => {
+  const fn = () => {
+    // Values on the bounds (0 and 6) count as inside, as in tfjs-core's gradient.
+    const x = tf.tidy(() => tf.concat([tf.mul(T([3, 5, 5, 8], 15), 8), tf.fill([1, 5, 5, 8], 6), tf.zeros([1, 5, 5, 8])]));
+    return tf.grads((a: tf.Tensor) => tf.sum(tf.mul(tf.clipByValue(tf.relu(a), 0, 6), T([5, 5, 5, 8], 16))))([x]);
+  };
+  await compare('clip', fn, 1e-6, ['ClipByValue', 'Relu']);
+  await compare('clip odd', () => tf.grads((a: tf.Tensor) => tf.sum(tf.mul(tf.clipByValue(a, -0.5, 0.25), T([7, 3], 17))))([T([7, 3], 18)]), 1e-6, [
+    'ClipByValue',
+  ]);
+});
+
 test('Mean / Sum gradients', async () => {
   const fn = () =>
     tf.grads((a: tf.Tensor) => tf.add(tf.sum(tf.mul(tf.mean(a, [0, 1, 2]), T([8], 12))), tf.sum(tf.mul(tf.sum(a, [1, 2], true), T([2, 1, 1, 8], 13)))))([
