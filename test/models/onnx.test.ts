@@ -1,4 +1,5 @@
 import { test, before } from 'node:test';
+import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -13,7 +14,7 @@ import { BUILTIN_TRUNK } from '../../src/models/backbones/pretrained.js';
 import { dropout } from '../../src/models/noise.js';
 import { Rng } from '../../src/util/rng.js';
 import onnxProto from 'onnx-proto';
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { buildHead, stackHead } from '../../src/models/head.js';
 import { newMeta, saveModelDir } from '../../src/models/model-dir.js';
@@ -64,6 +65,17 @@ function perturbWeights(model: tfl.LayersModel, seed: number): void {
       }),
     );
   }
+}
+
+/** Debian's python3-onnx (installed by .ci/run), whose checker is the reference for what a valid ONNX file is. */
+const onnxChecker = spawnSync('/usr/bin/python3', ['-c', 'import onnx'], { encoding: 'utf8' }).status === 0;
+
+/** Run the ONNX checker (full check) on files; asserts they all pass. */
+function assertOnnxChecks(files: string[]): void {
+  const check = `import onnx, sys\nfor f in sys.argv[1:]:\n    onnx.checker.check_model(onnx.load(f), full_check=True)\nprint(len(sys.argv) - 1)`;
+  const res = spawnSync('/usr/bin/python3', ['-c', check, ...files], { encoding: 'utf8' });
+  assert.equal(res.status, 0, res.stderr);
+  assert.equal(res.stdout.trim(), String(files.length));
 }
 
 for (const arch of listArchs()) {
@@ -170,6 +182,7 @@ test('a transfer model (built-in trunk, a cut list, one head per cut, a hidden l
   const res = await exportOnnx(dir, file);
   assert.equal(res.opset, 13);
   assert.deepEqual(res.classes, ['ant', 'bee', 'wasp']);
+  if (onnxChecker) assertOnnxChecks([file]);
 
   const pixels = randomPixels(3, 224 * 224 * 3, 11);
   const expected = tfjsOutputs(model, pixels, 3, bb.preprocessing)[0]!;
@@ -216,3 +229,25 @@ test('ONNX export refuses a model that is only a head over a backbone outside TF
   );
   head.dispose();
 });
+
+test(
+  'the ONNX checker (python3-onnx, full check with shape inference) accepts every zoo architecture, with and without pixel input',
+  { skip: !onnxChecker && 'python3-onnx is not installed' },
+  () => {
+    const dir = tempDir();
+    const files: string[] = [];
+    for (const arch of listArchs()) {
+      const model = arch.build({ inputShape: [32, 32, 3], numClasses: 5, dropout: 0.2, dropPath: 0.1 });
+      for (const [suffix, options] of [
+        ['', {}],
+        ['-pixels', { pixels: PRE }],
+      ] as const) {
+        const file = path.join(dir, `${arch.name}${suffix}.onnx`);
+        writeFileSync(file, layersToOnnx(model, options));
+        files.push(file);
+      }
+      model.dispose();
+    }
+    assertOnnxChecks(files);
+  },
+);
