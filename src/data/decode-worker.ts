@@ -1,17 +1,29 @@
-import { serveWorker } from '../util/serve-worker.js';
+/** A decoding process of `DecodePool`: answers each request with the requested files loaded, in order. */
 import { loadImageFile, type LoadResult } from './load-image.js';
 import type { ImageSpec } from './decode.js';
 
+/** A run of consecutive files: one message each way for the whole run. */
 export interface DecodeRequest {
-  file: string;
+  files: string[];
   spec: ImageSpec;
   cacheDir: string | null;
 }
 
-serveWorker<DecodeRequest, LoadResult>(async ({ file, spec, cacheDir }) => {
-  const res = await loadImageFile(file, spec, cacheDir);
-  if (!res.ok) return { res };
-  // Copy into a buffer of its own so it can be transferred without copying again.
-  const data = new Uint8Array(res.image.data);
-  return { res: { ...res, image: { ...res.image, data } }, transfer: [data.buffer] };
-});
+export type DecodeReply = { ok: true; res: LoadResult[] } | { ok: false; error: string };
+
+async function answer(req: DecodeRequest): Promise<DecodeReply> {
+  try {
+    const res: LoadResult[] = [];
+    // A blocking read: this process has nothing else to do meanwhile.
+    for (const file of req.files) res.push(await loadImageFile(file, req.spec, req.cacheDir, true));
+    return { ok: true, res };
+  } catch (err) {
+    return { ok: false, error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+if (process.send) {
+  process.on('message', (req: DecodeRequest) => void answer(req).then((reply) => process.send!(reply)));
+  // The parent is gone (it exited, or crashed): so is the reason to run.
+  process.on('disconnect', () => process.exit(0));
+}

@@ -26,7 +26,8 @@ const FIT: Record<ResizePolicy, 'fill' | 'cover' | 'contain'> = {
   pad: 'contain',
 };
 
-// Decoding happens in pools of worker threads; each sharp call stays on one thread.
+// Decoding happens in a pool of processes (decode-pool.ts), one image at a time each: each sharp call stays on one
+// libvips thread, and nothing is cached between images.
 sharp.concurrency(1);
 sharp.cache(false);
 

@@ -1,16 +1,15 @@
 import { availableParallelism } from 'node:os';
 import { FrugalError } from '../util/errors.js';
-import { WorkerPool } from '../util/worker-pool.js';
 import { conformImage, type ImageSpec } from './decode.js';
 import { cacheBudget, cacheLimit, type CacheBudget } from '../util/cache-dir.js';
 import { decodedEntryBytes, defaultDecodedCacheDir } from './cache.js';
 import { loadImageFile, type LoadResult } from './load-image.js';
-import type { DecodeRequest } from './decode-worker.js';
+import { DecodePool } from './decode-pool.js';
 import type { Problem, Sample } from './sources.js';
 
 export interface DecodeOptions {
   spec: ImageSpec;
-  /** Decoding threads; 0 decodes on the calling thread. Default: the number of cores. */
+  /** Decoding processes (started as work arrives); 0 decodes on the calling thread. Default: the number of cores. */
   workers?: number;
   /**
    * Decoded-image cache: a folder, `true` for the default folder, `false` for none. Default true. The default folder
@@ -41,6 +40,9 @@ export interface DecodedBatch {
   cacheHits: number;
 }
 
+/** At most this many images per request to a decoding process: one message each way per run, not per image. */
+const MAX_RUN = 8;
+
 /** The decoded-image cache of a `cache` option: its folder, and the budget that prunes it (the default folder's). */
 function cacheOf(option: boolean | string | undefined): { dir: string | null; budget: CacheBudget | null } {
   if (option === false) return { dir: null, budget: null };
@@ -49,9 +51,9 @@ function cacheOf(option: boolean | string | undefined): { dir: string | null; bu
   return { dir: defaultDecodedCacheDir(), budget: cacheBudget() };
 }
 
-/** A decoder that owns a worker pool; close it when done (or use `decodeAll`/`decodeBatches`). */
+/** A decoder that owns a pool of decoding processes; close it when done (or use `decodeAll`/`decodeBatches`). */
 export class Decoder {
-  private pool: WorkerPool<DecodeRequest, LoadResult> | null;
+  private pool: DecodePool | null;
   private cacheDir: string | null;
   private cacheBudget: CacheBudget | null;
 
@@ -60,20 +62,34 @@ export class Decoder {
     this.cacheDir = cache.dir;
     this.cacheBudget = cache.budget;
     const workers = options.workers ?? availableParallelism();
-    this.pool = workers > 0 ? new WorkerPool(new URL('./decode-worker.js', import.meta.url), workers) : null;
+    this.pool = workers > 0 ? new DecodePool(workers) : null;
   }
 
   /** Load one sample (a file, or pixels already in memory). */
-  async load(sample: Sample): Promise<LoadResult> {
+  load(sample: Sample): Promise<LoadResult> {
+    return this.loadRun([sample])[0]!;
+  }
+
+  /**
+   * Load consecutive samples, one promise each: their files as one request to a decoding process, pixels already in
+   * memory on this thread.
+   */
+  private loadRun(run: readonly Sample[]): Array<Promise<LoadResult>> {
     const spec = this.options.spec;
-    if (sample.pixels) {
-      const image = await conformImage(sample.pixels, spec);
-      return { ok: true, image, originalWidth: sample.pixels.width, originalHeight: sample.pixels.height, cached: false };
-    }
-    const res = this.pool ? await this.pool.run({ file: sample.path, spec, cacheDir: this.cacheDir }) : await loadImageFile(sample.path, spec, this.cacheDir);
-    // Decoded, not read from the cache: written into it.
-    if (res.ok && !res.cached) this.cacheBudget?.record(decodedEntryBytes(spec));
-    return res;
+    const files = run.filter((s) => !s.pixels).map((s) => s.path);
+    const fromPool = this.pool && files.length > 0 ? this.pool.run({ files, spec, cacheDir: this.cacheDir }) : null;
+    let f = 0;
+    return run.map(async (sample): Promise<LoadResult> => {
+      if (sample.pixels) {
+        const image = await conformImage(sample.pixels, spec);
+        return { ok: true, image, originalWidth: sample.pixels.width, originalHeight: sample.pixels.height, cached: false };
+      }
+      const j = f++;
+      const res = fromPool ? (await fromPool)[j]! : await loadImageFile(sample.path, spec, this.cacheDir);
+      // Decoded, not read from the cache: written into it.
+      if (res.ok && !res.cached) this.cacheBudget?.record(decodedEntryBytes(spec));
+      return res;
+    });
   }
 
   /**
@@ -81,11 +97,19 @@ export class Decoder {
    * flight: memory stays bounded whatever the number of samples.
    */
   async *batches(samples: readonly Sample[], batchSize: number): AsyncGenerator<DecodedBatch> {
-    const window = Math.max(4, (this.pool?.size ?? 1) * 4);
+    const workers = this.pool?.size ?? 0;
+    // Images per request: up to MAX_RUN, fewer for small sets so that every worker gets some.
+    const runLength = workers > 0 ? Math.max(1, Math.min(MAX_RUN, Math.floor(samples.length / (workers * 4)))) : 1;
+    // Three runs per worker in flight: one being decoded, two waiting.
+    const window = Math.max(4, workers * 3 * runLength);
     const inFlight: Array<Promise<LoadResult>> = [];
     let next = 0;
     const fill = () => {
-      while (inFlight.length < window && next < samples.length) inFlight.push(this.load(samples[next++]!));
+      while (inFlight.length < window && next < samples.length) {
+        const run = samples.slice(next, next + runLength);
+        next += run.length;
+        inFlight.push(...this.loadRun(run));
+      }
     };
     fill();
     try {

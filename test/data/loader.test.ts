@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { openDataset } from '../../src/data/sources.js';
+import { openDataset, type Sample } from '../../src/data/sources.js';
 import { decodeAll, decodeBatches } from '../../src/data/loader.js';
+import { conformImage, decodeImage } from '../../src/data/decode.js';
 import { stratifiedSplit, classBalance, samplePerClass } from '../../src/data/split.js';
 import { writeIdxAsFolder } from '../../src/data/from-idx.js';
 import { readIdxPair } from '../../src/data/idx.js';
@@ -49,6 +50,62 @@ test('streaming batches keep order and size', async () => {
     paths,
     ds.samples.slice(0, 100).map((s) => s.path),
   );
+});
+
+test('several images per request to a decoding process: each result lands in its place, pixels as decoded one at a time', async () => {
+  // 40 files (RGB JPEGs of several sizes, grayscale PNGs, bad files inside a request) and an in-memory image
+  // between them: 2 decoding processes get requests of 5 images each.
+  const dir = tempDir();
+  const samples: Sample[] = [];
+  for (let i = 0; i < 40; i++) {
+    const file = path.join(dir, `img${String(i).padStart(2, '0')}.${i % 7 === 3 ? 'png' : 'jpg'}`);
+    if (i % 13 === 5) {
+      await fsp.writeFile(file, i % 2 ? 'not an image\n' : new Uint8Array(0));
+    } else {
+      const [w, h] = [64 + 17 * (i % 5), 48 + 11 * (i % 3)];
+      const px = Uint8Array.from({ length: w * h * 3 }, (_, k) => (k * (i + 3) + (k >> 7)) & 255);
+      const img = sharp(px, { raw: { width: w, height: h, channels: 3 } });
+      await (i % 7 === 3 ? img.toColourspace('b-w').png() : img.jpeg({ quality: 80 })).toFile(file);
+    }
+    samples.push({ path: file, label: i % 3 });
+    if (i === 17) samples.push({ path: 'memory#0', label: 1, pixels: { data: new Uint8Array(20 * 10 * 3).fill(77), height: 10, width: 20, channels: 3 } });
+  }
+  for (const spec of [
+    { height: 24, width: 24, channels: 3 as const, resize: 'center-crop' as const },
+    { height: 16, width: 20, channels: 1 as const, resize: 'squash' as const },
+  ]) {
+    const pooled = await decodeAll(samples, { spec, workers: 2, cache: false });
+    const size = spec.height * spec.width * spec.channels;
+    const expected: number[] = [];
+    const problems: string[] = [];
+    for (const s of samples) {
+      if (s.pixels) {
+        expected.push(...(await conformImage(s.pixels, spec)).data);
+        continue;
+      }
+      try {
+        expected.push(...(await decodeImage(await fsp.readFile(s.path), spec)).image.data);
+      } catch {
+        problems.push(s.path);
+      }
+    }
+    assert.equal(pooled.count, samples.length - problems.length);
+    assert.deepEqual(
+      pooled.problems.map((p) => p.path),
+      problems,
+    );
+    assert.equal(pooled.pixels.length, pooled.count * size);
+    assert.deepEqual([...pooled.pixels], expected);
+    const good = samples.filter((s) => !problems.includes(s.path));
+    assert.deepEqual(
+      pooled.paths,
+      good.map((s) => s.path),
+    );
+    assert.deepEqual(
+      [...pooled.labels],
+      good.map((s) => s.label),
+    );
+  }
 });
 
 test('seeded stratified split keeps class proportions', () => {

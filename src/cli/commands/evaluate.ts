@@ -10,7 +10,7 @@ export function evaluateCommand(): Command {
     .argument('<model>', 'model directory (written by frugal train, distill, self-train or auto)')
     .argument('<data>', 'labeled images: root/<class>/<image>, or a CSV of path,label')
     .option('--strict', 'fail on the first bad file instead of skipping it')
-    .option('--workers <n>', 'decoding threads', int('--workers', 0, 64))
+    .option('--workers <n>', 'decoding processes', int('--workers', 0, 64))
     .option('--json', 'print one JSON object');
   addCacheOption(cmd, { features: false });
   addBackendOption(cmd);

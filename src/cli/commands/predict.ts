@@ -11,7 +11,7 @@ export function predictCommand(): Command {
     .argument('<model>', 'model directory')
     .argument('<inputs...>', 'image files or folders (any depth)')
     .option('--top <k>', 'classes to show per image', int('--top', 1, 1000), 3)
-    .option('--workers <n>', 'decoding threads', int('--workers', 0, 64))
+    .option('--workers <n>', 'decoding processes', int('--workers', 0, 64))
     .option('--json', 'print one JSON object: { predictions: [...] }');
   addCacheOption(cmd, { features: false });
   addBackendOption(cmd);
