@@ -11,7 +11,7 @@ import { ROOT } from './helpers.js';
 const SRC = path.join(ROOT, 'src');
 
 /**
- * Lowest first. `util` (errors, atomic files, seeded random numbers, worker threads) and `engine` (TF.js
+ * Lowest first. `util` (errors, atomic files, seeded random numbers) and `engine` (TF.js
  * backends, wasm kernels) import nothing else of ours. `export` is the static browser demo (it reads model
  * directories): a delivery of results like `report`, beside it. `index` is src/index.ts, the public API;
  * the CLI is beside it, and nothing imports either.
