@@ -58,7 +58,7 @@ export function addDataOptions(cmd: Command): Command {
     .option('--channels <n>', 'input channels, 1 or 3; default: 1 when all images are grayscale', channelCount)
     .addOption(new Option('--resize <policy>', 'how images reach the input size').choices(RESIZE_POLICIES as string[]).default('squash'))
     .option('--strict', 'fail on the first bad file instead of skipping it')
-    .option('--workers <n>', 'decoding processes (default: number of cores)', int('--workers', 0, 64));
+    .option('--workers <n>', 'decoding processes (default: number of cores, at most 8)', int('--workers', 0, 64));
 }
 
 /** Hyper-parameters shared by the training commands. */

@@ -9,7 +9,10 @@ import type { Problem, Sample } from './sources.js';
 
 export interface DecodeOptions {
   spec: ImageSpec;
-  /** Decoding processes (started as work arrives); 0 decodes on the calling thread. Default: the number of cores. */
+  /**
+   * Decoding processes (started as work arrives); 0 decodes on the calling thread. Default: the number of cores, at
+   * most `MAX_DEFAULT_WORKERS` (each process holds ~80 MB).
+   */
   workers?: number;
   /**
    * Decoded-image cache: a folder, `true` for the default folder, `false` for none. Default true. The default folder
@@ -40,6 +43,9 @@ export interface DecodedBatch {
   cacheHits: number;
 }
 
+/** The most decoding processes started by default: each holds ~80 MB, and 8 decode faster than most trunks run. */
+const MAX_DEFAULT_WORKERS = 8;
+
 /** At most this many images per request to a decoding process: one message each way per run, not per image. */
 const MAX_RUN = 8;
 
@@ -61,7 +67,7 @@ export class Decoder {
     const cache = cacheOf(options.cache);
     this.cacheDir = cache.dir;
     this.cacheBudget = cache.budget;
-    const workers = options.workers ?? availableParallelism();
+    const workers = options.workers ?? Math.min(availableParallelism(), MAX_DEFAULT_WORKERS);
     this.pool = workers > 0 ? new DecodePool(workers) : null;
   }
 

@@ -65,7 +65,7 @@ export function suggestCommand(): Command {
     .option('--force', `replace the .csv file, or the suggestions folder (one holding ${SUGGESTIONS_CSV}), in --out`)
     .option('--no-mirror', "without --model: fit the head without the images' mirror images (for classes a left-right flip changes)")
     .option('--strict', 'fail on the first bad file instead of skipping it')
-    .option('--workers <n>', 'decoding processes (default: number of cores)', int('--workers', 0, 64));
+    .option('--workers <n>', 'decoding processes (default: number of cores, at most 8)', int('--workers', 0, 64));
   addBackboneOptions(cmd);
   addCacheOption(cmd, { features: true });
   addBackendOption(cmd);
