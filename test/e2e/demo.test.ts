@@ -1,10 +1,10 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { promises as fsp } from 'node:fs';
-import { exportSite, serveStatic } from '../../src/export/site.js';
+import { exportSite } from '../../src/export/site.js';
 import { tempDir, runCli, FIXTURE } from '../helpers.js';
-import { launchBrowser } from '../browser.js';
+import { openServedPage } from '../browser.js';
 
 test('the demo page classifies a fixture image with the same top class as frugal predict', async () => {
   const root = tempDir();
@@ -14,14 +14,7 @@ test('the demo page classifies a fixture image with the same top class as frugal
   const site = path.join(root, 'site');
   const exported = await exportSite(model, site);
   assert.ok(exported.files.includes('model/model.json'));
-  const server = await serveStatic(site);
-  after(() => server.close());
-  const browser = await launchBrowser();
-  after(() => browser.close());
-  const page = await browser.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(server.url);
+  const { page, errors } = await openServedPage(site);
   await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
   const images = (await fsp.readdir(path.join(FIXTURE, 'test', 'sneaker'))).slice(0, 3).map((f) => path.join(FIXTURE, 'test', 'sneaker', f));
   for (const image of images) {

@@ -2,7 +2,7 @@
  * `frugal export --format teachable-machine`: the real `@teachablemachine/image` library (its browser bundle, in
  * headless Chromium) loads the export and gives Frugal's probabilities; what Teachable Machine cannot run is refused.
  */
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
@@ -13,7 +13,6 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../../src/engine/backend.js';
 import { trainTransfer } from '../../src/recipes/transfer.js';
 import { exportTeachableMachine, TM_INPUT_SCALING } from '../../src/export/teachable-machine.js';
-import { serveStatic } from '../../src/export/site.js';
 import { loadPredictor } from '../../src/evaluate/predictor.js';
 import { predictImages } from '../../src/evaluate/predict-images.js';
 import { decodeImage } from '../../src/data/decode.js';
@@ -21,7 +20,7 @@ import { saveModelDir, newMeta, type ModelMeta } from '../../src/models/model-di
 import { TM_PREPROCESSING } from '../../src/models/backbones/teachable-machine.js';
 import { readTfjsModel } from '../../src/models/backbones/files.js';
 import { fixtureClasses } from '../fixture-sets.js';
-import { launchBrowser } from '../browser.js';
+import { openServedPage } from '../browser.js';
 import { tempDir, runCli, FIXTURE } from '../helpers.js';
 import { makeFrugalModel } from '../models/fixtures.js';
 
@@ -115,14 +114,7 @@ test("Teachable Machine's own library (@teachablemachine/image, in Chromium) loa
     predictor.dispose();
   }
 
-  const server = await serveStatic(site);
-  after(() => server.close());
-  const browser = await launchBrowser();
-  after(() => browser.close());
-  const page = await browser.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(server.url);
+  const { page, errors } = await openServedPage(site);
   const theirs = await page.evaluate(
     async (files) => {
       const w = window as unknown as {

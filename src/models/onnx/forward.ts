@@ -10,7 +10,7 @@ import { layersToOnnx } from './convert.js';
  * when the model's weights change (a trunk being fine-tuned), so a forward pass always sees the current weights.
  */
 export interface OnnxForward {
-  /** Each model output (`count` rows, concatenated in output order when `concat`) for `count` images. */
+  /** Each model output, in the model's output order (`count` rows each), for `count` images of the input's size. */
   run(pixels: Uint8Array, count: number): Promise<Float32Array[]>;
   release(): Promise<void>;
 }
