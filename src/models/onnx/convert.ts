@@ -365,6 +365,9 @@ function depthwiseKernel(w: { values: Float32Array; shape: number[] }): { values
   return { values: out, dims: [cin * m, 1, kh, kw] };
 }
 
+/** Merge layers that are one variadic element-wise ONNX op. */
+const ELEMENTWISE_MERGE: Record<string, string> = { Add: 'Sum', Average: 'Mean', Maximum: 'Max', Minimum: 'Min' };
+
 function convertLayer(layer: tfl.layers.Layer, ins: Value[], outTensors: tfl.SymbolicTensor[], g: GraphBuilder): Value[] {
   if (layer instanceof tfl.LayersModel) return convertModel(layer, ins, g);
   const cls = layer.getClassName();
@@ -374,6 +377,16 @@ function convertLayer(layer: tfl.layers.Layer, ins: Value[], outTensors: tfl.Sym
   const outShape = shapeOf(outTensors[0]!);
   const one = (out: string): Value[] => [{ name: out, shape: outShape }];
   if (cls === 'InputLayer' || NOISE_CLASS_NAMES.has(cls)) return [{ ...x, shape: outShape }];
+  const elementwise = ELEMENTWISE_MERGE[cls];
+  if (elementwise)
+    return one(
+      g.node(
+        elementwise,
+        ins.map((v) => v.name),
+        {},
+        name,
+      ),
+    );
   switch (cls) {
     case 'Conv2D':
     case 'DepthwiseConv2D':
@@ -432,42 +445,6 @@ function convertLayer(layer: tfl.layers.Layer, ins: Value[], outTensors: tfl.Sym
       return one(g.node('Elu', [x.name], { alpha: Number(c.alpha ?? 1) }, name));
     case 'Softmax':
       return one(g.node('Softmax', [x.name], { axis: internalAxis(Number(c.axis ?? -1), x.shape.length) }, name));
-    case 'Add':
-      return one(
-        g.node(
-          'Sum',
-          ins.map((v) => v.name),
-          {},
-          name,
-        ),
-      );
-    case 'Average':
-      return one(
-        g.node(
-          'Mean',
-          ins.map((v) => v.name),
-          {},
-          name,
-        ),
-      );
-    case 'Maximum':
-      return one(
-        g.node(
-          'Max',
-          ins.map((v) => v.name),
-          {},
-          name,
-        ),
-      );
-    case 'Minimum':
-      return one(
-        g.node(
-          'Min',
-          ins.map((v) => v.name),
-          {},
-          name,
-        ),
-      );
     case 'Subtract':
       return one(g.node('Sub', [ins[0]!.name, ins[1]!.name], {}, name));
     case 'Multiply':
