@@ -10,7 +10,7 @@ import { SCHEDULES } from '../train/schedule.js';
 import { RESIZE_POLICIES } from '../data/decode.js';
 import { DEFAULT_VAL_SPLIT } from '../data/prepare.js';
 import { cacheLimit } from '../util/cache-dir.js';
-import { int, float, oneOf, flagName, UsageError } from './options.js';
+import { int, float, oneOf, flagName, UsageError, workersOption } from './options.js';
 import { progressBar, type Progress } from './progress.js';
 
 export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -58,7 +58,7 @@ export function addDataOptions(cmd: Command): Command {
     .option('--channels <n>', 'input channels, 1 or 3; default: 1 when all images are grayscale', channelCount)
     .addOption(new Option('--resize <policy>', 'how images reach the input size').choices(RESIZE_POLICIES as string[]).default('squash'))
     .option('--strict', 'fail on the first bad file instead of skipping it')
-    .option('--workers <n>', 'decoding processes (default: number of cores, at most 8)', int('--workers', 0, 64));
+    .addOption(workersOption());
 }
 
 /** Hyper-parameters shared by the training commands. */

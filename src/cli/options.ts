@@ -1,5 +1,5 @@
 import { getArch, listArchs } from '../models/zoo/index.js';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { FrugalError, type OptionNamer } from '../util/errors.js';
 
 /** A usage error of the command line: wrong flags or arguments (exit code 2). */
@@ -33,6 +33,11 @@ export function int(name: string, min = -Infinity, max = Infinity) {
     }
     return n;
   };
+}
+
+/** `--workers <n>`, the decoding processes of every command that decodes images. */
+export function workersOption(): Option {
+  return new Option('--workers <n>', 'decoding processes (default: number of cores, at most 8)').argParser(int('--workers', 0, 64));
 }
 
 /** A zoo architecture's name (anything else is a usage error, listing the names). */

@@ -7,7 +7,7 @@ import { writeRunJson } from '../../runs/artifacts.js';
 import { RUN_FILES, type DataCheckFile, type DataCheckThresholds } from '../../runs/files.js';
 import { dataCheckRows, imageText, pairText } from '../../report/data-check.js';
 import { writeJsonAtomic } from '../../util/fs.js';
-import { int, float, intList, stringList, printJson } from '../options.js';
+import { int, float, intList, stringList, printJson, workersOption } from '../options.js';
 import { progressBar } from '../progress.js';
 import { addBackendOption, addCacheOption, stageLines, startBackend } from '../common.js';
 
@@ -21,7 +21,7 @@ export function dataCommand(): Command {
     .option('--labels <file>', 'IDX labels file (default: the sibling *labels-idx1-ubyte)')
     .option('--unlabeled', 'treat the folder as an unlabeled pool (images at any depth)')
     .option('--strict', 'fail on the first bad file instead of reporting it')
-    .option('--workers <n>', 'decoding processes (default: number of cores, at most 8)', int('--workers', 0, 64))
+    .addOption(workersOption())
     .option('--json', 'print one JSON object')
     .addHelpText(
       'after',
@@ -130,7 +130,7 @@ function checkCommand(): Command {
     .option('--folds <n>', 'cross-validation folds of the mislabel check', int('--folds', 2, 100), CV_DEFAULTS.folds)
     .option('--seed <n>', 'seed of the folds', int('--seed'), 0)
     .option('--strict', 'fail on the first bad file instead of reporting it')
-    .option('--workers <n>', 'decoding processes (default: number of cores, at most 8)', int('--workers', 0, 64))
+    .addOption(workersOption())
     .option('--json', 'print one JSON object');
   addCacheOption(cmd, { features: true });
   addBackendOption(cmd);

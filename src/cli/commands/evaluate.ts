@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { evaluateModel, type EvaluateResult } from '../../evaluate/evaluate.js';
-import { printJson, int } from '../options.js';
+import { printJson, workersOption } from '../options.js';
 import { addBackendOption, addCacheOption, startBackend } from '../common.js';
 import { progressBar } from '../progress.js';
 
@@ -10,7 +10,7 @@ export function evaluateCommand(): Command {
     .argument('<model>', 'model directory (written by frugal train, distill, self-train or auto)')
     .argument('<data>', 'labeled images: root/<class>/<image>, or a CSV of path,label')
     .option('--strict', 'fail on the first bad file instead of skipping it')
-    .option('--workers <n>', 'decoding processes', int('--workers', 0, 64))
+    .addOption(workersOption())
     .option('--json', 'print one JSON object');
   addCacheOption(cmd, { features: false });
   addBackendOption(cmd);

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { loadPredictor } from '../../evaluate/predictor.js';
 import { collectInputs, predictImages } from '../../evaluate/predict-images.js';
-import { printJson, int } from '../options.js';
+import { printJson, int, workersOption } from '../options.js';
 import { FrugalError } from '../../util/errors.js';
 import { addBackendOption, addCacheOption, startBackend } from '../common.js';
 
@@ -11,7 +11,7 @@ export function predictCommand(): Command {
     .argument('<model>', 'model directory')
     .argument('<inputs...>', 'image files or folders (any depth)')
     .option('--top <k>', 'classes to show per image', int('--top', 1, 1000), 3)
-    .option('--workers <n>', 'decoding processes', int('--workers', 0, 64))
+    .addOption(workersOption())
     .option('--json', 'print one JSON object: { predictions: [...] }');
   addCacheOption(cmd, { features: false });
   addBackendOption(cmd);

@@ -12,7 +12,7 @@ import {
 } from '../../recipes/suggest.js';
 import { BUILTIN_TRUNK, NO_BACKBONE } from '../../models/backbones/pretrained.js';
 import { writeFileAtomic } from '../../util/fs.js';
-import { printJson, int, UsageError, flagName } from '../options.js';
+import { printJson, int, UsageError, flagName, workersOption } from '../options.js';
 import { addBackendOption, addCacheOption, startBackend, stageLines } from '../common.js';
 import { addBackboneOptions, backboneOptionsFrom, downloadProgress, type BackboneFlags } from '../backbone-options.js';
 import { progressBar } from '../progress.js';
@@ -65,7 +65,7 @@ export function suggestCommand(): Command {
     .option('--force', `replace the .csv file, or the suggestions folder (one holding ${SUGGESTIONS_CSV}), in --out`)
     .option('--no-mirror', "without --model: fit the head without the images' mirror images (for classes a left-right flip changes)")
     .option('--strict', 'fail on the first bad file instead of skipping it')
-    .option('--workers <n>', 'decoding processes (default: number of cores, at most 8)', int('--workers', 0, 64));
+    .addOption(workersOption());
   addBackboneOptions(cmd);
   addCacheOption(cmd, { features: true });
   addBackendOption(cmd);
