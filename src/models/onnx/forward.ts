@@ -42,8 +42,12 @@ export function weightsFingerprint(model: tfl.LayersModel): number {
  */
 export function onnxForward(model: tfl.LayersModel, preprocessing: Preprocessing): OnnxForward | null {
   if (forwardEngine() === 'tfjs') return null;
+  const convert = () => layersToOnnx(model, { pixels: preprocessing, inputName: 'pixels' });
+  // Converted now, so that a model that does not convert says so here rather than on its first batch; the bytes
+  // serve the first session unless the weights change before it.
+  let converted: { bytes: Uint8Array; fingerprint: number } | null;
   try {
-    layersToOnnx(model, { pixels: preprocessing }); // fail early (unsupported layers) rather than on the first batch
+    converted = { bytes: convert(), fingerprint: weightsFingerprint(model) };
   } catch (err) {
     if (!(err instanceof FrugalError)) throw err;
     noteOnce(`${err.message}; forward passes run on TF.js instead of ONNX Runtime (slower)`);
@@ -55,7 +59,8 @@ export function onnxForward(model: tfl.LayersModel, preprocessing: Preprocessing
     const now = weightsFingerprint(model);
     if (session && now === fingerprint) return session;
     await session?.release();
-    session = await createSession(layersToOnnx(model, { pixels: preprocessing, inputName: 'pixels' }));
+    session = await createSession(converted?.fingerprint === now ? converted.bytes : convert());
+    converted = null;
     fingerprint = now;
     return session;
   };
