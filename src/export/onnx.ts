@@ -2,7 +2,8 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { FrugalError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { loadModelDir } from '../models/model-dir.js';
+import { loadModelDir, readModelMeta } from '../models/model-dir.js';
+import { assertWholeLayersModel } from './tfjs.js';
 import { layersToOnnx, ONNX_OPSET } from '../models/onnx/convert.js';
 import { ensureBackend } from '../engine/backend.js';
 
@@ -27,15 +28,10 @@ export const ONNX_METADATA_KEYS = ['frugal.classes', 'frugal.input', 'frugal.pre
  * the preprocessing constants are recorded as metadata (`frugal.classes`, `frugal.input`, `frugal.preprocessing`).
  */
 export async function exportOnnx(modelDir: string, out: string): Promise<OnnxExport> {
+  assertWholeLayersModel(modelDir, await readModelMeta(modelDir), 'ONNX export');
   await ensureBackend();
   const { model, meta } = await loadModelDir(modelDir);
   try {
-    if (meta.headOnly) {
-      throw new FrugalError(
-        `${modelDir}: this model runs a ${meta.backbone?.kind} backbone outside TF.js (only its head is a TF.js model); ` +
-          'ONNX export takes models trained from scratch or on a TF.js layers backbone (such as the built-in trunk)',
-      );
-    }
     let bytes: Uint8Array;
     try {
       bytes = layersToOnnx(model, {

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { FrugalError } from '../util/errors.js';
 import { readModelMeta, readArtifacts, META_FILE, MODEL_FILE } from '../models/model-dir.js';
 import { WEIGHTS_FILE } from '../models/io.js';
+import { assertWholeLayersModel } from './tfjs.js';
 
 const require = createRequire(import.meta.url);
 /** The demo page's own files (index.html, app.js), shipped in the package. */
@@ -28,10 +29,7 @@ const VENDOR: Array<[pkg: string, file: string]> = [
  */
 export async function exportSite(modelDir: string, out: string): Promise<{ out: string; files: string[] }> {
   const meta = await readModelMeta(modelDir);
-  if (meta.headOnly) {
-    const why = `this model runs a ${meta.backbone?.kind} backbone outside TF.js and cannot run in the browser`;
-    throw new FrugalError(`${modelDir}: ${why}; train with a TF.js layers backbone or from scratch`);
-  }
+  assertWholeLayersModel(modelDir, meta, 'the browser');
   await readArtifacts(modelDir, meta); // validates model.json against the weights and frugal.json's file list
   await fsp.mkdir(path.join(out, 'vendor'), { recursive: true });
   await fsp.mkdir(path.join(out, 'model'), { recursive: true });
