@@ -33,7 +33,17 @@ const VARIANTS: Record<string, Variant> = {
   'out_relu, logistic l2 = 0.1, refit': { head: LOGISTIC(0.1), refit: true },
   'out_relu, logistic l2 = 0.01 + mirror images, refit': { head: LOGISTIC(0.01), refit: true, ...MIRROR },
   'out_relu, hidden 64 + dropout 0.5 + mirror images, refit': { head: { hidden: 64, dropout: 0.5 }, refit: true, ...MIRROR },
+  ...inputSizeVariants(),
 };
+
+/** The default head (logistic l2 = 0.01 + mirror images, refit) with the trunk fed at other input sizes and resize policies. */
+function inputSizeVariants(): Record<string, Variant> {
+  const variants: Record<string, Variant> = {};
+  for (const resize of ['squash', 'center-crop'] as const) {
+    for (const size of [224, 256, 288, 320, 352]) variants[`default head, ${size} px ${resize}`] = { backboneOptions: { size, resize } };
+  }
+  return variants;
+}
 
 /** Up to `size` pool images, by class, as a labeled folder of links. */
 async function valFolder(task: PhotoTask, size: number, seed: number): Promise<string> {

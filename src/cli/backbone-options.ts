@@ -110,6 +110,7 @@ export function backboneOptionsFrom(f: BackboneFlags, download?: DownloadSetting
     sha256: f.sha256,
     size: f.size,
     channels: f.channels as 1 | 3 | undefined,
+    resize: f.resize,
     download: { timeoutSeconds: f.downloadTimeout, ...download },
   };
 }

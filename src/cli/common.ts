@@ -56,7 +56,12 @@ export function addDataOptions(cmd: Command): Command {
     .option('--val-split <f>', 'fraction of each class held out for validation', float('--val-split', 0.01, 0.9), DEFAULT_VAL_SPLIT)
     .option('--size <px>', "input size (square); default: the images' own size when all share one ≤ 64 px, else 96", int('--size', 8, 1024))
     .option('--channels <n>', 'input channels, 1 or 3; default: 1 when all images are grayscale', channelCount)
-    .addOption(new Option('--resize <policy>', 'how images reach the input size').choices(RESIZE_POLICIES as string[]).default('squash'))
+    .addOption(
+      new Option(
+        '--resize <policy>',
+        'how images reach the input size (default: squash; the built-in trunk and a Teachable Machine backbone: center-crop)',
+      ).choices(RESIZE_POLICIES as string[]),
+    )
     .option('--strict', 'fail on the first bad file instead of skipping it')
     .addOption(workersOption());
 }

@@ -30,7 +30,7 @@ test('frugal train with no model flag transfers from the built-in ImageNet trunk
   assert.equal(summary.backbone.featureDim, 1280);
   const meta = JSON.parse(await fsp.readFile(path.join(out, 'frugal.json'), 'utf8'));
   assert.equal(meta.backbone.source, 'mobilenetv2-0.35-imagenet');
-  assert.deepEqual(meta.input, { height: 224, width: 224, channels: 3, resize: 'squash' });
+  assert.deepEqual(meta.input, { height: 224, width: 224, channels: 3, resize: 'center-crop' });
   // Offline: the trunk comes from the package; the model download cache was never touched.
   await assert.rejects(fsp.access(path.join(cache, 'models')));
   // Frozen: the head was refit on all 45 labeled images after scoring, and the report says so.
@@ -73,9 +73,13 @@ test('train --cv: a cross-validated estimate on all labeled images, a model trai
   const accuracy = JSON.parse(ev.stdout).accuracy;
   assert.ok(accuracy >= 0.8, `test accuracy ${accuracy}`);
   assert.ok(Math.abs(accuracy - summary.accuracy) < 0.15, `estimate ${summary.accuracy} vs test ${accuracy}`);
-  const text = runCli(['train', train, '--out', path.join(root, 'text'), '--cv'], env);
+  // Without --json; the trunk's input size and resize policy as asked (the built-in trunk is fully convolutional).
+  const text = runCli(['train', train, '--out', path.join(root, 'text'), '--cv', '--size', '192', '--resize', 'pad'], env);
   assert.equal(text.status, 0, text.stderr);
   assert.match(text.stdout, /cross-validated accuracy [\d.]+% ± [\d.]+ \(5-fold cross-validation ×3, sd over folds\) on all 45 labeled images/);
+  const textMeta = JSON.parse(await fsp.readFile(path.join(root, 'text', 'frugal.json'), 'utf8'));
+  assert.deepEqual(textMeta.input, { height: 192, width: 192, channels: 3, resize: 'pad' });
+  assert.deepEqual(textMeta.backbone.input, textMeta.input);
   // From scratch: one model per fold (each initialised and normalised on its own training images), then one on all.
   const scratch = runCli(
     ['train', train, '--out', path.join(root, 'scratch'), '--backbone', 'none', '--cv', '3', '--epochs', '2', '--min-steps', '0', '--json'],

@@ -32,13 +32,13 @@ test('the built-in trunk ships in the package with its licence, and its files ar
   assert.equal(await sha256(path.join(entry.dir!, 'model.json')), entry.sha256);
 });
 
-test('the built-in trunk loads by name with no network: 224×224×3 in, 1,280 pooled features out, fine-tunable', async () => {
+test('the built-in trunk loads by name with no network: the centre square at 224×224×3 in, 1,280 pooled features out, fine-tunable', async () => {
   const cache = tempDir();
   const bb = await loadBackbone(BUILTIN_TRUNK, { cacheDir: cache });
   assert.deepEqual(await fsp.readdir(cache), []); // nothing downloaded, nothing cached
   assert.equal(bb.kind, 'layers');
   assert.ok(bb.trunk);
-  assert.deepEqual(bb.spec, { height: 224, width: 224, channels: 3, resize: 'squash' });
+  assert.deepEqual(bb.spec, { height: 224, width: 224, channels: 3, resize: 'center-crop' });
   assert.deepEqual(bb.preprocessing, { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] });
   assert.equal(bb.cut, 'out_relu');
   assert.equal(bb.featureDim, 1280);

@@ -265,3 +265,37 @@ test('a weights file shorter (or longer) than model.json declares is a clear err
   await fsp.writeFile(weights, Buffer.concat([bytes, Buffer.alloc(8)]));
   await assert.rejects(loadBackbone(dir), /declares \d+ \(from another model\?\)/);
 });
+
+test('a fully convolutional trunk runs at another input size with the same weights; a model tied to its size says so', async () => {
+  const model = headlessTrunk(7);
+  const dir = await writeKerasConverted(path.join(root, 'resized'), model);
+  const bb = await loadBackbone(dir, { size: 24 });
+  assert.deepEqual(bb.trunk!.inputs[0]!.shape, [null, 24, 24, 3]);
+  assert.equal(bb.ref.input.height, 24);
+  // The reference: the same layers and weights, built for 24×24 inputs.
+  const input = tfl.input({ shape: [24, 24, 3] });
+  const same = tfl.model({ inputs: input, outputs: tfl.model({ inputs: model.inputs, outputs: model.outputs }).apply(input) as tfl.SymbolicTensor });
+  const px = pixels(2, 24 * 24 * 3, 5);
+  const want = tf.tidy(() => tf.mean(same.predict(toInputTensor(px, 2, 24, 24, 3, PRE)) as tf.Tensor, [1, 2]).dataSync() as Float32Array);
+  assert.ok(want.some((v) => v > 0.01));
+  close(await bb.extract(px, 2), want);
+  bb.dispose();
+  // At its own size nothing is rebuilt.
+  const own = await loadBackbone(dir, { size: 16 });
+  assert.deepEqual(own.trunk!.inputs[0]!.shape, [null, 16, 16, 3]);
+  own.dispose();
+  model.dispose();
+
+  // Flatten → Dense: the Dense kernel is tied to the 16×16 input.
+  const x = tfl.input({ shape: [16, 16, 3], name: 'input_1' });
+  const c = tfl.layers.conv2d({ name: 'conv', filters: 4, kernelSize: 3, strides: 2, padding: 'same' }).apply(x) as tfl.SymbolicTensor;
+  const f = tfl.layers.flatten({ name: 'flatten' }).apply(c) as tfl.SymbolicTensor;
+  const tied = tfl.model({ inputs: x, outputs: tfl.layers.dense({ name: 'dense', units: 3 }).apply(f) as tfl.SymbolicTensor });
+  const tiedDir = await writeKerasConverted(path.join(root, 'tied'), tied);
+  await assert.rejects(loadBackbone(tiedDir, { size: 24 }), (e: Error) => {
+    assert.ok(e instanceof FrugalError, `${e.constructor.name}: ${e.message}`);
+    assert.match(e.message, /tied\/model\.json: cannot run the layers model on 24×24 images, other than the size it was saved with/);
+    return true;
+  });
+  tied.dispose();
+});

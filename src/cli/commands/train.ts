@@ -54,7 +54,7 @@ interface TrainFlags extends HyperFlags, BackboneFlags {
   valSplit: number;
   size?: number;
   channels?: number;
-  resize: 'squash' | 'center-crop' | 'pad';
+  resize?: 'squash' | 'center-crop' | 'pad';
   strict?: boolean;
   workers?: number;
   resume?: boolean;

@@ -229,6 +229,30 @@ export function layersModelConfig(topology: unknown, file: string): Json {
   return config;
 }
 
+/**
+ * A layers model configuration (from `layersModelConfig`) whose input layers take `height`×`width` images instead of
+ * the size they were saved with (a copy). A fully convolutional trunk runs at any size with the same weights; a model
+ * with a layer tied to its input size (a Flatten before a Dense) then fails to load its weights, which the caller
+ * reports. Null when the inputs already have that size (or say none).
+ */
+export function withInputSize(config: Json, height: number, width: number): Json | null {
+  const copy = structuredClone(config);
+  const inner = copy.config;
+  const layers = Array.isArray(inner) ? inner : isObject(inner) && Array.isArray(inner.layers) ? inner.layers : [];
+  const sequential = copy.class_name === 'Sequential';
+  let changed = false;
+  for (const [i, layer] of layers.entries()) {
+    if (!isObject(layer) || !isObject(layer.config)) continue;
+    if (layer.class_name !== 'InputLayer' && !(sequential && i === 0)) continue;
+    const shape = layer.config.batch_input_shape;
+    if (!Array.isArray(shape) || shape.length !== 4) continue;
+    if (shape[1] === height && shape[2] === width) continue;
+    layer.config.batch_input_shape = [shape[0], height, width, shape[3]];
+    changed = true;
+  }
+  return changed ? copy : null;
+}
+
 function normalizeLayer(layer: Json, file: string, where: string): void {
   const config = isObject(layer.config) ? layer.config : undefined;
   const name = String(layer.name ?? config?.name ?? where);

@@ -11,7 +11,7 @@ import { readModelMeta, readArtifacts, META_FILE, MODEL_FILE } from '../model-di
 import type { Preprocessing } from '../preprocess.js';
 import { downloadModel, type DownloadSettings } from './download.js';
 import { readTfjsModel, fileDigest, type TfjsFiles } from './files.js';
-import { layersBackbone, layersModelConfig } from './layers.js';
+import { layersBackbone, layersModelConfig, withInputSize } from './layers.js';
 import { graphBackbone } from './graph.js';
 import { onnxBackbone } from './onnx.js';
 import { getPretrained, listPretrained } from './pretrained.js';
@@ -107,6 +107,7 @@ export async function loadBackbone(spec: string, options: BackboneOptions = {}):
     const o: BackboneOptions = {
       size: entry.size,
       channels: entry.channels,
+      resize: entry.resize,
       mean: entry.preprocessing.mean,
       std: entry.preprocessing.std,
       cut: entry.cut,
@@ -196,7 +197,11 @@ async function loadLocal(target: string, options: BackboneOptions, source: strin
   const teachableMachine = await teachableMachineBackbone(dir, modelJson, files, o, { source: resolvedSource, sha256: options.sha256 });
   if (teachableMachine) return teachableMachine;
   // Keras-converted topologies (under `model_config`, Keras 2.x configs) are normalised for tfjs-layers first.
-  const model = await buildLayersModel({ ...files.artifacts, modelTopology: layersModelConfig(files.json.modelTopology, modelJson) }, modelJson);
+  const config = layersModelConfig(files.json.modelTopology, modelJson);
+  const height = o.height ?? o.size;
+  const width = o.width ?? o.size;
+  const resized = height && width ? withInputSize(config, height, width) : null;
+  const model = await buildLayersModel({ ...files.artifacts, modelTopology: resized ?? config }, modelJson, resized ? `${height}×${width}` : undefined);
   const shape = model.inputs[0]!.shape;
   const input = inputOf(o, { height: shape[1], width: shape[2], channels: shape[3] });
   return layersBackbone(
@@ -208,12 +213,14 @@ async function loadLocal(target: string, options: BackboneOptions, source: strin
   );
 }
 
-async function buildLayersModel(artifacts: tf.io.ModelArtifacts, modelJson: string): Promise<tfl.LayersModel> {
+/** `resizedTo`: the input size the model was asked to run at, other than its own (named when that fails). */
+async function buildLayersModel(artifacts: tf.io.ModelArtifacts, modelJson: string, resizedTo?: string): Promise<tfl.LayersModel> {
   try {
     return await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
   } catch (err) {
     if (err instanceof FrugalError) throw err;
-    throw new FrugalError(`${modelJson}: cannot build the layers model (${(err as Error).message})`);
+    const what = resizedTo ? `cannot run the layers model on ${resizedTo} images, other than the size it was saved with` : 'cannot build the layers model';
+    throw new FrugalError(`${modelJson}: ${what} (${(err as Error).message})`);
   }
 }
 

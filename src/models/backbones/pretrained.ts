@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Preprocessing } from '../preprocess.js';
+import type { ResizePolicy } from '../../data/decode.js';
 
 /** A well-known pretrained backbone, loadable by name: shipped inside the package, or downloaded once and cached. */
 export interface RegistryEntry {
@@ -16,6 +17,8 @@ export interface RegistryEntry {
   sha256?: string;
   size: number;
   channels: 1 | 3;
+  /** How images reach `size` (default: squash). */
+  resize?: ResizePolicy;
   preprocessing: Preprocessing;
   /** Feature layer (layers) or output node (graph); default: the layer before the classifier. */
   cut?: string;
@@ -51,6 +54,9 @@ const entries: RegistryEntry[] = [
     sha256: '0b4632a1fdb411ce91a35ef7c24ceb51d4ea1d278cbc50a75581a7fc85a74873',
     size: 224,
     channels: 3,
+    // The centre square, as ImageNet models are evaluated (and Teachable Machine feeds this trunk): chosen on the
+    // real-photo validation tasks of bench/photos-head, where it beat squashing (docs/benchmarks.md).
+    resize: 'center-crop',
     preprocessing: MINUS_ONE_TO_ONE,
     cut: 'out_relu',
   },
