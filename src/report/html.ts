@@ -15,6 +15,7 @@ import type { RunArtifacts } from '../runs/artifacts.js';
 import { describeLabelCurve, type LabelCurve } from '../evaluate/label-curve.js';
 import type { Estimate } from '../evaluate/estimate.js';
 import type { CheckedImage, DataCheckFile } from '../runs/files.js';
+import type { ResizePolicy } from '../data/decode.js';
 import { dataCheckRows, pairText } from './data-check.js';
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -135,13 +136,21 @@ async function dataCheckSection(r: DataCheckFile | null): Promise<string | null>
   return parts.join('');
 }
 
+/** How images reach the model's input size, in words. */
+const RESIZE_WORDS: Record<ResizePolicy, string> = {
+  squash: 'each image squashed to that size',
+  'center-crop': "each image's centre square",
+  pad: 'each image padded to a square',
+};
+
 /** One self-contained HTML report (inline SVG charts and images), readable offline. */
 export async function renderReport(a: RunArtifacts): Promise<string> {
   const classes = a.meta?.classes ?? a.predictions?.classes ?? a.metrics?.perClass.map((c) => c.name) ?? [];
   const m = a.metrics;
   const model = a.meta
     ? `<dt>model</dt><dd>${esc(a.meta.arch ?? (a.meta.backbone ? `${a.meta.backbone.kind} backbone + head` : 'custom'))}, ` +
-      `${esc((a.meta.params ?? 0).toLocaleString('en-US'))} parameters, input ${a.meta.input.height}×${a.meta.input.width}×${a.meta.input.channels}</dd>`
+      `${esc((a.meta.params ?? 0).toLocaleString('en-US'))} parameters, input ${a.meta.input.height}×${a.meta.input.width}×${a.meta.input.channels} ` +
+      `(${RESIZE_WORDS[a.meta.input.resize]})</dd>`
     : '';
   const refitImages = (a.meta?.training as { head?: { refitImages?: number | null } } | undefined)?.head?.refitImages;
   // Cross-validated: the headline is the estimate (every repeat); the other figures are those of the first repeat's

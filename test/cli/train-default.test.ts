@@ -37,7 +37,9 @@ test('frugal train with no model flag transfers from the built-in ImageNet trunk
   assert.equal(meta.training.head.refitImages, 45);
   const html = runCli(['report', out, '--out', path.join(root, 'report.html')]);
   assert.equal(html.status, 0, html.stderr);
-  assert.match(await fsp.readFile(path.join(root, 'report.html'), 'utf8'), /trained again on all 45 labeled images/);
+  const page = await fsp.readFile(path.join(root, 'report.html'), 'utf8');
+  assert.match(page, /trained again on all 45 labeled images/);
+  assert.match(page, /input 224×224×3 \(each image's centre square\)/);
   // Held-out images never seen in training: well above chance (1/3).
   const ev = runCli(['evaluate', out, test, '--json'], { FRUGAL_CACHE: cache });
   assert.equal(ev.status, 0, ev.stderr);
