@@ -54,7 +54,12 @@ export function addDataOptions(cmd: Command): Command {
   return cmd
     .option('--val <data>', 'validation data (same classes); default: a stratified split of <data>')
     .option('--val-split <f>', 'fraction of each class held out for validation', float('--val-split', 0.01, 0.9), DEFAULT_VAL_SPLIT)
-    .option('--size <px>', "input size (square); default: the images' own size when all share one ≤ 64 px, else 96", int('--size', 8, 1024))
+    .option(
+      '--size <px>',
+      "input size (square); default: a backbone's own (a fully convolutional layers trunk, the built-in one too, runs at others), " +
+        "else the images' own size when all share one ≤ 64 px, else 96",
+      int('--size', 8, 1024),
+    )
     .option('--channels <n>', 'input channels, 1 or 3; default: 1 when all images are grayscale', channelCount)
     .addOption(
       new Option(
