@@ -9,6 +9,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { RawImage } from '../data/image.js';
+import { LanePool, type Lane, type LaneEvents } from '../util/lane-pool.js';
 import { finishBatch, type AugmentedBatch } from './batch.js';
 import { buildPolicy } from './policies/index.js';
 import type { Policy, PolicySpec } from './policies/types.js';
@@ -26,25 +27,17 @@ export interface AugmentPoolOptions {
   copyInputs?: boolean;
 }
 
-interface Task {
-  msg: RunMessage;
-  resolve: (images: RawImage[]) => void;
-  reject: (err: Error) => void;
-}
+const WORKER = new URL('./worker.js', import.meta.url);
 
-interface Slot {
-  worker: Worker;
-  busy: Task | null;
-}
-
+/**
+ * Worker threads (`LanePool`: started when there is work, idle ones not keeping the process alive; a worker that
+ * fails fails its chunk, and one that exits is replaced).
+ */
 export class AugmentPool {
   readonly policy: Policy;
   readonly size: number;
-  private readonly slots: Slot[] = [];
-  private readonly queue: Task[] = [];
+  private readonly pool: LanePool<RunMessage, WorkerReply, RawImage[]>;
   private nextId = 1;
-  private closed = false;
-  private failure: Error | null = null;
   private readonly copyInputs: boolean;
 
   constructor(opts: AugmentPoolOptions) {
@@ -54,18 +47,12 @@ export class AugmentPool {
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`AugmentPool: workers must be a positive integer, got ${n}`);
     this.size = n;
     this.copyInputs = opts.copyInputs ?? true;
-    const url = new URL('./worker.js', import.meta.url);
-    for (let i = 0; i < n; i++) {
-      const worker = new Worker(url);
-      const slot: Slot = { worker, busy: null };
-      worker.unref();
-      worker.on('message', (reply: WorkerReply) => this.onReply(slot, reply));
-      worker.on('error', (err) => this.fail(err instanceof Error ? err : new Error(String(err))));
-      worker.on('exit', (code) => {
-        if (!this.closed) this.fail(new Error(`augmentation worker exited with code ${code}`));
-      });
-      this.slots.push(slot);
-    }
+    this.pool = new LanePool(
+      n,
+      startWorker,
+      (reply) => (reply.ok ? fromTransferable(reply) : new Error(`augmentation worker failed: ${reply.error}`)),
+      'AugmentPool',
+    );
   }
 
   /**
@@ -73,75 +60,42 @@ export class AugmentPool {
    * cutmix) here. `targets` (one soft/one-hot row per image) are required when the policy mixes.
    */
   async run(images: readonly RawImage[], seed: number, targets?: Float32Array[]): Promise<AugmentedBatch> {
-    if (this.closed) throw new Error('AugmentPool is closed');
-    if (this.failure) throw this.failure;
     const n = images.length;
     const chunks = Math.min(this.size, n);
     const per = Math.ceil(n / Math.max(1, chunks));
     const parts: Promise<RawImage[]>[] = [];
     for (let start = 0; start < n; start += per) {
       const packed = toTransferable(images.slice(start, start + per), this.copyInputs);
-      const msg: RunMessage = {
-        type: 'run',
-        id: this.nextId++,
-        policy: this.policy.text,
-        buffers: packed.buffers,
-        shapes: packed.shapes,
-        seed,
-        startIndex: start,
-      };
-      parts.push(new Promise<RawImage[]>((resolve, reject) => this.enqueue({ msg, resolve, reject })));
+      parts.push(
+        this.pool.run({
+          type: 'run',
+          id: this.nextId++,
+          policy: this.policy.text,
+          buffers: packed.buffers,
+          shapes: packed.shapes,
+          seed,
+          startIndex: start,
+        }),
+      );
     }
     const out = (await Promise.all(parts)).flat();
     return finishBatch(this.policy, out, seed, targets);
   }
 
   /** Stop the workers; pending batches are rejected. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    const err = new Error('AugmentPool closed');
-    for (const t of this.queue.splice(0)) t.reject(err);
-    for (const s of this.slots) if (s.busy) s.busy.reject(err);
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  close(): Promise<void> {
+    return this.pool.close();
   }
+}
 
-  private enqueue(task: Task): void {
-    if (this.failure) return task.reject(this.failure);
-    this.queue.push(task);
-    this.dispatch();
-  }
-
-  private dispatch(): void {
-    for (const slot of this.slots) {
-      if (this.queue.length === 0) return;
-      if (slot.busy) continue;
-      const task = this.queue.shift()!;
-      slot.busy = task;
-      slot.worker.ref();
-      slot.worker.postMessage(task.msg, task.msg.buffers);
-    }
-  }
-
-  private onReply(slot: Slot, reply: WorkerReply): void {
-    const task = slot.busy;
-    slot.busy = null;
-    slot.worker.unref();
-    if (task && task.msg.id === reply.id) {
-      if (reply.ok) task.resolve(fromTransferable(reply));
-      else task.reject(new Error(`augmentation worker failed: ${reply.error}`));
-    }
-    this.dispatch();
-  }
-
-  private fail(err: Error): void {
-    if (this.failure) return;
-    this.failure = err;
-    for (const t of this.queue.splice(0)) t.reject(err);
-    for (const s of this.slots) {
-      if (s.busy) s.busy.reject(err);
-      s.busy = null;
-      s.worker.unref();
-    }
-  }
+function startWorker(events: LaneEvents<WorkerReply>): Lane<RunMessage> {
+  const worker = new Worker(WORKER);
+  worker.on('message', (reply: WorkerReply) => events.reply(reply));
+  worker.on('error', (err) => events.fail(err instanceof Error ? err : new Error(String(err))));
+  worker.on('exit', (code) => events.exit(new Error(`augmentation worker exited with code ${code}`)));
+  return {
+    send: (msg) => worker.postMessage(msg, msg.buffers),
+    hold: (busy) => (busy ? worker.ref() : worker.unref()),
+    stop: async () => void (await worker.terminate()),
+  };
 }

@@ -1,99 +1,63 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { LanePool, type Lane, type LaneEvents } from '../util/lane-pool.js';
 import type { DecodeReply, DecodeRequest } from './decode-worker.js';
 import type { LoadResult } from './load-image.js';
 
-interface Job {
-  req: DecodeRequest;
-  resolve: (res: LoadResult[]) => void;
-  reject: (err: Error) => void;
-}
-
-interface Lane {
-  child: ChildProcess;
-  job: Job | null;
-}
+const SCRIPT = fileURLToPath(new URL('./decode-worker.js', import.meta.url));
 
 /**
  * Up to `size` decoding processes (`decode-worker.js`), each decoding one request at a time, started when there is
- * work for them. Processes, not worker threads: libvips takes process-wide locks (GLib's signal lock, its object
- * argument lock) hundreds of times per image while it builds and frees a pipeline's operations, so two decoding
- * threads in one process wait on each other; two processes do not (docs/benchmarks.md, bench/decode).
- * Idle processes do not keep the parent alive, and exit with it.
+ * work for them (`LanePool`). Processes, not worker threads: libvips takes process-wide locks (GLib's signal lock,
+ * its object argument lock) hundreds of times per image while it builds and frees a pipeline's operations, so two
+ * decoding threads in one process wait on each other; two processes do not (docs/benchmarks.md, bench/decode).
+ * Idle processes do not keep the parent alive, and exit with it; a process that dies fails its request, and the next
+ * request starts another.
  */
 export class DecodePool {
-  private lanes: Lane[] = [];
-  private queue: Job[] = [];
-  private closed = false;
-  private readonly script = fileURLToPath(new URL('./decode-worker.js', import.meta.url));
+  private readonly pool: LanePool<DecodeRequest, DecodeReply, LoadResult[]>;
+  /** The running processes (tests kill one). */
+  readonly children = new Set<ChildProcess>();
 
-  constructor(readonly size: number) {}
+  constructor(readonly size: number) {
+    this.pool = new LanePool(
+      size,
+      (events) => this.spawn(events),
+      (msg) => (msg.ok ? msg.res : new Error(msg.error)),
+      'decode pool',
+    );
+  }
 
   run(req: DecodeRequest): Promise<LoadResult[]> {
-    if (this.closed) return Promise.reject(new Error('decode pool is closed'));
-    return new Promise<LoadResult[]>((resolve, reject) => {
-      this.queue.push({ req, resolve, reject });
-      this.dispatch();
-    });
-  }
-
-  private dispatch(): void {
-    while (this.queue.length > 0) {
-      const lane = this.lanes.find((l) => !l.job) ?? (this.lanes.length < this.size ? this.spawn() : null);
-      if (!lane) break;
-      const job = this.queue.shift()!;
-      lane.job = job;
-      hold(lane.child, true);
-      lane.child.send(job.req);
-    }
-    for (const lane of this.lanes) if (!lane.job) hold(lane.child, false);
-  }
-
-  private spawn(): Lane {
-    // No inherited Node flags (--test, --inspect, …): the decoder needs none of them.
-    const child = fork(this.script, [], { serialization: 'advanced', execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const lane: Lane = { child, job: null };
-    const fail = (err: Error) => {
-      const job = lane.job;
-      lane.job = null;
-      job?.reject(err);
-    };
-    child.on('message', (msg: DecodeReply) => {
-      const job = lane.job;
-      lane.job = null;
-      if (job) {
-        if (msg.ok) job.resolve(msg.res);
-        else job.reject(new Error(msg.error));
-      }
-      this.dispatch();
-    });
-    child.on('error', fail);
-    child.on('exit', (code, signal) => {
-      this.lanes = this.lanes.filter((l) => l !== lane);
-      fail(new Error(`decoding process exited (${signal ?? `code ${code}`})`));
-      // Queued work goes to another process (a new one if need be).
-      if (!this.closed) this.dispatch();
-    });
-    this.lanes.push(lane);
-    return lane;
+    return this.pool.run(req);
   }
 
   /** Reject queued work and stop the processes. */
-  async close(): Promise<void> {
-    this.closed = true;
-    for (const job of this.queue) job.reject(new Error('decode pool closed'));
-    this.queue = [];
-    await Promise.all(
-      this.lanes.map(
-        ({ child }) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null || child.signalCode !== null) return resolve();
-            child.once('exit', () => resolve());
-            hold(child, true);
-            child.kill();
-          }),
-      ),
-    );
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+
+  private spawn(events: LaneEvents<DecodeReply>): Lane<DecodeRequest> {
+    // No inherited Node flags (--test, --inspect, …): the decoder needs none of them.
+    const child = fork(SCRIPT, [], { serialization: 'advanced', execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.children.add(child);
+    child.on('message', (msg: DecodeReply) => events.reply(msg));
+    child.on('error', (err) => events.fail(err));
+    child.on('exit', (code, signal) => {
+      this.children.delete(child);
+      events.exit(new Error(`decoding process exited (${signal ?? `code ${code}`})`));
+    });
+    return {
+      send: (req) => child.send(req),
+      hold: (busy) => hold(child, busy),
+      stop: () =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          hold(child, true);
+          child.kill();
+        }),
+    };
   }
 }
 

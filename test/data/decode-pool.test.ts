@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -20,7 +20,8 @@ test('a decoding process that dies fails its request; the pool starts another fo
       [true, true, true],
     );
     const pending = pool.run({ files, spec, cacheDir: null });
-    (pool as unknown as { lanes: Array<{ child: ChildProcess }> }).lanes[0]!.child.kill('SIGKILL');
+    assert.equal(pool.children.size, 1);
+    [...pool.children][0]!.kill('SIGKILL');
     await assert.rejects(pending, /decoding process exited \(SIGKILL\)/);
     const again = await pool.run({ files, spec, cacheDir: null });
     assert.deepEqual(
