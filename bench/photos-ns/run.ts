@@ -4,6 +4,12 @@
  * pseudo-labeled features (mirror images of both as noise) and becomes the next teacher. Test accuracy per round.
  *
  *   npm run build && node dist/bench/photos-ns/run.js [--sets hymenoptera,flowers12] [--ks 5,10,20] [--seeds 0,1,2]
+ *     [--rounds 4] [--pseudo soft|hard] [--threshold 0] [--l2 0.01] [--validate N]
+ *     [--balance none|duplicate|mean|min]
+ *
+ * --validate N scores on N pool images (labels known to the benchmark) instead of the test split. --balance:
+ * `duplicate` is the library's (`selectPseudoLabels`: each class the mean count, short classes repeated), `mean` and
+ * `min` cap each guessed class at the mean or the smallest class's count, repeating nothing.
  */
 import * as path from 'node:path';
 import { initBackend } from '../../src/engine/backend.js';
@@ -21,6 +27,7 @@ import { photosRoot, PHOTO_SETS, photoTask } from '../lib/photos.js';
 import { arg } from '../lib/scarce-fmnist.js';
 import type { Backbone } from '../../src/models/backbones/types.js';
 import { Rng } from '../../src/util/rng.js';
+import { selectPseudoLabels } from '../../src/recipes/pseudo-labels.js';
 import { concatFloat32 } from '../../src/util/arrays.js';
 
 interface Feats {
@@ -61,6 +68,7 @@ async function main(): Promise<void> {
   const threshold = Number(arg('threshold', '0'));
   const l2 = Number(arg('l2', '0.01'));
   const hard = arg('pseudo', 'soft') === 'hard';
+  const balance = arg('balance', 'none');
   // Validation protocol: score on this many pool images (labels known to the benchmark), the rest stay unlabeled.
   const validate = Number(arg('validate', '0'));
   const bb = await loadBackbone(BUILTIN_TRUNK);
@@ -94,8 +102,21 @@ async function main(): Promise<void> {
         const line = [`${(acc(teacher) * 100).toFixed(1)}`];
         for (let r = 1; r <= rounds; r++) {
           const probs = logisticProbs(teacher, z(pool.f), pool.count);
-          const keep: number[] = [];
-          for (let i = 0; i < pool.count; i++) if (Math.max(...probs.subarray(i * C, (i + 1) * C)) >= threshold) keep.push(i);
+          // Every pool image's guess; the confident ones, then (--balance) the class balance.
+          const guesses = Array.from({ length: pool.count }, (_, index) => {
+            const row = probs.subarray(index * C, (index + 1) * C);
+            const confidence = Math.max(...row);
+            return { index, label: row.indexOf(confidence), confidence };
+          });
+          let chosen = selectPseudoLabels(guesses, { threshold, balance: balance === 'duplicate', numClasses: C });
+          if (balance === 'mean' || balance === 'min') {
+            // Each guessed class keeps at most `cap` images, its most confident; nothing is repeated.
+            const byClass = Array.from({ length: C }, () => [] as typeof chosen);
+            for (const g of chosen) byClass[g.label]!.push(g);
+            const cap = balance === 'min' ? Math.max(1, Math.min(...byClass.map((b) => b.length))) : Math.ceil(chosen.length / C);
+            chosen = byClass.flatMap((b) => b.sort((a, c) => c.confidence - a.confidence).slice(0, cap));
+          }
+          const keep = chosen.map((g) => g.index);
           const pt = new Float32Array(keep.length * C);
           keep.forEach((i, j) => {
             const row = probs.subarray(i * C, (i + 1) * C);

@@ -35,7 +35,7 @@ export interface SelfTrainOptions extends DataOptions {
   /**
    * The students: a zoo architecture or a backbone, trained on images. Without a student (and without `teacher`):
    * Noisy Student on the frozen features of `teacherBackbone` (default: the built-in trunk), whose first teacher is
-   * what `trainTransfer` gives, with `FEATURE_SELF_TRAIN`'s rounds and threshold unless given.
+   * what `trainTransfer` gives, with `FEATURE_SELF_TRAIN`'s rounds, threshold and balance unless given.
    */
   student?: StudentSpec;
   rounds?: number;
@@ -85,7 +85,11 @@ async function selfTrainOnFeatures(source: string, o: SelfTrainOptions): Promise
     augment: undefined,
     unlabeled: o.unlabeled,
     crossValidation: o.crossValidation,
-    selfTrain: { rounds: o.rounds ?? (o.crossValidation ? undefined : FEATURE_SELF_TRAIN.rounds), threshold: o.threshold ?? FEATURE_SELF_TRAIN.threshold },
+    selfTrain: {
+      rounds: o.rounds ?? (o.crossValidation ? undefined : FEATURE_SELF_TRAIN.rounds),
+      threshold: o.threshold ?? FEATURE_SELF_TRAIN.threshold,
+      balance: o.balance ?? FEATURE_SELF_TRAIN.balance,
+    },
     hyper: { ...o.teacherHyper, ...o.hyper },
   });
   const rounds = featureRoundReports(res.selfTraining ?? [], res.poolImages ?? 0, o.out);

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import { initBackend } from '../../src/engine/backend.js';
 import { newMeta } from '../../src/models/model-dir.js';
-import { pseudoLabelPool, type PseudoLabelOptions } from '../../src/recipes/pseudo-labels.js';
+import { pseudoLabelPool, selectPseudoLabels, type PseudoLabelOptions } from '../../src/recipes/pseudo-labels.js';
 import type { Predictor } from '../../src/evaluate/predictor.js';
 import type { Sample } from '../../src/data/sources.js';
 import { shardFile } from '../../src/runs/files.js';
@@ -97,5 +97,22 @@ test('pseudo-label shards are identified by content: a shard of another teacher,
   assert.deepEqual(
     edited.candidates.filter((c) => c.index !== 20),
     fresh.candidates.filter((c) => c.index !== 20),
+  );
+});
+
+test('selectPseudoLabels: the confident ones; balanced, each class the mean count of its most confident, a short class repeated', () => {
+  // Class 0: 6 confident images, class 1: 2, class 2: 1 confident and 1 below the threshold.
+  const c = (index: number, label: number, confidence: number) => ({ index, label, confidence });
+  const candidates = [...[0.99, 0.98, 0.97, 0.96, 0.95, 0.9].map((p, i) => c(i, 0, p)), c(6, 1, 0.85), c(7, 1, 0.95), c(8, 2, 0.81), c(9, 2, 0.5)];
+  const plain = selectPseudoLabels(candidates, { threshold: 0.8, numClasses: 3 });
+  assert.deepEqual(
+    plain.map((x) => x.index),
+    [0, 1, 2, 3, 4, 5, 6, 7, 8],
+  );
+  // 9 confident over 3 classes: 3 rows per class.
+  const balanced = selectPseudoLabels(candidates, { threshold: 0.8, balance: true, numClasses: 3 });
+  assert.deepEqual(
+    balanced.map((x) => x.index),
+    [0, 1, 2, 7, 6, 7, 8, 8, 8],
   );
 });

@@ -388,6 +388,8 @@ test('Noisy Student on frozen features: the teacher labels the pool, students le
   const meta = JSON.parse(await fsp.readFile(path.join(out, 'frugal.json'), 'utf8'));
   assert.equal(meta.training.selfTraining.rounds, 2);
   assert.equal(meta.training.selfTraining.poolImages, 120);
+  // Pseudo-labels balanced across classes by default (FEATURE_SELF_TRAIN).
+  assert.equal(meta.training.selfTraining.balance, true);
   // Held-out images the run never saw: the saved student classifies them.
   const ev = runCli(['evaluate', out, heldOut, '--json'], { FRUGAL_CACHE: process.env.FRUGAL_CACHE! });
   assert.equal(ev.status, 0, ev.stderr);

@@ -52,7 +52,8 @@ export function selfTrainCommand(): Command {
       `keep pseudo-labels with at least this confidence (default ${FEATURE_SELF_TRAIN.threshold} on features, ${SELF_TRAIN_DEFAULTS.threshold} with --student)`,
       float('--threshold', 0, 1),
     )
-    .option('--balance', 'equalise classes: top-K most confident per class, duplicating where short')
+    .option('--balance', 'equalise classes: top-K most confident per class, duplicating where short (default on features; with --student, off)')
+    .option('--no-balance', 'keep every confident pseudo-label, whatever its class')
     .option('--augment <policy>', "the student's input noise", STUDENT_NOISE.augment)
     .option('--dropout <p>', 'student dropout (noise)', float('--dropout', 0, 0.95), STUDENT_NOISE.dropout)
     .option('--drop-path <p>', 'student stochastic depth (noise; residual architectures)', float('--drop-path', 0, 0.95), STUDENT_NOISE.dropPath)
@@ -86,7 +87,7 @@ Examples:
     policyFromOption(f['augment'] as string);
     const onFeatures = f['student'] === undefined;
     if (onFeatures) {
-      const imageOnly = ['teacher', 'augment', 'dropout', 'dropPath', 'width', 'pseudo', 'balance', 'shardSize', 'resume'].filter(
+      const imageOnly = ['teacher', 'augment', 'dropout', 'dropPath', 'width', 'pseudo', 'shardSize', 'resume'].filter(
         (name) => cmd.getOptionValueSource(name) === 'cli',
       );
       if (imageOnly.length)
@@ -117,7 +118,7 @@ Examples:
       rounds: f['rounds'] as number | undefined,
       pseudo: f['pseudo'] as 'soft' | 'hard',
       threshold: f['threshold'] as number | undefined,
-      balance: !!f['balance'],
+      balance: f['balance'] as boolean | undefined,
       augment: f['augment'] as string,
       poolLabels: f['poolLabels'] ? await readPoolLabels(f['poolLabels'] as string, f.unlabeled) : undefined,
       shardSize: f['shardSize'] as number,
