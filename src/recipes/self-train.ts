@@ -41,6 +41,10 @@ export interface SelfTrainOptions extends DataOptions {
   rounds?: number;
   pseudo?: 'soft' | 'hard';
   threshold?: number;
+  /**
+   * Balance the pseudo-labels across classes (`selectPseudoLabels`). Default: on features `FEATURE_SELF_TRAIN.balance`
+   * (on); with `student`, off.
+   */
   balance?: boolean;
   /** Stop when a round does not beat the best held-out accuracy so far (default true). */
   earlyStop?: boolean;
