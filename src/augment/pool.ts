@@ -35,24 +35,24 @@ const WORKER = new URL('./worker.js', import.meta.url);
  */
 export class AugmentPool {
   readonly policy: Policy;
-  readonly size: number;
   private readonly pool: LanePool<RunMessage, WorkerReply, RawImage[]>;
-  private nextId = 1;
   private readonly copyInputs: boolean;
 
   constructor(opts: AugmentPoolOptions) {
     const p = opts.policy;
     this.policy = typeof p === 'string' || !('image' in p) ? buildPolicy(p) : p;
-    const n = opts.workers ?? 1;
-    if (!Number.isInteger(n) || n < 1) throw new RangeError(`AugmentPool: workers must be a positive integer, got ${n}`);
-    this.size = n;
     this.copyInputs = opts.copyInputs ?? true;
     this.pool = new LanePool(
-      n,
+      opts.workers ?? 1,
       startWorker,
       (reply) => (reply.ok ? fromTransferable(reply) : new Error(`augmentation worker failed: ${reply.error}`)),
       'AugmentPool',
     );
+  }
+
+  /** The most worker threads it runs. */
+  get size(): number {
+    return this.pool.size;
   }
 
   /**
@@ -69,7 +69,6 @@ export class AugmentPool {
       parts.push(
         this.pool.run({
           type: 'run',
-          id: this.nextId++,
           policy: this.policy.text,
           buffers: packed.buffers,
           shapes: packed.shapes,

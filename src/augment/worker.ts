@@ -7,7 +7,6 @@ import { fromTransferable, toTransferable, type Shape } from './transferable.js'
 
 export interface RunMessage {
   type: 'run';
-  id: number;
   policy: string;
   buffers: ArrayBuffer[];
   shapes: Shape[];
@@ -15,7 +14,7 @@ export interface RunMessage {
   startIndex: number;
 }
 
-export type WorkerReply = { id: number; ok: true; buffers: ArrayBuffer[]; shapes: Shape[] } | { id: number; ok: false; error: string };
+export type WorkerReply = { ok: true; buffers: ArrayBuffer[]; shapes: Shape[] } | { ok: false; error: string };
 
 const policies = new Map<string, Policy>();
 
@@ -29,10 +28,10 @@ parentPort!.on('message', (msg: RunMessage) => {
     const images = fromTransferable(msg);
     // op results own fresh buffers, so they go back without a copy
     const out = toTransferable(augmentImages(policy, images, msg.seed, msg.startIndex), false);
-    const reply: WorkerReply = { id: msg.id, ok: true, buffers: out.buffers, shapes: out.shapes };
+    const reply: WorkerReply = { ok: true, buffers: out.buffers, shapes: out.shapes };
     parentPort!.postMessage(reply, out.buffers);
   } catch (err) {
-    const reply: WorkerReply = { id: msg.id, ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) };
+    const reply: WorkerReply = { ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) };
     parentPort!.postMessage(reply);
   }
 });

@@ -57,7 +57,7 @@ export class LanePool<Req, Reply, Res> {
     private readonly settle: (reply: Reply) => Res | Error,
     private readonly name: string,
   ) {
-    if (!Number.isInteger(size) || size < 1) throw new RangeError(`${name}: the number of lanes must be a positive integer, got ${size}`);
+    if (!Number.isInteger(size) || size < 1) throw new RangeError(`${name}: the number of workers must be a positive integer, got ${size}`);
   }
 
   run(req: Req): Promise<Res> {
