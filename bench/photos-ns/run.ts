@@ -27,7 +27,7 @@ import { photosRoot, PHOTO_SETS, photoTask } from '../lib/photos.js';
 import { arg } from '../lib/scarce-fmnist.js';
 import type { Backbone } from '../../src/models/backbones/types.js';
 import { Rng } from '../../src/util/rng.js';
-import { selectPseudoLabels } from '../../src/recipes/pseudo-labels.js';
+import { candidatesOf, selectPseudoLabels } from '../../src/recipes/pseudo-labels.js';
 import { concatFloat32 } from '../../src/util/arrays.js';
 
 interface Feats {
@@ -103,12 +103,7 @@ async function main(): Promise<void> {
         for (let r = 1; r <= rounds; r++) {
           const probs = logisticProbs(teacher, z(pool.f), pool.count);
           // Every pool image's guess; the confident ones, then (--balance) the class balance.
-          const guesses = Array.from({ length: pool.count }, (_, index) => {
-            const row = probs.subarray(index * C, (index + 1) * C);
-            const confidence = Math.max(...row);
-            return { index, label: row.indexOf(confidence), confidence };
-          });
-          let chosen = selectPseudoLabels(guesses, { threshold, balance: balance === 'duplicate', numClasses: C });
+          let chosen = selectPseudoLabels(candidatesOf(probs, C), { threshold, balance: balance === 'duplicate', numClasses: C });
           if (balance === 'mean' || balance === 'min') {
             // Each guessed class keeps at most `cap` images, its most confident; nothing is repeated.
             const byClass = Array.from({ length: C }, () => [] as typeof chosen);
@@ -118,10 +113,9 @@ async function main(): Promise<void> {
           }
           const keep = chosen.map((g) => g.index);
           const pt = new Float32Array(keep.length * C);
-          keep.forEach((i, j) => {
-            const row = probs.subarray(i * C, (i + 1) * C);
-            if (hard) pt[j * C + row.indexOf(Math.max(...row))] = 1;
-            else pt.set(row, j * C);
+          chosen.forEach((g, j) => {
+            if (hard) pt[j * C + g.label] = 1;
+            else pt.set(probs.subarray(g.index * C, (g.index + 1) * C), j * C);
           });
           const rows = (a: Float32Array) => concatFloat32(...keep.map((i) => a.subarray(i * dim, (i + 1) * dim)));
           const sx = concatFloat32(x, rows(pool.f), rows(pool.mirror));

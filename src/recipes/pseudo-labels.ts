@@ -101,16 +101,9 @@ export async function pseudoLabelPool(predictor: Predictor, pool: Sample[], o: P
   let failed = 0;
   for (let s = 0; s < shards; s++) {
     const probs = await readShardProbs(path.join(o.dir, shardFile(s)));
-    const n = probs.length / k;
-    for (let i = 0; i < n; i++) {
-      if (Number.isNaN(probs[i * k]!)) {
-        failed++;
-        continue;
-      }
-      let best = 0;
-      for (let j = 1; j < k; j++) if (probs[i * k + j]! > probs[i * k + best]!) best = j;
-      candidates.push({ index: s * shardSize + i, label: best, confidence: probs[i * k + best]! });
-    }
+    const shard = candidatesOf(probs, k, s * shardSize);
+    failed += probs.length / k - shard.length;
+    candidates.push(...shard);
   }
   return { candidates, computedShards: computed, reusedShards: reused, redoneShards: total, failed };
 }
@@ -197,6 +190,21 @@ export async function readPseudoProbs(dir: string, indices: number[], k: number,
       const i = indices[j]! - s * shardSize;
       out.set(probs.subarray(i * k, (i + 1) * k), j * k);
     }
+  }
+  return out;
+}
+
+/**
+ * Each row of `probs` (rows × classes) as a candidate: its likeliest class (the first, on a tie) and that class's
+ * probability, indexed from `firstIndex`. Rows of NaN (images that failed) are left out.
+ */
+export function candidatesOf(probs: Float32Array, classes: number, firstIndex = 0): Candidate[] {
+  const out: Candidate[] = [];
+  for (let i = 0; i < probs.length / classes; i++) {
+    if (Number.isNaN(probs[i * classes]!)) continue;
+    let best = 0;
+    for (let j = 1; j < classes; j++) if (probs[i * classes + j]! > probs[i * classes + best]!) best = j;
+    out.push({ index: firstIndex + i, label: best, confidence: probs[i * classes + best]! });
   }
   return out;
 }

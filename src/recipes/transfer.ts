@@ -35,7 +35,7 @@ import { fitLabelCurve, type LabelCurve, type LabelCurvePoint } from '../evaluat
 import { fractionPerClass } from '../data/split.js';
 import { crossValidationOf, foldCount, HeldOutScores, rightOf } from './cross-validate.js';
 import { CV_DEFAULTS, LABEL_CURVE_FRACTIONS } from './defaults.js';
-import { selectPseudoLabels } from './pseudo-labels.js';
+import { candidatesOf, selectPseudoLabels } from './pseudo-labels.js';
 import { ensureBackend } from '../engine/backend.js';
 
 export type TransferMode = 'frozen' | 'finetune';
@@ -444,13 +444,8 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
       const t = ensembleHeads(heads);
       const probs = predictProbs(headTrainable(t), { inputs: pool.features, count: pool.count }, fenc);
       disposeHeads(heads);
-      const candidates = Array.from({ length: pool.count }, (_, index) => {
-        const row = probs.subarray(index * numClasses, (index + 1) * numClasses);
-        const confidence = Math.max(...row);
-        return { index, label: row.indexOf(confidence), confidence };
-      });
       // Rows of the student's training set: with `balance`, images of short classes come more than once.
-      const chosen = selectPseudoLabels(candidates, { threshold, balance, numClasses });
+      const chosen = selectPseudoLabels(candidatesOf(probs, numClasses), { threshold, balance, numClasses });
       const keep = chosen.map((c) => c.index);
       // The images pseudo-labeled (each once), as reported.
       const labels = [...new Map(chosen.map((c) => [c.index, c.label])).values()];

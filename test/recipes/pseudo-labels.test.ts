@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import { initBackend } from '../../src/engine/backend.js';
 import { newMeta } from '../../src/models/model-dir.js';
-import { pseudoLabelPool, selectPseudoLabels, type PseudoLabelOptions } from '../../src/recipes/pseudo-labels.js';
+import { candidatesOf, pseudoLabelPool, selectPseudoLabels, type PseudoLabelOptions } from '../../src/recipes/pseudo-labels.js';
 import type { Predictor } from '../../src/evaluate/predictor.js';
 import type { Sample } from '../../src/data/sources.js';
 import { shardFile } from '../../src/runs/files.js';
@@ -114,5 +114,16 @@ test('selectPseudoLabels: the confident ones; balanced, each class the mean coun
   assert.deepEqual(
     balanced.map((x) => x.index),
     [0, 1, 2, 7, 6, 7, 8, 8, 8],
+  );
+});
+
+test("candidatesOf: each row's likeliest class (the first on a tie) and its probability; a row of NaN (a failed image) left out", () => {
+  const probs = Float32Array.from([0.2, 0.7, 0.1, NaN, NaN, NaN, 0.4, 0.2, 0.4]);
+  assert.deepEqual(
+    candidatesOf(probs, 3, 10).map((c) => [c.index, c.label, Math.round(c.confidence * 10) / 10]),
+    [
+      [10, 1, 0.7],
+      [12, 0, 0.4],
+    ],
   );
 });
