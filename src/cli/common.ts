@@ -217,6 +217,21 @@ export function checkCrossValidationFlags(cmd: Command, cv: true | number | unde
     );
 }
 
+/**
+ * Below this many validation images one image moves the held-out figure by 2 points or more (and its standard error is
+ * several points): the frozen-trunk commands then point to `--cv`, which scores every labeled image.
+ */
+export const FEW_VALIDATION_IMAGES = 50;
+
+/**
+ * A line saying that a held-out figure rests on `images` validation images and that `--cv` scores every labeled image
+ * instead, when they are fewer than `FEW_VALIDATION_IMAGES` and the split was the command's own (not `--val`); else ''.
+ */
+export function fewValidationNote(images: number, cmd: Command): string {
+  if (images >= FEW_VALIDATION_IMAGES || cmd.getOptionValueSource('val') === 'cli') return '';
+  return `note: that figure rests on ${images} validation image${images === 1 ? '' : 's'} (one image is ${(100 / Math.max(1, images)).toFixed(1)} points); --cv scores every labeled image by cross-validation instead\n`;
+}
+
 /** `--cv [folds]` as the recipes' `crossValidation` option. */
 export function crossValidationOption(cv: true | number | undefined): true | { folds: number } | undefined {
   return cv === undefined ? undefined : cv === true ? true : { folds: cv };

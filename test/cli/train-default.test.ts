@@ -46,6 +46,17 @@ test('frugal train with no model flag transfers from the built-in ImageNet trunk
   const report = JSON.parse(ev.stdout);
   assert.equal(report.count, 90);
   assert.ok(report.accuracy >= 0.8, `test accuracy ${report.accuracy}`);
+  // In words: the held-out figure rests on 9 validation images, and the command says so and points to --cv; not when
+  // the validation images are the user's own (--val).
+  const text = runCli(['train', train, '--out', path.join(root, 'text'), '--seed', '1'], { FRUGAL_CACHE: cache });
+  assert.equal(text.status, 0, text.stderr);
+  assert.match(text.stdout, /held-out accuracy [\d.]+% on 9 validation images/);
+  assert.match(text.stdout, /note: that figure rests on 9 validation images \(one image is 11\.1 points\); --cv scores every labeled image/);
+  const few = await fixtureSubset(path.join(root, 'few'), 'test', CLASSES, 3);
+  const own = runCli(['train', train, '--out', path.join(root, 'own'), '--val', few, '--seed', '1'], { FRUGAL_CACHE: cache });
+  assert.equal(own.status, 0, own.stderr);
+  assert.match(own.stdout, /held-out accuracy [\d.]+% on 9 validation images/);
+  assert.doesNotMatch(own.stdout, /--cv/);
 });
 
 test('train --cv: a cross-validated estimate on all labeled images, a model trained on all of them (transfer or from scratch); with a validation split or fine-tuning it is a usage error', async () => {

@@ -412,6 +412,14 @@ test('Noisy Student on frozen features: the teacher labels the pool, students le
     [0, 1, 2],
   );
   assert.equal(r.accuracy, res.accuracy, 'the library call and the command agree');
+  // In words: the figure with the validation images it rests on (and, when they are few, a pointer to --cv).
+  const words = runCli(['self-train', labeled, '--unlabeled', pool, '--teacher-backbone', pretrained, '--out', path.join(root, 'ns-text'), '--seed', '1'], {
+    FRUGAL_CACHE: process.env.FRUGAL_CACHE!,
+  });
+  assert.equal(words.status, 0, words.stderr);
+  const images = Number(/held-out accuracy [\d.]+% on (\d+) validation images \(the model of round 2\)/.exec(words.stdout)?.[1]);
+  assert.equal(images, res.estimate.images);
+  assert.equal(/note: that figure rests on \d+ validation images .*--cv scores every labeled image/.test(words.stdout), images < 50);
   const bad = runCli(['self-train', labeled, '--unlabeled', pool, '--out', path.join(root, 'ns-bad'), '--augment', 'basic']);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--augment needs --student/);

@@ -8,6 +8,7 @@ import {
   addOverwriteGuard,
   checkCrossValidationFlags,
   crossValidationOption,
+  fewValidationNote,
   addHyperOptions,
   explicitHyper,
   startBackend,
@@ -141,8 +142,9 @@ Examples:
     const heading =
       res.estimate?.kind === 'cross-validation'
         ? `cross-validated accuracy ${describeEstimate(res.estimate)}; the model of round ${res.bestRound}, trained on all labeled images`
-        : `held-out accuracy ${(res.accuracy * 100).toFixed(1)}% (${onFeatures ? 'the model of' : 'best:'} round ${res.bestRound})`;
-    process.stdout.write(`${heading}\n\n  round  accuracy  kept  pseudo-label acc  kept per class\n`);
+        : `held-out accuracy ${(res.accuracy * 100).toFixed(1)}%${res.estimate ? ` on ${res.estimate.images} validation images` : ''} (${onFeatures ? 'the model of' : 'best:'} round ${res.bestRound})`;
+    const note = res.estimate?.kind === 'validation' && onFeatures ? fewValidationNote(res.estimate.images, cmd) : '';
+    process.stdout.write(`${heading}\n${note}\n  round  accuracy  kept  pseudo-label acc  kept per class\n`);
     for (const r of res.rounds) {
       const pseudo = r.pseudoAccuracy === null ? '-'.padStart(16) : `${(r.pseudoAccuracy * 100).toFixed(1)}%`.padStart(16);
       const kept = Object.entries(r.kept)

@@ -12,6 +12,7 @@ import {
   addOverwriteGuard,
   checkCrossValidationFlags,
   crossValidationOption,
+  fewValidationNote,
   addHyperOptions,
   hyperFrom,
   explicitHyper,
@@ -371,7 +372,8 @@ async function transferAction(cmd: Command, data: string, f: TrainFlags, backend
   process.stdout.write(
     (res.estimate.kind === 'cross-validation'
       ? `cross-validated accuracy ${describeEstimate(res.estimate)} on all ${res.trainImages} labeled images; the model is trained on all of them (${describeMode(res)})\n`
-      : `held-out accuracy ${pct(res.accuracy)} on ${res.valImages} validation images (${describeMode(res)})\n`) +
+      : `held-out accuracy ${pct(res.accuracy)} on ${res.valImages} validation images (${describeMode(res)})\n` +
+        (res.finetuneAccuracy === null ? fewValidationNote(res.valImages, cmd) : '')) +
       `backbone ${res.backbone.kind} ${res.backbone.source} ${describeCut(res.backbone)} (${res.backbone.featureDim} features)\n` +
       (res.cutSearch
         ? `cut chosen by ${res.cutSearch.trials.length}-candidate cross-validation: ${trials}` +
