@@ -10,6 +10,7 @@ import { SCHEDULES } from '../train/schedule.js';
 import { RESIZE_POLICIES } from '../data/decode.js';
 import { DEFAULT_VAL_SPLIT } from '../data/prepare.js';
 import { cacheLimit } from '../util/cache-dir.js';
+import { FEW_VALIDATION_IMAGES } from '../evaluate/estimate.js';
 import { int, float, oneOf, flagName, UsageError, workersOption } from './options.js';
 import { progressBar, type Progress } from './progress.js';
 
@@ -216,12 +217,6 @@ export function checkCrossValidationFlags(cmd: Command, cv: true | number | unde
       `--cv scores on all labeled images; ${clash.map((c) => flagName(c)).join(' and ')} ${clash.length > 1 ? 'ask' : 'asks'} for a validation split or set: give one or the other`,
     );
 }
-
-/**
- * Below this many validation images one image moves the held-out figure by 2 points or more (and its standard error is
- * several points): the frozen-trunk commands then point to `--cv`, which scores every labeled image.
- */
-export const FEW_VALIDATION_IMAGES = 50;
 
 /**
  * A line saying that a held-out figure rests on `images` validation images and that `--cv` scores every labeled image

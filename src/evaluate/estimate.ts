@@ -49,3 +49,9 @@ export function describeEstimate(e: Estimate): string {
       : `${e.images} validation images, standard error`;
   return `${(e.accuracy * 100).toFixed(1)}% ± ${(e.spread * 100).toFixed(1)} (${how})`;
 }
+
+/**
+ * Below this many validation images one image moves a held-out figure by 2 points or more (and its standard error is
+ * several points): the commands and the report say so, and point to cross-validation (`--cv`).
+ */
+export const FEW_VALIDATION_IMAGES = 50;
