@@ -52,6 +52,6 @@ export function describeEstimate(e: Estimate): string {
 
 /**
  * Below this many validation images one image moves a held-out figure by 2 points or more (and its standard error is
- * several points): the commands and the report say so, and point to cross-validation (`--cv`).
+ * several points): the report says so, and the frozen-trunk commands point to cross-validation (`--cv`).
  */
 export const FEW_VALIDATION_IMAGES = 50;

@@ -165,7 +165,7 @@ export async function renderReport(a: RunArtifacts): Promise<string> {
           "and the mistakes are those of the first repeat's held-out predictions.</dd>"
         : `<dt>held-out accuracy</dt><dd class="big">${pct(m.accuracy)}</dd>`) +
       `<dt>top-3</dt><dd>${pct(m.topK['3'])}</dd>` +
-      `<dt>macro-F1</dt><dd>${m.macroF1.toFixed(3)}</dd><dt>ECE</dt><dd>${m.ece.toFixed(3)}</dd><dt>${cv ? 'held-out images' : 'validation images'}</dt><dd>${m.count}${cv || m.count >= FEW_VALIDATION_IMAGES ? '' : ` (few: one image is ${(100 / Math.max(1, m.count)).toFixed(1)} points of the figures above; <code>--cv</code> scores every labeled image)`}</dd>` +
+      `<dt>macro-F1</dt><dd>${m.macroF1.toFixed(3)}</dd><dt>ECE</dt><dd>${m.ece.toFixed(3)}</dd><dt>${cv ? 'held-out images' : 'validation images'}</dt><dd>${m.count}${cv || m.count >= FEW_VALIDATION_IMAGES ? '' : ` (few: one image is ${(100 / Math.max(1, m.count)).toFixed(1)} points of the figures above)`}</dd>` +
       (refitImages && !cv
         ? `<dt>refit</dt><dd>after these figures were measured, the head was trained again on all ${refitImages} labeled images, ` +
           'these validation images included: the figures are those of the head that had not seen them</dd>'

@@ -40,7 +40,7 @@ test('frugal train with no model flag transfers from the built-in ImageNet trunk
   const page = await fsp.readFile(path.join(root, 'report.html'), 'utf8');
   assert.match(page, /trained again on all 45 labeled images/);
   assert.match(page, /input 224×224×3 \(each image's centre square\)/);
-  assert.match(page, /validation images<\/dt><dd>9 \(few: one image is 11\.1 points of the figures above; <code>--cv<\/code>/);
+  assert.match(page, /validation images<\/dt><dd>9 \(few: one image is 11\.1 points of the figures above\)/);
   // Held-out images never seen in training: well above chance (1/3).
   const ev = runCli(['evaluate', out, test, '--json'], { FRUGAL_CACHE: cache });
   assert.equal(ev.status, 0, ev.stderr);
