@@ -10,7 +10,7 @@ import { SCHEDULES } from '../train/schedule.js';
 import { RESIZE_POLICIES } from '../data/decode.js';
 import { DEFAULT_VAL_SPLIT } from '../data/prepare.js';
 import { cacheLimit } from '../util/cache-dir.js';
-import { FEW_VALIDATION_IMAGES } from '../evaluate/estimate.js';
+import { oneImageWorth } from '../evaluate/estimate.js';
 import { int, float, oneOf, flagName, UsageError, workersOption } from './options.js';
 import { progressBar, type Progress } from './progress.js';
 
@@ -223,8 +223,9 @@ export function checkCrossValidationFlags(cmd: Command, cv: true | number | unde
  * instead, when they are fewer than `FEW_VALIDATION_IMAGES` and the split was the command's own (not `--val`); else ''.
  */
 export function fewValidationNote(images: number, cmd: Command): string {
-  if (images >= FEW_VALIDATION_IMAGES || cmd.getOptionValueSource('val') === 'cli') return '';
-  return `note: that figure rests on ${images} validation image${images === 1 ? '' : 's'} (one image is ${(100 / Math.max(1, images)).toFixed(1)} points); --cv scores every labeled image by cross-validation instead\n`;
+  const worth = oneImageWorth(images);
+  if (worth === null || cmd.getOptionValueSource('val') === 'cli') return '';
+  return `note: that figure rests on ${images} validation image${images === 1 ? '' : 's'} (${worth}); --cv scores every labeled image by cross-validation instead\n`;
 }
 
 /** `--cv [folds]` as the recipes' `crossValidation` option. */

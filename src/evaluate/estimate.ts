@@ -55,3 +55,8 @@ export function describeEstimate(e: Estimate): string {
  * several points): the report says so, and the frozen-trunk commands point to cross-validation (`--cv`).
  */
 export const FEW_VALIDATION_IMAGES = 50;
+
+/** What one of `images` validation images is worth ("one image is 8.3 points") when they are few; else null. */
+export function oneImageWorth(images: number): string | null {
+  return images < FEW_VALIDATION_IMAGES ? `one image is ${(100 / Math.max(1, images)).toFixed(1)} points` : null;
+}

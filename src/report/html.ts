@@ -13,7 +13,7 @@ import {
 } from '../evaluate/charts.js';
 import type { RunArtifacts } from '../runs/artifacts.js';
 import { describeLabelCurve, type LabelCurve } from '../evaluate/label-curve.js';
-import { FEW_VALIDATION_IMAGES, type Estimate } from '../evaluate/estimate.js';
+import { oneImageWorth, type Estimate } from '../evaluate/estimate.js';
 import type { CheckedImage, DataCheckFile } from '../runs/files.js';
 import type { ResizePolicy } from '../data/decode.js';
 import { dataCheckRows, pairText } from './data-check.js';
@@ -157,6 +157,7 @@ export async function renderReport(a: RunArtifacts): Promise<string> {
   // held-out predictions, one per labeled image.
   const estimate = a.meta?.metrics?.['estimate'] as Estimate | undefined;
   const cv = estimate?.kind === 'cross-validation' ? estimate : null;
+  const fewImages = m && !cv ? oneImageWorth(m.count) : null;
   const figures = m
     ? (cv
         ? `<dt>cross-validated accuracy</dt><dd class="big">${pct(cv.accuracy)} ± ${(cv.spread * 100).toFixed(1)}</dd>` +
@@ -165,7 +166,7 @@ export async function renderReport(a: RunArtifacts): Promise<string> {
           "and the mistakes are those of the first repeat's held-out predictions.</dd>"
         : `<dt>held-out accuracy</dt><dd class="big">${pct(m.accuracy)}</dd>`) +
       `<dt>top-3</dt><dd>${pct(m.topK['3'])}</dd>` +
-      `<dt>macro-F1</dt><dd>${m.macroF1.toFixed(3)}</dd><dt>ECE</dt><dd>${m.ece.toFixed(3)}</dd><dt>${cv ? 'held-out images' : 'validation images'}</dt><dd>${m.count}${cv || m.count >= FEW_VALIDATION_IMAGES ? '' : ` (few: one image is ${(100 / Math.max(1, m.count)).toFixed(1)} points of the figures above)`}</dd>` +
+      `<dt>macro-F1</dt><dd>${m.macroF1.toFixed(3)}</dd><dt>ECE</dt><dd>${m.ece.toFixed(3)}</dd><dt>${cv ? 'held-out images' : 'validation images'}</dt><dd>${m.count}${fewImages ? ` (few: ${fewImages} of the figures above)` : ''}</dd>` +
       (refitImages && !cv
         ? `<dt>refit</dt><dd>after these figures were measured, the head was trained again on all ${refitImages} labeled images, ` +
           'these validation images included: the figures are those of the head that had not seen them</dd>'
