@@ -60,3 +60,13 @@ export const FEW_VALIDATION_IMAGES = 50;
 export function oneImageWorth(images: number): string | null {
   return images < FEW_VALIDATION_IMAGES ? `one image is ${(100 / Math.max(1, images)).toFixed(1)} points` : null;
 }
+
+/**
+ * A change in accuracy as points with its sign ("+1.7 pts", "-2.0 pts"; null: "–"). The sign is the rounded
+ * figure's: a change of −0.0001 reads "+0.0 pts", not "-0.0 pts".
+ */
+export function pointsChange(delta: number | null): string {
+  if (delta === null) return '–';
+  const points = Number((delta * 100).toFixed(1)) || 0;
+  return `${points >= 0 ? '+' : ''}${points.toFixed(1)} pts`;
+}

@@ -13,7 +13,7 @@ import {
 } from '../evaluate/charts.js';
 import type { RunArtifacts } from '../runs/artifacts.js';
 import { describeLabelCurve, type LabelCurve } from '../evaluate/label-curve.js';
-import { oneImageWorth, type Estimate } from '../evaluate/estimate.js';
+import { oneImageWorth, pointsChange, type Estimate } from '../evaluate/estimate.js';
 import type { CheckedImage, DataCheckFile } from '../runs/files.js';
 import type { ResizePolicy } from '../data/decode.js';
 import { dataCheckRows, pairText } from './data-check.js';
@@ -189,7 +189,7 @@ export async function renderReport(a: RunArtifacts): Promise<string> {
         a.ablation.rows.map((r) => [
           r.stage + (r.stage === a.ablation!.best ? ' (the model)' : ''),
           `${pct(r.accuracy)} ± ${((r.spread ?? 0) * 100).toFixed(1)}`,
-          r.delta === null ? '–' : `${r.delta >= 0 ? '+' : ''}${(r.delta * 100).toFixed(1)} pts`,
+          pointsChange(r.delta),
           r.kept ? 'yes' : 'no',
           r.seconds.toFixed(1),
           r.why + (r.note ? ` (${r.note})` : ''),
@@ -231,9 +231,17 @@ export async function renderReport(a: RunArtifacts): Promise<string> {
   const reliability = m
     ? `<p>Expected calibration error ${m.ece.toFixed(3)}: points on the diagonal are perfectly calibrated.</p>` + chart(await renderSvg(reliabilityDiagram(m)))
     : null;
+  // The model's own policy (frugal.json), when it says one: an auto run's preview is its search's policy, which the
+  // kept model may not use (the policy's stage not kept).
+  const modelPolicy = a.meta?.training?.augment;
+  const previewShows =
+    a.previewInfo && typeof modelPolicy === 'string' && modelPolicy !== a.previewInfo.policy
+      ? `: the policy the search chose. The model in this folder was not trained with it (its frugal.json: augmentation <code>${esc(modelPolicy)}</code>` +
+        `${a.meta?.training?.mirror === true ? ', with mirror images' : ''}).`
+      : ': what the model sees while it trains.';
   const preview = a.preview
     ? `<p>Each row is an original training image (left), then ${a.previewInfo?.variants ?? 'several'} variants drawn by the augmentation policy` +
-      `${a.previewInfo ? ` <code>${esc(a.previewInfo.policy)}</code>` : ''}: what the model sees while it trains.</p>` +
+      `${a.previewInfo ? ` <code>${esc(a.previewInfo.policy)}</code>` : ''}${previewShows}</p>` +
       `<img class="preview" alt="augmentation preview" src="data:image/png;base64,${a.preview.toString('base64')}">`
     : null;
   const search = a.search

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { auto, type AutoResult } from '../../recipes/auto.js';
 import { describeLabelCurve } from '../../evaluate/label-curve.js';
+import { pointsChange } from '../../evaluate/estimate.js';
 import { writeReport } from '../../report/report.js';
 import { runFile } from '../../runs/files.js';
 import { AUTO_DEFAULTS } from '../../recipes/defaults.js';
@@ -102,7 +103,7 @@ Examples:
     for (const r of res.rows) {
       const stage = (r.stage + (r.stage === res.best ? ' *' : '')).padEnd(width);
       const estimate = `${(r.accuracy * 100).toFixed(1)}% ± ${(r.spread * 100).toFixed(1)}`;
-      const delta = r.delta === null ? '–' : `${r.delta >= 0 ? '+' : ''}${(r.delta * 100).toFixed(1)} pts`;
+      const delta = pointsChange(r.delta);
       const seconds = `${r.seconds.toFixed(0)} s`;
       lines.push(
         `${stage}${estimate.padEnd(15)}  ${delta.padStart(10)}   ${(r.kept ? 'yes' : 'no').padEnd(4)} ${seconds.padStart(9)}   ${r.why}${r.note ? ` [${r.note}]` : ''}`,

@@ -54,8 +54,12 @@ export function renderEvaluation(r: EvaluateResult): string {
   }
   lines.push('', 'confusion matrix (rows: true, columns: predicted)');
   const cw = Math.max(4, ...r.confusion.flat().map((v) => String(v).length));
-  lines.push(`  ${''.padEnd(w)}  ${r.classes.map((_, j) => String(j).padStart(cw)).join(' ')}`);
-  r.confusion.forEach((row, i) => lines.push(`  ${`${i} ${r.classes[i]}`.padEnd(w)}  ${row.map((v) => String(v).padStart(cw)).join(' ')}`));
+  // Each row is named by its column number and class: " 9 sunflower", "10 tigerlily".
+  const digits = String(r.classes.length - 1).length;
+  const rowNames = r.classes.map((c, i) => `${String(i).padStart(digits)} ${c}`);
+  const rw = Math.max(...rowNames.map((n) => n.length));
+  lines.push(`  ${''.padEnd(rw)}  ${r.classes.map((_, j) => String(j).padStart(cw)).join(' ')}`);
+  r.confusion.forEach((row, i) => lines.push(`  ${rowNames[i]!.padEnd(rw)}  ${row.map((v) => String(v).padStart(cw)).join(' ')}`));
   if (r.problems.length) {
     lines.push('', `${r.problems.length} file(s) skipped:`);
     for (const p of r.problems) lines.push(`  ${p.path}: ${p.reason}`);
