@@ -17,7 +17,7 @@ import { openDataset } from '../data/sources.js';
 import { loadableOptions } from './cut-search.js';
 import type { FeaturePool } from '../models/backbones/pooling.js';
 import { searchAugmentation } from './augment-search.js';
-import { AUTO_DEFAULTS, SELF_TRAIN_DEFAULTS, STUDENT_NOISE } from './defaults.js';
+import { AUTO_DEFAULTS, CV_BELOW, SELF_TRAIN_DEFAULTS, STUDENT_NOISE } from './defaults.js';
 import { selfTrain } from './self-train.js';
 import { distill } from './distill.js';
 import { previewPng } from '../augment/preview.js';
@@ -67,13 +67,8 @@ export interface AutoResult {
   seconds: number;
 }
 
-/**
- * Below this many labeled images (with a trunk, and no `valData`), auto scores every stage by cross-validation on all
- * labeled images and saves models trained on all of them: a 20% validation split would hold fewer than 200 images,
- * whose standard error (2.5 points at 85% accuracy, 7 points with 30 images) is larger than the gains the stages
- * are chosen by (2–5 points, bench/photos), while cross-validating a head on cached features costs seconds.
- */
-export const AUTO_CV_BELOW = 1000;
+/** Below this many labeled images (with a trunk, and no `valData`), auto scores every stage by cross-validation (`CV_BELOW`). */
+export const AUTO_CV_BELOW = CV_BELOW;
 /**
  * With `budgetMinutes`, each stage after the first is planned from the first stage's measured wall time T and skipped,
  * with the reason, when it would not fit in what is left: a stage is expected to take these multiples of T (those

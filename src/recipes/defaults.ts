@@ -38,6 +38,15 @@ export const SEARCH_DEFAULTS: { grid: { n: number[]; m: number[] }; mode: Search
 export const CV_DEFAULTS = { folds: 5, repeats: 3, cheapRows: 400, scratchRepeats: 1 } as const;
 
 /**
+ * Below this many labeled images (with a trunk, and no validation set or split asked for), `auto` and `selfTrain` on
+ * features score by cross-validation on all labeled images and save models trained on all of them: a 20% validation
+ * split would hold fewer than 200 images, whose standard error (2.5 points at 85% accuracy, 7 points with 30 images)
+ * is larger than the gains being chosen between (2–5 points, bench/photos), while cross-validating a head on cached
+ * features costs seconds.
+ */
+export const CV_BELOW = 1000;
+
+/**
  * The label-efficiency curve's points besides all labels: fractions of each class's labels (cross-validated on the
  * same folds). Three points fit a two-parameter power law with one degree of freedom left; 25% of a scarce-data set
  * (10 labels per class and 5 folds: 2 per class) is about the least a head can be trained on.

@@ -21,7 +21,7 @@ import { trainTransfer, featureRoundReports, FEATURE_SELF_TRAIN } from './transf
 import type { Estimate } from '../evaluate/estimate.js';
 import { BUILTIN_TRUNK } from '../models/backbones/pretrained.js';
 import { resolveStudent, finishStudent, type StudentSpec } from './student.js';
-import { SELF_TRAIN_DEFAULTS, STUDENT_NOISE } from './defaults.js';
+import { CV_BELOW, SELF_TRAIN_DEFAULTS, STUDENT_NOISE } from './defaults.js';
 import { pseudoLabelPool, readPseudoProbs, selectPseudoLabels } from './pseudo-labels.js';
 import { ensureBackend } from '../engine/backend.js';
 
@@ -59,7 +59,9 @@ export interface SelfTrainOptions extends DataOptions {
   /**
    * On features only: score the rounds by cross-validation on all labeled images (`trainTransfer`'s
    * `crossValidation`), keep the rounds with the highest estimate (`rounds`: the most tried, default `CV_MAX_ROUNDS`)
-   * and train on all labeled images.
+   * and train on all labeled images. Default on features: on below `CV_BELOW` labeled images when neither `valData`
+   * nor `valSplit` is given and every class has 2 images or more (as `auto` scores its stages); `false`: a
+   * validation split.
    */
   crossValidation?: boolean | { folds?: number; repeats?: number };
   callbacks?: readonly Callback[];
@@ -79,8 +81,20 @@ export interface SelfTrainResult {
   estimate?: Estimate;
 }
 
+/**
+ * Whether Noisy Student on features cross-validates when `crossValidation` is not given: below `CV_BELOW` labeled
+ * images, with no validation set or split asked for, and at least 2 images in every class (the fewest folds).
+ */
+async function crossValidatesByDefault(source: string, o: SelfTrainOptions): Promise<boolean> {
+  if (o.valData !== undefined || o.valSplit !== undefined) return false;
+  const data = await openDataset(source, { strict: o.strict });
+  const perClass = data.classes.map((_, c) => data.samples.filter((s) => s.label === c).length);
+  return data.samples.length < CV_BELOW && Math.min(...perClass) >= 2;
+}
+
 /** Noisy Student on a frozen trunk's features (`trainTransfer` with `unlabeled`), reported as self-training rounds. */
 async function selfTrainOnFeatures(source: string, o: SelfTrainOptions): Promise<SelfTrainResult> {
+  const crossValidation = o.crossValidation ?? (await crossValidatesByDefault(source, o));
   const res = await trainTransfer(source, {
     ...o,
     backbone: o.teacherBackbone ?? BUILTIN_TRUNK,
@@ -88,9 +102,9 @@ async function selfTrainOnFeatures(source: string, o: SelfTrainOptions): Promise
     // The students' noise here is the mirror images (`augment` is the image students' input noise).
     augment: undefined,
     unlabeled: o.unlabeled,
-    crossValidation: o.crossValidation,
+    crossValidation,
     selfTrain: {
-      rounds: o.rounds ?? (o.crossValidation ? undefined : FEATURE_SELF_TRAIN.rounds),
+      rounds: o.rounds ?? (crossValidation ? undefined : FEATURE_SELF_TRAIN.rounds),
       threshold: o.threshold ?? FEATURE_SELF_TRAIN.threshold,
       balance: o.balance ?? FEATURE_SELF_TRAIN.balance,
     },

@@ -398,9 +398,10 @@ test('Noisy Student on frozen features: the teacher labels the pool, students le
     trainTransfer(labeled, { out: path.join(root, 'ns-ft'), backbone: pretrained, unlabeled: pool, mode: 'finetune' }),
     /needs mode: 'frozen'|frozen/,
   );
-  // frugal self-train without --student: the same, reported as rounds; image-student flags without --student are usage errors.
+  // frugal self-train without --student, on a validation split (--no-cv): the same, reported as rounds; image-student
+  // flags without --student are usage errors.
   const cli = runCli(
-    ['self-train', labeled, '--unlabeled', pool, '--teacher-backbone', pretrained, '--out', path.join(root, 'ns-cli'), '--seed', '1', '--json'],
+    ['self-train', labeled, '--unlabeled', pool, '--teacher-backbone', pretrained, '--out', path.join(root, 'ns-cli'), '--seed', '1', '--no-cv', '--json'],
     {
       FRUGAL_CACHE: process.env.FRUGAL_CACHE!,
     },
@@ -412,10 +413,12 @@ test('Noisy Student on frozen features: the teacher labels the pool, students le
     [0, 1, 2],
   );
   assert.equal(r.accuracy, res.accuracy, 'the library call and the command agree');
-  // In words: the figure with the validation images it rests on (and, when they are few, a pointer to --cv).
-  const words = runCli(['self-train', labeled, '--unlabeled', pool, '--teacher-backbone', pretrained, '--out', path.join(root, 'ns-text'), '--seed', '1'], {
-    FRUGAL_CACHE: process.env.FRUGAL_CACHE!,
-  });
+  // In words, with a validation split asked for (no cross-validation then): the figure with the validation images it
+  // rests on (and, when they are few, a pointer to --cv).
+  const words = runCli(
+    ['self-train', labeled, '--unlabeled', pool, '--teacher-backbone', pretrained, '--out', path.join(root, 'ns-text'), '--seed', '1', '--val-split', '0.2'],
+    { FRUGAL_CACHE: process.env.FRUGAL_CACHE! },
+  );
   assert.equal(words.status, 0, words.stderr);
   const images = Number(/held-out accuracy [\d.]+% on (\d+) validation images \(the model of round 2\)/.exec(words.stdout)?.[1]);
   assert.equal(images, res.estimate.images);
@@ -435,6 +438,19 @@ test('Noisy Student on frozen features: the teacher labels the pool, students le
   assert.ok(estimates.length >= 3);
   assert.equal(estimates[c.bestRound], Math.max(...estimates));
   assert.equal(c.accuracy, estimates[c.bestRound]);
+  // Neither --cv nor a validation split asked for, with fewer than CV_BELOW labeled images: the same cross-validation.
+  const byDefault = runCli(
+    ['self-train', labeled, '--unlabeled', pool, '--teacher-backbone', pretrained, '--out', path.join(root, 'ns-default'), '--seed', '1', '--json'],
+    {
+      FRUGAL_CACHE: process.env.FRUGAL_CACHE!,
+    },
+  );
+  assert.equal(byDefault.status, 0, byDefault.stderr);
+  const d = JSON.parse(byDefault.stdout);
+  assert.deepEqual([d.estimate.kind, d.accuracy, d.bestRound, d.rounds.length], ['cross-validation', c.accuracy, c.bestRound, c.rounds.length]);
+  const noCvStudent = runCli(['self-train', labeled, '--unlabeled', pool, '--out', path.join(root, 'ns-bad'), '--student', 'cnn-tiny', '--no-cv']);
+  assert.equal(noCvStudent.status, 2);
+  assert.match(noCvStudent.stderr, /--no-cv is for Noisy Student on frozen features/);
   const badCv = runCli(['self-train', labeled, '--unlabeled', pool, '--out', path.join(root, 'ns-bad'), '--student', 'cnn-tiny', '--cv']);
   assert.equal(badCv.status, 2);
   assert.match(badCv.stderr, /--cv scores Noisy Student on frozen features/);

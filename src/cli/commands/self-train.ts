@@ -64,9 +64,10 @@ export function selfTrainCommand(): Command {
     .option('--resume', 'continue an interrupted run in --out')
     .option(
       '--cv [folds]',
-      'on features: score the rounds by cross-validation on all labeled images, keep the rounds with the highest estimate, train on all labeled images',
+      'on features: score the rounds by cross-validation on all labeled images, keep the rounds with the highest estimate, train on all labeled images (default below 1,000 labeled images without --val or --val-split)',
       int('--cv', 2, 100),
-    );
+    )
+    .option('--no-cv', 'on features: score the rounds on a validation split (--val-split) instead of by cross-validation');
   addDataOptions(cmd);
   addOverwriteGuard(cmd);
   addHyperOptions(cmd);
@@ -77,10 +78,12 @@ export function selfTrainCommand(): Command {
     `
 Examples:
   $ frugal self-train ./photos --unlabeled ./unlabeled --out ./run     # Noisy Student on the built-in trunk's features
+                                                                        # (few labels: its rounds chosen by cross-validation)
   $ frugal self-train ./photos --unlabeled ./unlabeled --student cnn-small --out ./run
   $ frugal self-train ./photos --unlabeled ./unlabeled --teacher ./model --rounds 3 --balance --pseudo soft --out ./run
   $ frugal self-train ./photos --unlabeled ./unlabeled --student cnn-small --out ./run --resume     # after Ctrl-C
-  $ frugal self-train ./photos --unlabeled ./unlabeled --cv --out ./run     # rounds chosen by cross-validation (few labels)
+  $ frugal self-train ./photos --unlabeled ./unlabeled --cv 10 --out ./run  # 10 folds
+  $ frugal self-train ./photos --unlabeled ./unlabeled --no-cv --out ./run  # scored on a 20% validation split instead
   $ frugal self-train ./photos --unlabeled ./unlabeled --out ./run --no-cache   # no decoded-image or feature cache`,
   );
   cmd.action(async (data: string, f: Record<string, unknown> & { out: string; unlabeled: string; json?: boolean }) => {
@@ -96,10 +99,14 @@ Examples:
           `${imageOnly.map((n) => '--' + n.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())).join(', ')} ${imageOnly.length > 1 ? 'need' : 'needs'} --student (students trained on images); without it, self-train runs Noisy Student on frozen features`,
         );
     }
-    if (f['cv'] !== undefined) {
+    // --cv (true or a fold count), --no-cv (false), or neither (undefined: the library decides by the data's size).
+    const cv = cmd.getOptionValueSource('cv') === 'cli' ? (f['cv'] as true | number | false) : undefined;
+    if (cv !== undefined && cv !== false) {
       if (!onFeatures) throw new UsageError('--cv scores Noisy Student on frozen features; with --student, rounds are scored on a validation split');
-      checkCrossValidationFlags(cmd, f['cv'] as true | number);
+      checkCrossValidationFlags(cmd, cv);
     }
+    if (cv === false && !onFeatures)
+      throw new UsageError('--no-cv is for Noisy Student on frozen features; with --student, rounds are always scored on a validation split');
     await startBackend(f['backend'] as string);
     const progress = trainingProgress(quiet);
     const bar = progressBar('pseudo-labels', quiet);
@@ -125,12 +132,13 @@ Examples:
       shardSize: f['shardSize'] as number,
       hyper: explicitHyper(cmd),
       valData: f['val'] as string | undefined,
-      valSplit: f['valSplit'] as number,
+      // Given or not: on features, a split asked for means no cross-validation by default.
+      valSplit: cmd.getOptionValueSource('valSplit') === 'cli' ? (f['valSplit'] as number) : undefined,
       strict: f['strict'] as boolean | undefined,
       workers: f['workers'] as number | undefined,
       cache: f['cache'] as boolean,
       resume: f['resume'] as boolean | undefined,
-      crossValidation: crossValidationOption(f['cv'] as true | number | undefined),
+      crossValidation: cv === false ? false : crossValidationOption(cv),
       callbacks: [progress, stageLines(bar, quiet)],
       onRound: (r) => quiet || process.stderr.write(roundLine(r) + '\n'),
     }).finally(() => {
