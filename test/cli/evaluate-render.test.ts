@@ -37,8 +37,9 @@ test("evaluate's text: the confusion matrix's counts line up under their column 
   assert.equal(columnEnds.length, C, header);
   rows.forEach((row, i) => {
     assert.ok(row.startsWith(`  ${String(i).padStart(2)} ${classes[i]}`), row);
-    const counts = ends(row.slice(row.indexOf(classes[i]!) + classes[i]!.length));
+    // The counts, after the row's name.
     const offset = row.indexOf(classes[i]!) + classes[i]!.length;
+    const counts = ends(row.slice(offset));
     assert.deepEqual(
       counts.map((e) => e + offset),
       columnEnds,
