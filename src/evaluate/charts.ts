@@ -129,9 +129,13 @@ export function searchHeatmap(trials: Array<{ n: number; m: number; accuracy: nu
   } as TopLevelSpec;
 }
 
-export function roundsChart(rounds: Array<{ round: number; accuracy: number; pseudoAccuracy: number | null }>): TopLevelSpec {
+/** Each round's accuracy (named `accuracyName`) and, when known, its pseudo-labels' accuracy. */
+export function roundsChart(
+  rounds: Array<{ round: number; accuracy: number; pseudoAccuracy: number | null }>,
+  accuracyName = 'held-out accuracy',
+): TopLevelSpec {
   const values = rounds.flatMap((r) => [
-    { round: r.round, metric: 'held-out accuracy', value: r.accuracy },
+    { round: r.round, metric: accuracyName, value: r.accuracy },
     ...(r.pseudoAccuracy !== null ? [{ round: r.round, metric: 'pseudo-label accuracy', value: r.pseudoAccuracy }] : []),
   ]);
   return {

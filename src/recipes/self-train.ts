@@ -110,7 +110,7 @@ async function selfTrainOnFeatures(source: string, o: SelfTrainOptions): Promise
     },
     hyper: { ...o.teacherHyper, ...o.hyper },
   });
-  const rounds = featureRoundReports(res.selfTraining ?? [], res.poolImages ?? 0, o.out);
+  const rounds = featureRoundReports(res.selfTraining ?? [], res.poolImages ?? 0, o.out, res.estimate.kind);
   for (const r of rounds) o.onRound?.(r);
   return { out: o.out, accuracy: res.accuracy, bestRound: res.selfTrainRounds ?? 0, rounds, stoppedEarly: false, classes: res.classes, estimate: res.estimate };
 }

@@ -762,7 +762,7 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
     metrics: { accuracy: estimate.accuracy, frozenAccuracy, estimate, ...(labelCurve ? { labelCurve } : {}) },
   });
   // Noisy Student's rounds, as the report's rounds section reads them (self-train's image students write the same file).
-  if (pool) await writeRunJson(o.out, 'rounds', featureRoundReports(selfTraining, pool.count, o.out));
+  if (pool) await writeRunJson(o.out, 'rounds', featureRoundReports(selfTraining, pool.count, o.out, estimate.kind));
   const result: TransferResult = {
     out: o.out,
     accuracy: estimate.accuracy,
@@ -796,11 +796,15 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
   return result;
 }
 
-/** Noisy Student rounds on features as run-folder round reports (every round's model is the run folder's, not its own). */
-export function featureRoundReports(rounds: SelfTrainingRound[], poolImages: number, dir: string): RoundReport[] {
+/**
+ * Noisy Student rounds on features as run-folder round reports (every round's model is the run folder's, not its
+ * own), their accuracies measured as `scoredBy` says.
+ */
+export function featureRoundReports(rounds: SelfTrainingRound[], poolImages: number, dir: string, scoredBy: Estimate['kind']): RoundReport[] {
   return rounds.map((r) => ({
     round: r.round,
     accuracy: r.valAccuracy,
+    scoredBy,
     kept: r.kept,
     keptTotal: r.pseudoLabeled,
     poolSize: poolImages,

@@ -14,7 +14,7 @@ import {
 import type { RunArtifacts } from '../runs/artifacts.js';
 import { describeLabelCurve, type LabelCurve } from '../evaluate/label-curve.js';
 import { oneImageWorth, pointsChange, type Estimate } from '../evaluate/estimate.js';
-import type { CheckedImage, DataCheckFile } from '../runs/files.js';
+import { roundAccuracyName, type CheckedImage, type DataCheckFile } from '../runs/files.js';
 import type { ResizePolicy } from '../data/decode.js';
 import { dataCheckRows, pairText } from './data-check.js';
 
@@ -251,7 +251,7 @@ export async function renderReport(a: RunArtifacts): Promise<string> {
     : null;
   const rounds = a.rounds
     ? table(
-        ['round', 'held-out accuracy', 'pseudo-labels kept', 'pseudo-label accuracy', 'seconds'],
+        ['round', roundAccuracyName(a.rounds[0]!), 'pseudo-labels kept', 'pseudo-label accuracy', 'seconds'],
         a.rounds.map((r) => [
           r.round === 0 ? '0 (teacher)' : r.round,
           pct(r.accuracy),
@@ -259,7 +259,7 @@ export async function renderReport(a: RunArtifacts): Promise<string> {
           r.pseudoAccuracy === null ? '–' : pct(r.pseudoAccuracy),
           r.seconds.toFixed(1),
         ]),
-      ) + chart(await renderSvg(roundsChart(a.rounds)))
+      ) + chart(await renderSvg(roundsChart(a.rounds, roundAccuracyName(a.rounds[0]!))))
     : null;
   const distill = a.distill
     ? table(

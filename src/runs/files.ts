@@ -23,6 +23,7 @@ import { META_FILE, MODEL_FILE } from '../models/model-dir.js';
 import { WEIGHTS_FILE } from '../models/io.js';
 import type { FeaturePool } from '../models/backbones/pooling.js';
 import type { LabelCurve } from '../evaluate/label-curve.js';
+import type { Estimate } from '../evaluate/estimate.js';
 
 /** File names in a run folder, by role. */
 export const RUN_FILES = {
@@ -148,6 +149,8 @@ export interface RoundReport {
   round: number;
   /** Held-out accuracy of this round's model (round 0: the teacher). */
   accuracy: number;
+  /** How `accuracy` was measured: by cross-validation on all labeled images, or on the validation images (absent: those). */
+  scoredBy?: Estimate['kind'];
   /** Pseudo-labels kept per class (round ≥ 1). */
   kept: Record<string, number>;
   keptTotal: number;
@@ -156,6 +159,11 @@ export interface RoundReport {
   pseudoAccuracy: number | null;
   dir: string;
   seconds: number;
+}
+
+/** What a round's accuracy is, in words: "cross-validated accuracy" or "held-out accuracy". */
+export function roundAccuracyName(r: Pick<RoundReport, 'scoredBy'>): string {
+  return r.scoredBy === 'cross-validation' ? 'cross-validated accuracy' : 'held-out accuracy';
 }
 
 /** self-train.json: a self-training run's resumable state. */

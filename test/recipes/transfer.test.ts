@@ -448,6 +448,13 @@ test('Noisy Student on frozen features: the teacher labels the pool, students le
   assert.equal(byDefault.status, 0, byDefault.stderr);
   const d = JSON.parse(byDefault.stdout);
   assert.deepEqual([d.estimate.kind, d.accuracy, d.bestRound, d.rounds.length], ['cross-validation', c.accuracy, c.bestRound, c.rounds.length]);
+  // The rounds say how they were scored: in rounds.json, and so in the report's Noisy Student section.
+  const scoredBy = async (dir: string) =>
+    (JSON.parse(await fsp.readFile(path.join(root, dir, 'rounds.json'), 'utf8')) as Array<{ scoredBy: string }>).map((x) => x.scoredBy);
+  assert.deepEqual(await scoredBy('ns-default'), Array(d.rounds.length).fill('cross-validation'));
+  assert.deepEqual(await scoredBy('ns-cli'), Array(r.rounds.length).fill('validation'));
+  const nsReport = await fsp.readFile((await writeReport(path.join(root, 'ns-default'))).out, 'utf8');
+  assert.match(/<section id="noisy-student"[\s\S]*?<\/section>/.exec(nsReport)![0], /<th>cross-validated accuracy<\/th>/);
   const noCvStudent = runCli(['self-train', labeled, '--unlabeled', pool, '--out', path.join(root, 'ns-bad'), '--student', 'cnn-tiny', '--no-cv']);
   assert.equal(noCvStudent.status, 2);
   assert.match(noCvStudent.stderr, /--no-cv is for Noisy Student on frozen features/);

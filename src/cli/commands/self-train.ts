@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { selfTrain, type RoundReport } from '../../recipes/self-train.js';
+import { roundAccuracyName } from '../../runs/files.js';
 import { parseStudent } from '../../recipes/student.js';
 import { printJson, float, int } from '../options.js';
 import {
@@ -170,7 +171,7 @@ Examples:
 
 function roundLine(r: RoundReport): string {
   return r.round === 0
-    ? `round 0 (teacher): held-out accuracy ${(r.accuracy * 100).toFixed(1)}%`
-    : `round ${r.round}: held-out accuracy ${(r.accuracy * 100).toFixed(1)}%, ${r.keptTotal} pseudo-labels kept` +
+    ? `round 0 (teacher): ${roundAccuracyName(r)} ${(r.accuracy * 100).toFixed(1)}%`
+    : `round ${r.round}: ${roundAccuracyName(r)} ${(r.accuracy * 100).toFixed(1)}%, ${r.keptTotal} pseudo-labels kept` +
         (r.pseudoAccuracy !== null ? ` (${(r.pseudoAccuracy * 100).toFixed(1)}% correct)` : '');
 }
