@@ -168,7 +168,7 @@ export function trainingProgress(quiet: boolean, label = 'epoch'): Required<Pick
       bar.stop();
       if (!quiet) {
         process.stderr.write(
-          `${label} ${log.epoch}: loss ${log.loss.toFixed(4)}, train acc ${log.accuracy.toFixed(3)}` +
+          `${log.fullBatch ? 'head fitted by logistic regression' : `${label} ${log.epoch}`}: loss ${log.loss.toFixed(4)}, train acc ${log.accuracy.toFixed(3)}` +
             (log.valAccuracy !== null ? `, val acc ${log.valAccuracy.toFixed(3)}` : '') +
             ` (${log.seconds.toFixed(1)} s)\n`,
         );

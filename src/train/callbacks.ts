@@ -8,6 +8,8 @@ export interface EpochLog {
   lr: number;
   seconds: number;
   imagesPerSecond: number;
+  /** Set when the model was fitted in one full-batch solve (a linear head by logistic regression): no epochs. */
+  fullBatch?: true;
 }
 
 /** What the training loop reports after each step: the epoch's running loss and accuracy so far. */

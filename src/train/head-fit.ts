@@ -72,6 +72,7 @@ export async function fitHead(
     lr: 0,
     seconds,
     imagesPerSecond: set.count / Math.max(seconds, 1e-6),
+    fullBatch: true as const,
   };
   await new CallbackList(o.callbacks).onEpochEnd(log);
   return { history: [log], bestEpoch: null, bestValAccuracy: held?.accuracy ?? null, stoppedEarly: false, resumedFrom: 0 };

@@ -53,6 +53,9 @@ test('frugal train with no model flag transfers from the built-in ImageNet trunk
   assert.equal(text.status, 0, text.stderr);
   assert.match(text.stdout, /held-out accuracy [\d.]+% on 9 validation images/);
   assert.match(text.stdout, /note: that figure rests on 9 validation images \(one image is 11\.1 points\); --cv scores every labeled image/);
+  // The head is fitted in one full-batch solve: its progress line says so, not "epoch 1".
+  assert.match(text.stderr, /head fitted by logistic regression: loss [\d.]+, train acc [\d.]+(, val acc [\d.]+)? \([\d.]+ s\)/);
+  assert.doesNotMatch(text.stderr, /epoch 1:/);
   const few = await fixtureSubset(path.join(root, 'few'), 'test', CLASSES, 3);
   const own = runCli(['train', train, '--out', path.join(root, 'own'), '--val', few, '--seed', '1'], { FRUGAL_CACHE: cache });
   assert.equal(own.status, 0, own.stderr);
