@@ -30,7 +30,7 @@ export function photosRoot(): string {
   return path.join(dir, '..', 'shared', 'data', 'photos');
 }
 
-export const METHODS = ['scratch', 'frozen', 'cut-auto', 'finetune', 'augment', 'noisy-student', 'noisy-student-images'] as const;
+export const METHODS = ['scratch', 'frozen', 'cut-auto', 'finetune', 'augment', 'noisy-student', 'noisy-student-split', 'noisy-student-images'] as const;
 /** The rows of bench/photos. */
 export type Method = (typeof METHODS)[number];
 
@@ -41,6 +41,7 @@ export const METHOD_LABELS: Record<Method, string> = {
   finetune: 'fine-tuned at 224 px',
   augment: "frozen + the augmentation search's policy",
   'noisy-student': 'Noisy Student on frozen features, `frugal self-train` (pool = rest of train)',
+  'noisy-student-split': 'the same, `--no-cv`: scored on a 20% validation split',
   'noisy-student-images': 'frozen teacher + Noisy Student, fine-tuned image students (pool = rest of train)',
 };
 

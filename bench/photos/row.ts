@@ -55,12 +55,17 @@ async function main(): Promise<void> {
     });
     detail = `policy ${s.recommended}`;
     await trainTransfer(task.train, { ...common, backbone: BUILTIN_TRUNK, mode: 'frozen', augment: s.recommended === 'none' ? undefined : s.recommended });
-  } else if (method === 'noisy-student') {
+  } else if (method === 'noisy-student' || method === 'noisy-student-split') {
     if (!task.pool) throw new Error('Noisy Student needs a pool: not with k = all');
-    // `frugal self-train <train> --unlabeled <pool>` as it runs by default: on the built-in trunk's frozen features.
-    const r = await selfTrain(task.train, { out: dir, unlabeled: task.pool, valSplit: 0.2, hyper: { seed } });
+    // `frugal self-train <train> --unlabeled <pool>` as it runs by default: on the built-in trunk's frozen features,
+    // below 1,000 labeled images its 2 rounds scored by cross-validation. `noisy-student-split`: with `--no-cv`, scored
+    // on a 20% validation split (the default until 2026-12-01).
+    const split = method === 'noisy-student-split' ? { crossValidation: false, valSplit: 0.2 } : {};
+    const r = await selfTrain(task.train, { out: dir, unlabeled: task.pool, ...split, hyper: { seed } });
+    const scored = r.estimate?.kind === 'cross-validation' ? 'cross-validated' : 'on the inner validation split';
     detail =
-      r.rounds.map((x) => `round ${x.round} ${(x.accuracy * 100).toFixed(1)}% (${x.keptTotal} pseudo-labels)`).join(', ') + ' on the inner validation split';
+      r.rounds.map((x) => `round ${x.round} ${(x.accuracy * 100).toFixed(1)}% (${x.keptTotal} pseudo-labels)`).join(', ') +
+      ` ${scored}; kept round ${r.bestRound}`;
   } else if (method === 'noisy-student-images') {
     if (!task.pool) throw new Error('Noisy Student needs a pool: not with k = all');
     // The teacher is the frozen row's model when it exists (else it is trained here, and counted).

@@ -59,9 +59,10 @@ export interface SelfTrainOptions extends DataOptions {
   /**
    * On features only: score the rounds by cross-validation on all labeled images (`trainTransfer`'s
    * `crossValidation`), keep the rounds with the highest estimate (`rounds`: the most tried, default `CV_MAX_ROUNDS`)
-   * and train on all labeled images. Default on features: on below `CV_BELOW` labeled images when neither `valData`
-   * nor `valSplit` is given and every class has 2 images or more (as `auto` scores its stages); `false`: a
-   * validation split.
+   * and train on all labeled images. Not given, on features: below `CV_BELOW` labeled images, when neither `valData`
+   * nor `valSplit` is given and every class has 2 images or more, the rounds (`rounds`, default 2) are scored by
+   * cross-validation but not chosen by it: the model is the default rounds' (chosen on validation tasks), and its
+   * estimate that of exactly this procedure. `false`: a validation split.
    */
   crossValidation?: boolean | { folds?: number; repeats?: number };
   callbacks?: readonly Callback[];
@@ -94,7 +95,9 @@ async function crossValidatesByDefault(source: string, o: SelfTrainOptions): Pro
 
 /** Noisy Student on a frozen trunk's features (`trainTransfer` with `unlabeled`), reported as self-training rounds. */
 async function selfTrainOnFeatures(source: string, o: SelfTrainOptions): Promise<SelfTrainResult> {
-  const crossValidation = o.crossValidation ?? (await crossValidatesByDefault(source, o));
+  // Cross-validation asked for chooses the rounds; by default it only scores the default rounds (`crossValidation`).
+  const byDefault = o.crossValidation === undefined && (await crossValidatesByDefault(source, o));
+  const crossValidation = o.crossValidation ?? byDefault;
   const res = await trainTransfer(source, {
     ...o,
     backbone: o.teacherBackbone ?? BUILTIN_TRUNK,
@@ -104,7 +107,8 @@ async function selfTrainOnFeatures(source: string, o: SelfTrainOptions): Promise
     unlabeled: o.unlabeled,
     crossValidation,
     selfTrain: {
-      rounds: o.rounds ?? (crossValidation ? undefined : FEATURE_SELF_TRAIN.rounds),
+      rounds: o.rounds ?? (crossValidation && !byDefault ? undefined : FEATURE_SELF_TRAIN.rounds),
+      chooseRounds: !byDefault,
       threshold: o.threshold ?? FEATURE_SELF_TRAIN.threshold,
       balance: o.balance ?? FEATURE_SELF_TRAIN.balance,
     },

@@ -162,9 +162,10 @@ export interface TransferOptions extends DataOptions {
    * Noisy Student on features (with `unlabeled`): rounds, the teacher's confidence a pseudo-label needs, and whether
    * the pseudo-labels are balanced across classes (`selectPseudoLabels`). Default `FEATURE_SELF_TRAIN`. With
    * `crossValidation`, `rounds` is the most tried (default `CV_MAX_ROUNDS`): rounds are added while the
-   * cross-validated accuracy rises.
+   * cross-validated accuracy rises, and the round with the highest estimate is kept. `chooseRounds: false`: exactly
+   * `rounds` rounds (default `FEATURE_SELF_TRAIN.rounds`), each scored; the estimate is the last round's.
    */
-  selfTrain?: { rounds?: number; threshold?: number; balance?: boolean };
+  selfTrain?: { rounds?: number; threshold?: number; balance?: boolean; chooseRounds?: boolean };
   /**
    * Score by stratified k-fold cross-validation on all labeled images instead of a validation split (frozen mode):
    * each fold's images are scored by heads trained on the other folds (with their augmented views, mirror images and,
@@ -427,7 +428,8 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
   };
   const fenc = featureEncoder(backbone.featureDim);
   const valSet = { inputs: fVal.features, labels: data.val.labels, count: data.val.count };
-  let rounds = pool ? (o.selfTrain?.rounds ?? (cv ? CV_MAX_ROUNDS : FEATURE_SELF_TRAIN.rounds)) : 0;
+  const chooseRounds = o.selfTrain?.chooseRounds ?? true;
+  let rounds = pool ? (o.selfTrain?.rounds ?? (cv && chooseRounds ? CV_MAX_ROUNDS : FEATURE_SELF_TRAIN.rounds)) : 0;
   const threshold = o.selfTrain?.threshold ?? FEATURE_SELF_TRAIN.threshold;
   const balance = o.selfTrain?.balance ?? FEATURE_SELF_TRAIN.balance;
   let selfTraining: SelfTrainingRound[] = [];
@@ -467,7 +469,8 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
   // K-fold cross-validation on the labeled images' rows (`repeats` times, other folds each time): each fold's images
   // are scored by the teacher trained on the other folds, then round by round by its students: the default rounds
   // (`FEATURE_SELF_TRAIN`), then more while the estimate rises (at most `maxRounds`). The choice is the round with
-  // the highest estimate; on a tie, the one nearest the default (see `CV_MAX_ROUNDS` for why).
+  // the highest estimate; on a tie, the one nearest the default (see `CV_MAX_ROUNDS` for why). Without `choose`:
+  // exactly `maxRounds` rounds, the last one chosen.
   /** Every labeled image's training rows (its features, augmented views, mirror image) for some images. */
   const rowsOf = (idx: number[]): FeatureSet => ({
     inputs: gatherRows(imageRows, idx, backbone.featureDim),
@@ -488,7 +491,11 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
     }).flat();
     return { folds, repeats, tasks };
   };
-  const crossValidate = async (o: { folds?: number; repeats?: number }, maxRounds: number): Promise<{ scores: RoundScore[]; chosen: number }> => {
+  const crossValidate = async (
+    o: { folds?: number; repeats?: number },
+    maxRounds: number,
+    choose = true,
+  ): Promise<{ scores: RoundScore[]; chosen: number }> => {
     const { folds, repeats, tasks } = foldTasks(o);
     const scores: RoundScore[] = [];
     try {
@@ -514,11 +521,12 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
           kept: Object.fromEntries(Object.entries(pseudoPerClass(pseudo)).map(([c, k]) => [c, Math.round(k / tasks.length)])),
           seconds: (performance.now() - t0) / 1000,
         });
-        if (round >= FEATURE_SELF_TRAIN.rounds && accuracy <= Math.max(...scores.slice(0, -1).map((sc) => sc.estimate.accuracy))) break;
+        if (choose && round >= FEATURE_SELF_TRAIN.rounds && accuracy <= Math.max(...scores.slice(0, -1).map((sc) => sc.estimate.accuracy))) break;
       }
     } finally {
       for (const task of tasks) disposeHeads(task.heads);
     }
+    if (!choose) return { scores, chosen: maxRounds };
     const prefer = (r: number) => [scores[r]!.estimate.accuracy, -Math.abs(r - FEATURE_SELF_TRAIN.rounds), -r];
     const chosen = scores.reduce((best, _, r) => {
       const [a, b] = [prefer(r), prefer(best)];
@@ -588,9 +596,9 @@ export async function trainTransfer(source: string, o: TransferOptions): Promise
   let labelCurve: LabelCurve | null = null;
   let labelPoints: LabelCurvePoint[] | null = null;
   if (cv) {
-    // Cross-validation: every round's estimate from the same folds; rounds are added while it rises. The saved heads
-    // are trained on all labeled images with the rounds chosen.
-    const { scores, chosen } = await crossValidate(cv, rounds);
+    // Cross-validation: every round's estimate from the same folds; rounds are added while it rises (unless the rounds
+    // are fixed). The saved heads are trained on all labeled images with the rounds chosen.
+    const { scores, chosen } = await crossValidate(cv, rounds, chooseRounds);
     if (pool) {
       selfTraining = scores.map((sc, r) => ({
         round: r,

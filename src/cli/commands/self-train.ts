@@ -65,7 +65,7 @@ export function selfTrainCommand(): Command {
     .option('--resume', 'continue an interrupted run in --out')
     .option(
       '--cv [folds]',
-      'on features: score the rounds by cross-validation on all labeled images, keep the rounds with the highest estimate, train on all labeled images (default below 1,000 labeled images without --val or --val-split)',
+      'on features: score the rounds by cross-validation on all labeled images, keep the rounds with the highest estimate, train on all labeled images (without it, below 1,000 labeled images and without --val or --val-split: the default rounds, scored by cross-validation)',
       int('--cv', 2, 100),
     )
     .option('--no-cv', 'on features: score the rounds on a validation split (--val-split) instead of by cross-validation');
@@ -79,11 +79,11 @@ export function selfTrainCommand(): Command {
     `
 Examples:
   $ frugal self-train ./photos --unlabeled ./unlabeled --out ./run     # Noisy Student on the built-in trunk's features
-                                                                        # (few labels: its rounds chosen by cross-validation)
+                                                                        # (few labels: scored by cross-validation)
   $ frugal self-train ./photos --unlabeled ./unlabeled --student cnn-small --out ./run
   $ frugal self-train ./photos --unlabeled ./unlabeled --teacher ./model --rounds 3 --balance --pseudo soft --out ./run
   $ frugal self-train ./photos --unlabeled ./unlabeled --student cnn-small --out ./run --resume     # after Ctrl-C
-  $ frugal self-train ./photos --unlabeled ./unlabeled --cv 10 --out ./run  # 10 folds
+  $ frugal self-train ./photos --unlabeled ./unlabeled --cv --out ./run     # rounds chosen by cross-validation
   $ frugal self-train ./photos --unlabeled ./unlabeled --no-cv --out ./run  # scored on a 20% validation split instead
   $ frugal self-train ./photos --unlabeled ./unlabeled --out ./run --no-cache   # no decoded-image or feature cache`,
   );
