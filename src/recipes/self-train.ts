@@ -3,6 +3,7 @@ import { promises as fsp } from 'node:fs';
 import { FrugalError } from '../util/errors.js';
 import { exists } from '../util/fs.js';
 import { openDataset } from '../data/sources.js';
+import { classBalance } from '../data/split.js';
 import { decodeAll } from '../data/loader.js';
 import { prepareData, DEFAULT_VAL_SPLIT, type DataOptions } from '../data/prepare.js';
 import { readModelMeta, modelDigest } from '../models/model-dir.js';
@@ -89,8 +90,8 @@ export interface SelfTrainResult {
 async function crossValidatesByDefault(source: string, o: SelfTrainOptions): Promise<boolean> {
   if (o.valData !== undefined || o.valSplit !== undefined) return false;
   const data = await openDataset(source, { strict: o.strict });
-  const perClass = data.classes.map((_, c) => data.samples.filter((s) => s.label === c).length);
-  return data.samples.length < CV_BELOW && Math.min(...perClass) >= 2;
+  const labels = data.samples.map((s) => s.label ?? -1);
+  return data.samples.length < CV_BELOW && classBalance(labels, data.classes.length).min >= 2;
 }
 
 /** Noisy Student on a frozen trunk's features (`trainTransfer` with `unlabeled`), reported as self-training rounds. */
@@ -107,7 +108,8 @@ async function selfTrainOnFeatures(source: string, o: SelfTrainOptions): Promise
     unlabeled: o.unlabeled,
     crossValidation,
     selfTrain: {
-      rounds: o.rounds ?? (crossValidation && !byDefault ? undefined : FEATURE_SELF_TRAIN.rounds),
+      // Not given: `trainTransfer`'s default (`FEATURE_SELF_TRAIN.rounds`, or `CV_MAX_ROUNDS` when it chooses).
+      rounds: o.rounds,
       chooseRounds: !byDefault,
       threshold: o.threshold ?? FEATURE_SELF_TRAIN.threshold,
       balance: o.balance ?? FEATURE_SELF_TRAIN.balance,

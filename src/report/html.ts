@@ -249,9 +249,10 @@ export async function renderReport(a: RunArtifacts): Promise<string> {
       `best <code>${esc(a.search.best.policy)}</code> (${pct(a.search.best.accuracy)}).</p>` +
       chart(await renderSvg(searchHeatmap(a.search.trials)))
     : null;
+  const roundsAccuracy = roundAccuracyName(a.rounds?.[0] ?? {});
   const rounds = a.rounds
     ? table(
-        ['round', roundAccuracyName(a.rounds[0]!), 'pseudo-labels kept', 'pseudo-label accuracy', 'seconds'],
+        ['round', roundsAccuracy, 'pseudo-labels kept', 'pseudo-label accuracy', 'seconds'],
         a.rounds.map((r) => [
           r.round === 0 ? '0 (teacher)' : r.round,
           pct(r.accuracy),
@@ -259,7 +260,7 @@ export async function renderReport(a: RunArtifacts): Promise<string> {
           r.pseudoAccuracy === null ? '–' : pct(r.pseudoAccuracy),
           r.seconds.toFixed(1),
         ]),
-      ) + chart(await renderSvg(roundsChart(a.rounds, roundAccuracyName(a.rounds[0]!))))
+      ) + chart(await renderSvg(roundsChart(a.rounds, roundsAccuracy)))
     : null;
   const distill = a.distill
     ? table(
